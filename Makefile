@@ -1,0 +1,37 @@
+# Every target installs what it needs; nothing depends on an activated venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PATH := $(abspath $(BIN)):$(PATH)
+# Quiet TensorFlow's C++ logging in every process we start.
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: install demo test generate check-generated tidy lesson-run clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m autograder demo --out build/demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
+
+generate: $(STAMP)
+	$(BIN)/python -m autograder generate
+
+check-generated: $(STAMP)
+	$(BIN)/python -m autograder generate --check
+
+tidy: $(STAMP)
+	$(BIN)/python -m autograder tidy
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,202 @@
+"""The check protocol shared by the student's Jupyter and the grader.
+
+A `Check` is called from a locked test cell, e.g. ``checks.neuron_forward(neuron_forward)``.
+
+* In the student's own Jupyter it runs the public cases, whose expected values are
+  written in the check module, and prints a pass line or raises `CheckFailed` with a
+  message that teaches.
+* When the grader runs a notebook it sets ``AUTOGRADER_INPUTS`` to a JSON file of
+  inputs it chose for this run. The check then only *reports*: it calls the student's
+  code on those inputs and publishes the results as plain data (a display output with
+  the `REPORT_MIME` type). It decides nothing. The grader compares the report with the
+  reference solution's report for the same inputs, in a process that never ran
+  student code, using the same `Check.compare` that gives students their messages.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .plain import NotPlainData, describe_type, from_plain, to_plain
+
+INPUTS_ENV = "AUTOGRADER_INPUTS"
+REPORT_MIME = "application/vnd.autograder.report+json"
+
+
+class CheckFailed(AssertionError):
+    """A public check failed; the message says what was expected and what usually causes it."""
+
+    def _render_traceback_(self):  # IPython shows this instead of a long traceback
+        return [f"\x1b[1;31m✗ {self}\x1b[0m"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """A public case: inputs and the expected result, both visible to students."""
+    inputs: dict
+    expected: Any
+    label: str = ""
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    message: str = ""
+
+
+# ---------------------------------------------------------------- results as plain data
+def probe(run: Callable[[], Any]) -> dict:
+    """Call student code and capture its result or error as plain data. Never raises."""
+    try:
+        value = run()
+    except NotImplementedError:
+        return {"error": "NotImplementedError", "detail": ""}
+    except BaseException as exc:  # noqa: BLE001 - sys.exit and friends are student errors too
+        return {"error": type(exc).__name__, "detail": _short(str(exc))}
+    try:
+        return {"ok": json.loads(json.dumps(to_plain(value)))}
+    except NotPlainData as exc:
+        return {"unplain": str(exc)}
+    except (TypeError, ValueError, OverflowError) as exc:
+        return {"unplain": f"{describe_type(value)} ({_short(str(exc))})"}
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class Check:
+    """One graded behaviour of one function or object. Subclasses set the fields and `compare`."""
+
+    name: str = ""
+    #: How the call reads in messages, e.g. "neuron_forward(X, w, b)".
+    signature: str = ""
+    public_cases: Sequence[Case] = ()
+
+    # -- grader side ------------------------------------------------------------------
+    def secret_inputs(self, rng: np.random.Generator) -> list[dict]:
+        """Inputs the grader picks at grading time. Never shown in an exercise."""
+        raise NotImplementedError
+
+    def hidden_inputs(self, rng: np.random.Generator) -> list[dict]:
+        """Edge cases probed only by the hidden tests of the source notebook (`Check.hidden`)."""
+        return []
+
+    @property
+    def hidden_name(self) -> str:
+        return f"{self.name}:hidden"
+
+    # -- kernel side -------------------------------------------------------------------
+    def run(self, subject: Any, inputs: dict) -> Any:
+        """Call the student's function or object on one set of inputs."""
+        return subject(**copy.deepcopy(inputs))
+
+    # -- both sides --------------------------------------------------------------------
+    def compare(self, inputs: dict, got: Any, expected: Any) -> str | None:
+        """Return None when `got` is right for `inputs`, else a message that teaches."""
+        raise NotImplementedError
+
+    def judge(self, inputs: dict, record: dict, expected: Any) -> Verdict:
+        """Judge one probe record against the expected value (decoded plain data)."""
+        if "error" in record:
+            if record["error"] == "NotImplementedError":
+                return Verdict(False, f"{self.signature} is not implemented yet: replace "
+                                      "`raise NotImplementedError()` with your code.")
+            return Verdict(False, f"{self.signature} raised {record['error']}: {record.get('detail', '')}".rstrip(": "))
+        if "unplain" in record:
+            return Verdict(False, f"{self.signature} returned {record['unplain']}, which is not a "
+                                  "number, array or string the grader can check.")
+        if "ok" not in record:
+            return Verdict(False, f"{self.signature} produced no result.")
+        try:
+            got = from_plain(record["ok"])
+        except (ValueError, TypeError) as exc:
+            return Verdict(False, f"{self.signature} returned data the grader cannot read ({exc}).")
+        try:
+            message = self.compare(inputs, got, expected)
+        except Exception as exc:  # noqa: BLE001 - an odd value must fail the part, not the grader
+            message = f"{self.signature} returned a value the check could not use ({type(exc).__name__}: {_short(str(exc))})."
+        return Verdict(message is None, message or "")
+
+    def __call__(self, subject: Any) -> None:
+        inputs_file = os.environ.get(INPUTS_ENV)
+        if inputs_file:
+            self._report(subject, inputs_file)
+        else:
+            self._check_public(subject)
+
+    def hidden(self, subject: Any) -> None:
+        """Hidden test: probe edge cases at grading time. Outside grading it does nothing."""
+        inputs_file = os.environ.get(INPUTS_ENV)
+        if inputs_file:
+            self._report(subject, inputs_file, self.hidden_name)
+
+    def _report(self, subject: Any, inputs_file: str, key: str | None = None) -> None:
+        from IPython.display import display
+        key = key or self.name
+        inputs = load_inputs(inputs_file).get(key, [])
+        results = [probe(lambda inp=inp: self.run(subject, inp)) for inp in inputs]
+        display({REPORT_MIME: {"check": key, "results": results},
+                 "text/plain": f"[{key}: {len(results)} results reported to the grader]"}, raw=True)
+
+    def _check_public(self, subject: Any) -> None:
+        for case in self.public_cases:
+            record = probe(lambda: self.run(subject, case.inputs))
+            verdict = self.judge(case.inputs, record, case.expected)
+            if not verdict.passed:
+                where = f" [{case.label}]" if case.label else ""
+                raise CheckFailed(verdict.message + where)
+        print(f"✓ {self.signature}: all {len(self.public_cases)} public checks passed.")
+
+
+_inputs_cache: dict[str, dict] = {}
+
+
+def load_inputs(path: str) -> dict[str, list[dict]]:
+    """Read the grader's inputs file (in the kernel), decoding arrays."""
+    if path not in _inputs_cache:
+        with open(path, encoding="utf-8") as handle:
+            raw = json.load(handle)
+        _inputs_cache[path] = {name: [from_plain(inp) for inp in lst] for name, lst in raw.items()}
+    return _inputs_cache[path]
+
+
+def dump_inputs(inputs: dict[str, list[dict]]) -> str:
+    """Serialise grader-chosen inputs as JSON (in the grader)."""
+    return json.dumps({name: [to_plain(inp) for inp in lst] for name, lst in inputs.items()},
+                      sort_keys=True)
+
+
+@dataclass
+class CheckSet:
+    """The checks of one assignment, looked up by name."""
+    assignment: str
+    checks: list[Check] = field(default_factory=list)
+
+    def __post_init__(self):
+        names = [c.name for c in self.checks]
+        if len(names) != len(set(names)):
+            raise ValueError(f"duplicate check names in {self.assignment}: {names}")
+
+    def __getitem__(self, key: str) -> Check:
+        """Look up a check by a report key: its name, or its hidden name."""
+        for check in self.checks:
+            if key in (check.name, check.hidden_name):
+                return check
+        raise KeyError(key)
+
+    def secret_inputs(self, seed: int) -> dict[str, list[dict]]:
+        """Every report key's inputs for one grading run, derived from the run's seed."""
+        out = {}
+        for index, check in enumerate(self.checks):
+            out[check.name] = check.secret_inputs(np.random.default_rng([seed, index, 0]))
+            hidden = check.hidden_inputs(np.random.default_rng([seed, index, 1]))
+            if hidden:
+                out[check.hidden_name] = hidden
+        return out

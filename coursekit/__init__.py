@@ -1,0 +1,1 @@
+"""Helpers that lessons and exercises share: devices, small datasets and plots."""
