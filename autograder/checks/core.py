@@ -141,9 +141,11 @@ class Check:
         from IPython.display import display
         key = key or self.name
         inputs = load_inputs(inputs_file).get(key, [])
-        results = [probe(lambda inp=inp: self.run(subject, inp)) for inp in inputs]
-        display({REPORT_MIME: {"check": key, "results": results},
-                 "text/plain": f"[{key}: {len(results)} results reported to the grader]"}, raw=True)
+        payload = {"check": key, "results": [probe(lambda inp=inp: self.run(subject, inp)) for inp in inputs]}
+        if key == self.name:  # the public cases are judged by the grader too, from their literal values
+            payload["public"] = [probe(lambda case=case: self.run(subject, case.inputs)) for case in self.public_cases]
+        display({REPORT_MIME: payload,
+                 "text/plain": f"[{key}: results reported to the grader]"}, raw=True)
 
     def _check_public(self, subject: Any) -> None:
         for case in self.public_cases:

@@ -26,6 +26,8 @@ _FORWARD_DIAGNOSES = [
      "The sign inside the exponential is flipped: sigmoid(z) = 1 / (1 + exp(-z))."),
     (lambda got, exp, inp: close(got, np.tanh(_logit(exp)), 1e-4),
      "That is tanh(z); this neuron uses the sigmoid 1 / (1 + exp(-z))."),
+    (lambda got, exp, inp: not np.any(got),
+     "Every output is 0: return sigmoid(Xw + b), not a placeholder."),
     (lambda got, exp, inp: set(np.unique(got)) <= {0.0, 1.0},
      "Only 0s and 1s came back: that is a step function. This neuron outputs sigmoid(z), between 0 and 1."),
 ]

@@ -1,0 +1,153 @@
+"""Command line: python -m autograder {generate,validate,grade,demo,tidy}."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .course import Course, CourseError, venv_bin_on_path
+from .notebooks import NotebookError
+
+
+def _cmd_generate(args, course: Course) -> int:
+    from .generate import check_generated, generate
+
+    if args.check:
+        changed = check_generated(course)
+        if changed:
+            print("exercises/ is out of date with solutions/; run `python -m autograder generate`. Would change:")
+            for path in changed:
+                print(f"  exercises/{path}")
+            return 1
+        print(f"exercises/ is up to date ({len(course.assignments())} assignments).")
+        return 0
+    changed = generate(course)
+    print(f"generated exercises/ for {len(course.assignments())} assignments; "
+          f"{len(changed)} file(s) changed" + "".join(f"\n  exercises/{p}" for p in changed))
+    return 0
+
+
+def _cmd_tidy(args, course: Course) -> int:
+    from .notebooks import dumps, normalized, read_notebook
+
+    untidy = []
+    for folder in (course.solutions, course.lessons):
+        for path in sorted(folder.rglob("*.ipynb")):
+            if ".ipynb_checkpoints" in path.parts:
+                continue
+            text = dumps(normalized(read_notebook(path)))
+            if path.read_text(encoding="utf-8") != text:
+                untidy.append(path.relative_to(course.root))
+                if not args.check:
+                    path.write_text(text, encoding="utf-8")
+    verb = "need tidying" if args.check else "tidied"
+    print(f"{len(untidy)} notebook(s) {verb}" + "".join(f"\n  {p}" for p in untidy))
+    return 1 if (args.check and untidy) else 0
+
+
+def _cmd_validate(args, course: Course) -> int:
+    from .validate import format_report, validate
+
+    path = Path(args.notebook)
+    if not path.is_file():
+        raise CourseError(f"notebook not found: {path}")
+    results, problem = validate(path, course, _limits(args))
+    if not results:
+        raise CourseError(f"{path} has no graded check cells")
+    print(format_report(results, problem))
+    return 0 if all(r.passed for r in results) else 1
+
+
+def _cmd_grade(args, course: Course) -> int:
+    from .grading.outputs import summary_table
+    from .grading.runner import grade_class
+
+    started = time.monotonic()
+    out = Path(args.out)
+    results = grade_class(course, Path(args.submissions), out, seed=args.seed, limits=_limits(args))
+    print()
+    print(summary_table(results))
+    print(f"\n{len(results)} submission(s) graded in {time.monotonic() - started:.1f} s. "
+          f"Wrote {out / 'grades.csv'}, {out / 'gradebook.db'} and feedback in {out / 'feedback'}.")
+    return 0
+
+
+def _cmd_demo(args, course: Course) -> int:
+    from .demo import neuron_class
+    from .generate import generate
+    from .grading.outputs import summary_table
+    from .grading.runner import grade_class
+
+    started = time.monotonic()
+    out = Path(args.out)
+    changed = generate(course)
+    print(f"1. regenerated exercises/ ({len(changed)} file(s) changed)")
+    students = neuron_class(course, out / "submitted")
+    print(f"2. built a demo class of {len(students)} in {out / 'submitted'}:")
+    for student, description in students.items():
+        print(f"     {student:<20} {description}")
+    print("3. grading")
+    results = grade_class(course, out / "submitted", out / "graded", seed=args.seed, limits=_limits(args),
+                          progress=lambda line: print(f"     {line}"))
+    print()
+    print(summary_table(results))
+    print(f"\nDemo finished in {time.monotonic() - started:.1f} s. Look at {out / 'graded' / 'grades.csv'} and "
+          f"{out / 'graded' / 'feedback'}/<student>/01_neuron/01_neuron.html")
+    return 0
+
+
+def _limits(args):
+    from .grading.execute import KernelLimits
+
+    return KernelLimits(cell_timeout=args.cell_timeout)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
+    parser.add_argument("--course", default=None, help="course root (default: this checkout)")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    p = verbs.add_parser("generate", help="solutions/ -> exercises/ through nbgrader")
+    p.add_argument("--check", action="store_true", help="exit 1 and name the files if exercises/ would change")
+
+    p = verbs.add_parser("tidy", help="normalise solution and lesson notebooks (no outputs, stable metadata)")
+    p.add_argument("--check", action="store_true", help="exit 1 and name the notebooks that need tidying")
+
+    for name, help_text in (("validate", "run a notebook's public checks and report each graded part"),
+                            ("grade", "grade submitted/<student>/<assignment>/*.ipynb"),
+                            ("demo", "regenerate, build a demo class, grade it and print a summary")):
+        p = verbs.add_parser(name, help=help_text)
+        p.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell (default 120)")
+        if name == "validate":
+            p.add_argument("notebook")
+        if name == "grade":
+            p.add_argument("submissions", help="folder holding submitted/ (or the submitted folder itself)")
+            p.add_argument("--out", required=True, help="output folder: gradebook.db, grades.csv, feedback/")
+        if name in ("grade", "demo"):
+            p.add_argument("--seed", type=int, default=None, help="seed for the grader's inputs (default: random)")
+        if name == "demo":
+            p.add_argument("--out", default="build/demo", help="output folder (default build/demo)")
+    return parser
+
+
+COMMANDS = {"generate": _cmd_generate, "tidy": _cmd_tidy, "validate": _cmd_validate, "grade": _cmd_grade,
+            "demo": _cmd_demo}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    venv_bin_on_path()
+    try:
+        course = Course(Path(args.course).resolve()) if args.course else Course.here()
+        return COMMANDS[args.verb](args, course)
+    except (CourseError, NotebookError) as exc:
+        print(f"autograder {args.verb}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"autograder {args.verb}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

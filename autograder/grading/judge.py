@@ -1,0 +1,60 @@
+"""Deciding a graded part from plain reports. Runs only in the grader, never in a kernel."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..checks.core import CheckSet
+from ..checks.plain import from_plain
+
+#: Shown to students when their code passes the public cases but not the grader's own inputs.
+SECRET_FAILURE = ("Your code passes the public examples but gives wrong results on other inputs the grader "
+                  "chose ({wrong} of {total} wrong). Make sure nothing depends on the example's sizes or values, "
+                  "and re-read the statement for the exact formula and return shape.")
+MISSING_REPORT = ("The check for this part did not run: an earlier cell may have stopped the kernel, "
+                  "or a cell before it changed the checks.")
+
+
+@dataclass(frozen=True)
+class PartVerdict:
+    passed: bool
+    #: Full detail for the instructor; may quote the grader's inputs and reference values.
+    detail: str = ""
+    #: Safe to show the student: quotes only public values.
+    feedback: str = ""
+
+
+def judge_part(checks: CheckSet, inputs: dict[str, list[dict]], expected: dict[str, dict],
+               reported: dict[str, dict]) -> PartVerdict:
+    """Compare what a submission reported for one test cell with what the reference reported."""
+    public_failure = secret_failure = ""
+    wrong = total = 0
+    for key, reference in expected.items():
+        check = checks[key]
+        got = reported.get(key)
+        if not isinstance(got, dict) or not isinstance(got.get("results"), list):
+            return PartVerdict(False, f"{key}: no report. {MISSING_REPORT}", MISSING_REPORT)
+        results = got["results"]
+        key_inputs = inputs.get(key, [])
+        if len(results) != len(reference["results"]) or len(results) != len(key_inputs):
+            return PartVerdict(False, f"{key}: {len(results)} results reported, {len(key_inputs)} expected.",
+                               MISSING_REPORT)
+        for inp, ref_record, record in zip(key_inputs, reference["results"], results):
+            total += 1
+            verdict = check.judge(inp, record if isinstance(record, dict) else {}, from_plain(ref_record["ok"]))
+            if not verdict.passed:
+                wrong += 1
+                secret_failure = secret_failure or f"{key}: {verdict.message}"
+        if "public" in reference:
+            public = got.get("public")
+            if not isinstance(public, list) or len(public) != len(check.public_cases):
+                return PartVerdict(False, f"{key}: public results missing. {MISSING_REPORT}", MISSING_REPORT)
+            for case, record in zip(check.public_cases, public):
+                verdict = check.judge(case.inputs, record if isinstance(record, dict) else {}, case.expected)
+                if not verdict.passed:
+                    where = f" [{case.label}]" if case.label else ""
+                    public_failure = public_failure or verdict.message + where
+    if not (public_failure or secret_failure):
+        return PartVerdict(True)
+    feedback = public_failure or SECRET_FAILURE.format(wrong=wrong, total=total)
+    detail = "; ".join(filter(None, [public_failure and f"public: {public_failure}", secret_failure]))
+    return PartVerdict(False, detail, feedback)

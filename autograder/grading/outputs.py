@@ -1,0 +1,103 @@
+"""What a grading run writes for people: grades.csv, HTML feedback and a summary table."""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+import nbformat
+
+from ..notebooks import dumps
+from .submission import SubmissionResult
+
+BASE_COLUMNS = ["student_id", "assignment", "score", "max_score"]
+
+
+def grades_table(results: Iterable[SubmissionResult]) -> tuple[list[str], list[dict]]:
+    """Header and rows of grades.csv: one row per student and assignment, one column per graded part."""
+    results = sorted(results, key=lambda r: (r.assignment, r.student))
+    part_columns: list[str] = []
+    for result in results:
+        for part in result.parts:
+            if part.grade_id not in part_columns:
+                part_columns.append(part.grade_id)
+    rows = []
+    for result in results:
+        row = {"student_id": result.student, "assignment": result.assignment,
+               "score": _num(result.score), "max_score": _num(result.max_score)}
+        row.update({p.grade_id: _num(p.points) for p in result.parts})
+        row["reason"] = result.reason
+        rows.append(row)
+    return BASE_COLUMNS + part_columns + ["reason"], rows
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def write_grades_csv(results: Iterable[SubmissionResult], path: Path) -> None:
+    """Write grades.csv atomically: readers see the old file or the new one, never half of one."""
+    header, rows = grades_table(results)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=header, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    _atomic_write(path, buffer.getvalue())
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def summary_markdown(result: SubmissionResult) -> str:
+    lines = [f"# Feedback: {result.assignment}", "",
+             f"**Student:** {result.student}  ", f"**Score:** {_num(result.score)} / {_num(result.max_score)}", ""]
+    if result.reason:
+        lines += [f"**Note:** {result.reason}", ""]
+    lines += ["| Part | Points | Result |", "|---|---|---|"]
+    for part in result.parts:
+        outcome = "✓ passed" if part.passed else "✗ " + part.feedback.replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| `{part.grade_id}` | {_num(part.points)} / {_num(part.max_points)} | {outcome} |")
+    return "\n".join(lines)
+
+
+def write_feedback(result: SubmissionResult, out_dir: Path) -> Path:
+    """Write the feedback notebook and its HTML for one submission; return the HTML path."""
+    from nbconvert import HTMLExporter
+
+    folder = out_dir / "feedback" / result.student / result.assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    if result.feedback_notebook is not None:
+        nb = nbformat.from_dict(result.feedback_notebook)
+    else:
+        nb = nbformat.v4.new_notebook()
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(summary_markdown(result)))
+    (folder / f"{result.notebook}.ipynb").write_text(dumps(nb), encoding="utf-8")
+    exporter = HTMLExporter(template_name="lab")
+    body, _ = exporter.from_notebook_node(nb)
+    html_path = folder / f"{result.notebook}.html"
+    html_path.write_text(body, encoding="utf-8")
+    return html_path
+
+
+def summary_table(results: Iterable[SubmissionResult]) -> str:
+    """A plain-text table for the terminal."""
+    results = sorted(results, key=lambda r: (r.assignment, r.student))
+    rows = [("student", "assignment", "score", "time", "problems")]
+    for r in results:
+        failed = [p.grade_id for p in r.parts if not p.passed]
+        problems = r.reason or (f"failed: {', '.join(failed)}" if failed else "")
+        rows.append((r.student, r.assignment, f"{_num(r.score)}/{_num(r.max_score)}", f"{r.seconds:.1f}s",
+                     problems[:70]))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+

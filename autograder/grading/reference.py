@@ -1,0 +1,83 @@
+"""The reference side of grading: inputs chosen for this run and the solution's reports on them."""
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from ..checks.core import CheckSet, dump_inputs
+from ..checks.plain import from_plain
+from ..course import Course, CourseError
+from ..notebooks import GradedPart, graded_parts, read_notebook
+from .execute import KernelLimits, execute, kernel_environment
+from .judge import judge_part
+
+
+class ReferenceError(CourseError):
+    """The reference solution does not pass its own checks: a course bug, not a student's."""
+
+
+@dataclass
+class ReferenceOutputs:
+    """Everything the grader needs to judge submissions of one assignment in one run."""
+    assignment: str
+    notebook_name: str
+    seed: int
+    checks: CheckSet
+    inputs: dict[str, list[dict]]
+    inputs_json: str
+    parts: list[GradedPart]
+    #: {grade_id: {report key: reference payload}}
+    expected: dict[str, dict[str, dict]]
+    source: nbformat.NotebookNode
+    release: nbformat.NotebookNode
+
+    @property
+    def max_score(self) -> float:
+        return sum(part.points for part in self.parts)
+
+
+def new_seed() -> int:
+    return secrets.randbits(63)
+
+
+def build_reference(course: Course, assignment: str, seed: int | None = None,
+                    limits: KernelLimits = KernelLimits()) -> ReferenceOutputs:
+    """Pick this run's inputs, run the reference solution on them, and check it against itself."""
+    seed = new_seed() if seed is None else seed
+    source_path = course.source_notebook(assignment)
+    release_path = course.exercises / assignment / source_path.name
+    if not release_path.exists():
+        raise CourseError(f"{release_path} is missing: run `python -m autograder generate` first")
+    checks = course.checks(assignment)
+    inputs_json = dump_inputs(checks.secret_inputs(seed))
+    inputs = {key: [from_plain(i) for i in lst] for key, lst in json.loads(inputs_json).items()}
+    source = read_notebook(source_path)
+    with tempfile.TemporaryDirectory(prefix="autograder-reference-") as tmp:
+        workdir = Path(tmp) / "work"
+        shutil.copytree(source_path.parent, workdir)
+        inputs_file = Path(tmp) / "inputs.json"
+        inputs_file.write_text(inputs_json, encoding="utf-8")
+        executed = execute(source, workdir=workdir, env=kernel_environment(inputs_file, course.root), limits=limits)
+    if executed.problem:
+        raise ReferenceError(f"the reference solution of {assignment} did not run: {executed.problem}")
+    expected = executed.reports_by_grade_id()
+    parts = graded_parts(source)
+    for part in parts:
+        reports = expected.get(part.grade_id, {})
+        if not reports:
+            raise ReferenceError(f"{assignment}: test cell {part.grade_id} reported nothing for the reference solution")
+        for key, payload in reports.items():
+            bad = [r for r in payload["results"] if "ok" not in r]
+            if bad:
+                raise ReferenceError(f"{assignment}: the reference solution failed to run check {key}: {bad[0]}")
+        verdict = judge_part(checks, inputs, reports, reports)
+        if not verdict.passed:
+            raise ReferenceError(f"{assignment}: the reference solution fails its own check ({verdict.detail})")
+    return ReferenceOutputs(assignment, source_path.stem, seed, checks, inputs, inputs_json, parts, expected,
+                            source, read_notebook(release_path))

@@ -1,0 +1,160 @@
+"""Grading one submitted notebook against a `ReferenceOutputs`."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from ..notebooks import NotebookError, is_solution_cell, is_test_cell, nbgrader_meta, read_notebook
+from .execute import KernelLimits, execute, kernel_environment
+from .judge import judge_part
+from .reference import ReferenceOutputs
+
+
+@dataclass
+class PartResult:
+    grade_id: str
+    max_points: float
+    points: float
+    #: Full detail for the instructor ("" when the part passed).
+    detail: str = ""
+    #: What the student sees in the feedback ("" when the part passed).
+    feedback: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.points == self.max_points
+
+
+@dataclass
+class SubmissionResult:
+    student: str
+    assignment: str
+    notebook: str
+    parts: list[PartResult]
+    #: Why the submission could not be graded normally ("" when it was).
+    reason: str = ""
+    seconds: float = 0.0
+    feedback_notebook: nbformat.NotebookNode | None = field(default=None, repr=False)
+
+    @property
+    def score(self) -> float:
+        return sum(p.points for p in self.parts)
+
+    @property
+    def max_score(self) -> float:
+        return sum(p.max_points for p in self.parts)
+
+
+def merge_with_source(reference: ReferenceOutputs, submitted: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook the grader runs: the source's cells, with the student's answers in the solution cells.
+
+    Locked and test cells always come from the source (with its hidden tests), so editing,
+    deleting or reordering them changes nothing. Cells the student added run after the
+    nbgrader cell they followed. A solution cell the student deleted runs as the exercise stub.
+    """
+    answers: dict[str, nbformat.NotebookNode] = {}
+    added: dict[str | None, list] = {}
+    anchor = None
+    source_ids = {nbgrader_meta(c).get("grade_id") for c in reference.source.cells}
+    for cell in submitted.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id in source_ids:
+            if is_solution_cell(cell) and grade_id not in answers:
+                answers[grade_id] = cell
+            anchor = grade_id
+        elif cell.get("cell_type") in ("code", "markdown"):
+            added.setdefault(anchor, []).append(_plain_cell(cell))
+    stubs = {nbgrader_meta(c).get("grade_id"): c for c in reference.release.cells if is_solution_cell(c)}
+    cells = [_plain_cell(c) for c in added.get(None, [])]
+    for cell in reference.source.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if is_solution_cell(cell):
+            chosen = answers.get(grade_id) or stubs.get(grade_id) or cell
+            merged = nbformat.from_dict(cell)
+            merged.source = chosen.get("source", "") if isinstance(chosen.get("source", ""), str) \
+                else "".join(chosen.get("source", []))
+            cells.append(merged)
+        else:
+            cells.append(nbformat.from_dict(cell))
+        cells.extend(added.get(grade_id, []))
+    merged_nb = nbformat.from_dict(reference.source)
+    merged_nb.cells = cells
+    for cell in merged_nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return merged_nb
+
+
+def _plain_cell(cell) -> nbformat.NotebookNode:
+    """A student-added cell, stripped of any nbgrader metadata it claims."""
+    source = cell.get("source", "")
+    source = "".join(source) if isinstance(source, list) else str(source)
+    if cell.get("cell_type") == "code":
+        return nbformat.v4.new_code_cell(source)
+    return nbformat.v4.new_markdown_cell(source)
+
+
+def zero_result(reference: ReferenceOutputs, student: str, reason: str, seconds: float = 0.0) -> SubmissionResult:
+    parts = [PartResult(p.grade_id, p.points, 0.0, reason, reason) for p in reference.parts]
+    return SubmissionResult(student, reference.assignment, reference.notebook_name, parts, reason, seconds)
+
+
+def grade_submission(reference: ReferenceOutputs, notebook_path: Path, student: str, course_root: Path,
+                     limits: KernelLimits = KernelLimits()) -> SubmissionResult:
+    """Run one submission in its own kernel and judge every graded part. Never raises for bad input."""
+    started = time.monotonic()
+    try:
+        submitted = read_notebook(notebook_path)
+    except NotebookError as exc:
+        return zero_result(reference, student, str(exc).replace(str(notebook_path), notebook_path.name),
+                           time.monotonic() - started)
+    merged = merge_with_source(reference, submitted)
+    with tempfile.TemporaryDirectory(prefix="autograder-submission-") as tmp:
+        workdir = Path(tmp) / "work"
+        shutil.copytree(notebook_path.parent, workdir, ignore=shutil.ignore_patterns("*.ipynb", ".*"))
+        inputs_file = Path(tmp) / "inputs.json"
+        inputs_file.write_text(reference.inputs_json, encoding="utf-8")
+        executed = execute(merged, workdir=workdir, env=kernel_environment(inputs_file, course_root), limits=limits)
+    reported = executed.reports_by_grade_id()
+    parts = []
+    for part in reference.parts:
+        verdict = judge_part(reference.checks, reference.inputs, reference.expected[part.grade_id],
+                             reported.get(part.grade_id, {}))
+        feedback = verdict.feedback
+        if not verdict.passed and executed.problem and not reported.get(part.grade_id):
+            feedback = f"Not checked: {executed.problem}."
+        parts.append(PartResult(part.grade_id, part.points, part.points if verdict.passed else 0.0,
+                                verdict.detail if not verdict.passed else "", feedback if not verdict.passed else ""))
+    result = SubmissionResult(student, reference.assignment, reference.notebook_name, parts, executed.problem,
+                              time.monotonic() - started)
+    result.feedback_notebook = feedback_notebook(reference, submitted, result)
+    return result
+
+
+def feedback_notebook(reference: ReferenceOutputs, submitted: nbformat.NotebookNode,
+                      result: SubmissionResult) -> nbformat.NotebookNode:
+    """The student's own notebook with each test cell (as released, no hidden tests) showing its verdict.
+
+    Nothing from the grading run is copied in: not its outputs, inputs or reference values.
+    """
+    released = {nbgrader_meta(c).get("grade_id"): c for c in reference.release.cells if nbgrader_meta(c)}
+    by_id = {p.grade_id: p for p in result.parts}
+    nb = nbformat.from_dict(submitted)
+    for cell in nb.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        release = released.get(grade_id)
+        if release is not None and not is_solution_cell(release):
+            cell.source = release.source
+            cell.metadata = nbformat.from_dict(dict(release.metadata))
+        if is_test_cell(cell) and grade_id in by_id:
+            part = by_id[grade_id]
+            mark = "✓" if part.passed else "✗"
+            text = f"{mark} {part.grade_id}: {part.points:g} / {part.max_points:g} points"
+            text += "" if part.passed else f"\n{part.feedback}"
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text + "\n")]
+    return nb
