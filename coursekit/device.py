@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 
-def describe_device() -> str:
-    """Print and return a one-line description of the device TensorFlow uses (GPU when it sees one)."""
+def describe_device() -> None:
+    """Print which device TensorFlow uses: the GPU when it sees one, else the CPU."""
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
@@ -13,4 +13,3 @@ def describe_device() -> str:
     else:
         text = f"TensorFlow {tf.__version__} will use the CPU (no GPU found)."
     print(text)
-    return text

@@ -14,7 +14,8 @@ def _axes(ax):
 
 
 def plot_decision_boundary(predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray, y: np.ndarray,
-                           title: str = "", ax=None, padding: float = 0.5, resolution: int = 200):
+                           title: str = "", ax=None, padding: float = 0.5, resolution: int = 200,
+                           marker_size: float = 70):
     """Shade the regions a 2-D classifier assigns to each class and draw the labelled points.
 
     `predict` maps an (N, 2) array to N class labels (or scores, thresholded at 0.5).
@@ -29,7 +30,7 @@ def plot_decision_boundary(predict: Callable[[np.ndarray], np.ndarray], X: np.nd
     ax.contourf(grid0, grid1, scores, levels=[-0.5, 0.5, 1.5], colors=["#f4c7c3", "#c6dbef"], alpha=0.8)
     for label, marker, color in ((0, "o", "#c0392b"), (1, "s", "#2166ac")):
         mask = np.asarray(y) == label
-        ax.scatter(X[mask, 0], X[mask, 1], marker=marker, s=70, c=color, edgecolors="k", label=f"class {label}")
+        ax.scatter(X[mask, 0], X[mask, 1], marker=marker, s=marker_size, c=color, edgecolors="k", label=f"class {label}")
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     ax.set_title(title)
@@ -46,6 +47,7 @@ def plot_function_and_derivative(f: Callable, df: Callable, name: str, x=None, a
     ax.axhline(0, color="grey", lw=0.5)
     ax.axvline(0, color="grey", lw=0.5)
     ax.set_xlabel("z")
+    ax.set_ylabel("value")
     ax.set_title(name)
     ax.legend(loc="best", fontsize=8)
     return ax
@@ -60,7 +62,11 @@ def plot_history(history, metrics=("loss",), ax=None, title: str = ""):
         ax.plot(epochs, logs[metric], label=f"training {metric}")
         if f"val_{metric}" in logs:
             ax.plot(epochs, logs[f"val_{metric}"], "--", label=f"validation {metric}")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
+    ax.set_ylabel(", ".join(metrics))
     ax.set_title(title or ", ".join(metrics))
     ax.legend(loc="best", fontsize=8)
     return ax

@@ -140,12 +140,15 @@ class Check:
     def _report(self, subject: Any, inputs_file: str, key: str | None = None) -> None:
         from IPython.display import display
         key = key or self.name
-        inputs = load_inputs(inputs_file).get(key, [])
+        payload = self.report_payload(subject, key, load_inputs(inputs_file).get(key, []))
+        display({REPORT_MIME: payload, "text/plain": f"[{key}: results reported to the grader]"}, raw=True)
+
+    def report_payload(self, subject: Any, key: str, inputs: list[dict]) -> dict:
+        """What a kernel reports for one report key: plain results only, no verdict."""
         payload = {"check": key, "results": [probe(lambda inp=inp: self.run(subject, inp)) for inp in inputs]}
         if key == self.name:  # the public cases are judged by the grader too, from their literal values
             payload["public"] = [probe(lambda case=case: self.run(subject, case.inputs)) for case in self.public_cases]
-        display({REPORT_MIME: payload,
-                 "text/plain": f"[{key}: results reported to the grader]"}, raw=True)
+        return payload
 
     def _check_public(self, subject: Any) -> None:
         for case in self.public_cases:

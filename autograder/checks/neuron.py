@@ -106,6 +106,8 @@ class PerceptronUpdate(Check):
             (lambda g, e, i: close(g, w), "The weights did not change although the prediction was wrong."),
             (lambda g, e, i: close(g, 2 * w - e), "The update has the wrong sign: use (y - ŷ), not (ŷ - y)."),
             (lambda g, e, i: close(g, w + (e - w) / lr), "The learning rate lr is missing from the update."),
+            (lambda g, e, i: close(g, w + lr * (y - _sigmoid(w @ x + b)) * x),
+             "ŷ must be the perceptron's step prediction (1 if w·x + b ≥ 0, else 0), not a sigmoid probability."),
         ])
         if weights:
             return f"{weights} {situation}"
@@ -235,9 +237,13 @@ class KerasNeuron(Check):
              "The outputs are the weighted sum z: give the Dense layer activation='sigmoid'."),
             (lambda g, e, i: close(g, _sigmoid(_logit(e) - i["b"]), 1e-3),
              "The bias is not set: layer.set_weights([w.reshape(-1, 1), np.array([b])])."),
+            (lambda g, e, i: close(g, np.maximum(0, _logit(e)), 1e-3),
+             "Those are ReLU outputs: a sigmoid neuron needs activation='sigmoid'."),
+            (lambda g, e, i: close(g, np.tanh(_logit(e)), 1e-3),
+             "Those are tanh outputs: a sigmoid neuron needs activation='sigmoid'."),
             (lambda g, e, i: True,
-             "Set the layer's weights from w and b: layer.set_weights([w.reshape(-1, 1), np.array([b])]). "
-             "A fresh Dense layer starts from random weights."),
+             "Set the layer's weights from w and b with layer.set_weights([w.reshape(-1, 1), np.array([b])]) "
+             "and use activation='sigmoid'. A fresh Dense layer starts from random weights."),
         ])
         if message:
             return message

@@ -70,7 +70,7 @@ def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
     A dead kernel or a failed start never raises: it is described in `problem`, and the
     outputs of the cells that did run are kept.
     """
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -84,7 +84,7 @@ def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
     problem = ""
     # IPC sockets in a private folder: no TCP port, nothing reachable from the network.
     with tempfile.TemporaryDirectory(prefix="autograder-kernel-") as channel_dir:
-        km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(channel_dir, "kernel"),
+        km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(channel_dir, "kernel"),
                            connection_file=os.path.join(channel_dir, "kernel.json"))
         client = NotebookClient(
             nb, km=km, timeout=limits.cell_timeout, startup_timeout=limits.startup_timeout, allow_errors=True,
@@ -102,9 +102,26 @@ def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
             problem = f"cell {_running_cell(nb)} ran longer than {limits.cell_timeout} s"
         except RuntimeError as exc:  # e.g. the kernel failed to start
             problem = f"the kernel could not run the notebook ({' '.join(str(exc).split())[:200]})"
+        finally:
+            _shutdown(km)
     for index in timed_out:
         problem = problem or f"cell {index + 1} ran longer than {limits.cell_timeout} s and was interrupted"
     return ExecutedNotebook(nb, problem, timed_out)
+
+
+def _shutdown(km) -> None:
+    """Stop the kernel we started (nbclient leaves a kernel manager it was given running)."""
+    from jupyter_core.utils import run_sync
+
+    try:
+        if km.has_kernel:
+            run_sync(km.shutdown_kernel)(now=True)
+    except Exception:  # noqa: BLE001 - already dead is fine
+        pass
+    try:
+        run_sync(km.cleanup_resources)()
+    except Exception:  # noqa: BLE001
+        pass
 
 
 def _running_cell(nb) -> int:

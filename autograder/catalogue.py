@@ -1,0 +1,56 @@
+"""Trying answers against the checks in one process, for the course's own tests.
+
+Each assignment's tests keep a catalogue of common wrong answers (which must fail with
+a message that teaches) and alternative correct answers (which must get full marks).
+They run here, in-process and without a kernel: the reference functions come from
+executing the source notebook's code once, and grading is simulated with the same
+`Check.report_payload` and `judge_part` the real grader uses.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+from typing import Any
+
+from .checks.core import Check, CheckFailed, CheckSet
+from .course import Course
+from .grading.judge import PartVerdict, judge_part
+from .notebooks import is_test_cell, read_notebook
+
+
+def reference_namespace(course: Course, assignment: str) -> dict[str, Any]:
+    """Run every code cell of the source notebook except its test cells; return the namespace."""
+    nb = read_notebook(course.source_notebook(assignment))
+    namespace: dict[str, Any] = {"__name__": f"reference_{assignment}"}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for cell in nb.cells:
+            if cell.cell_type == "code" and not is_test_cell(cell):
+                exec(compile(cell.source, f"<{assignment} reference>", "exec"), namespace)
+    return namespace
+
+
+def define(code: str, name: str, namespace: dict[str, Any]) -> Any:
+    """Execute an answer's code in a copy of `namespace` and return the object it defines as `name`."""
+    scope = dict(namespace)
+    exec(compile(code, f"<answer {name}>", "exec"), scope)
+    return scope[name]
+
+
+def simulate_grading(checks: CheckSet, check: Check, subject: Any, reference: Any, seed: int) -> PartVerdict:
+    """Grade one answer as the grader would for a test cell that calls `check` and `check.hidden`."""
+    inputs = checks.secret_inputs(seed)
+    keys = [k for k in (check.name, check.hidden_name) if k in inputs]
+    with contextlib.redirect_stdout(io.StringIO()):
+        expected = {k: check.report_payload(reference, k, inputs[k]) for k in keys}
+        reported = {k: check.report_payload(subject, k, inputs[k]) for k in keys}
+    return judge_part(checks, inputs, expected, reported)
+
+
+def public_message(check: Check, subject: Any) -> str | None:
+    """What the student sees in Jupyter: None when the public checks pass, else the message."""
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            check(subject)
+    except CheckFailed as exc:
+        return str(exc)
+    return None

@@ -1,0 +1,43 @@
+"""Notebooks that run in a kernel: every lesson, and `validate` on the solution and the exercise."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from autograder.course import Course
+from autograder.grading.execute import execute, kernel_environment
+from autograder.notebooks import read_notebook
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.kernel
+
+
+@pytest.mark.parametrize("lesson", sorted(p.name for p in (ROOT / "lessons").glob("*.ipynb")))
+def test_lesson_executes_without_error(course, lesson, tmp_path):
+    path = course.lessons / lesson
+    executed = execute(read_notebook(path), workdir=path.parent, env=kernel_environment(None, course.root))
+    assert executed.problem == ""
+    errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(executed.notebook.cells)
+              for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert errors == []
+    images = [o for c in executed.notebook.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(images) >= 2, "a lesson shows at least two plots"
+
+
+@pytest.mark.parametrize("assignment", Course(ROOT).assignments())
+def test_validate_solution_passes_and_exercise_fails(course, assignment):
+    solution = course.source_notebook(assignment)
+    result = subprocess.run([sys.executable, "-m", "autograder", "validate", str(solution)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "FAIL" not in result.stdout and result.stdout.count("PASS") >= 3
+
+    exercise = course.exercises / assignment / solution.name
+    result = subprocess.run([sys.executable, "-m", "autograder", "validate", str(exercise)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1
+    assert "PASS" not in result.stdout
+    assert result.stdout.count("not implemented yet") >= 3

@@ -1,0 +1,70 @@
+"""Only plain data crosses from a kernel to the grader."""
+import json
+
+import numpy as np
+import pytest
+
+from autograder.checks.core import probe
+from autograder.checks.plain import NotPlainData, from_plain, to_plain
+
+
+class AlwaysEqual:
+    def __eq__(self, other):
+        return True
+
+
+class RiggedArray(np.ndarray):
+    def __eq__(self, other):
+        return True
+
+
+def roundtrip(value):
+    return from_plain(json.loads(json.dumps(to_plain(value))))
+
+
+def test_numbers_arrays_and_containers_roundtrip():
+    value = {"a": np.arange(6, dtype="float32").reshape(2, 3), "b": (1, 2.5, "x"), "c": [True, None]}
+    back = roundtrip(value)
+    assert back["a"].dtype == np.float32 and back["a"].shape == (2, 3)
+    assert np.array_equal(back["a"], value["a"])
+    assert back["b"] == (1, 2.5, "x") and back["c"] == [True, None]
+
+
+def test_non_finite_values_survive():
+    back = roundtrip(np.array([np.nan, np.inf, -np.inf, 1.0]))
+    assert np.isnan(back[0]) and back[1] == np.inf and back[2] == -np.inf and back[3] == 1.0
+    assert np.isnan(roundtrip(float("nan")))
+
+
+def test_always_equal_object_is_rejected():
+    with pytest.raises(NotPlainData, match="AlwaysEqual"):
+        to_plain(AlwaysEqual())
+    record = probe(lambda: AlwaysEqual())
+    assert "unplain" in record and "AlwaysEqual" in record["unplain"]
+
+
+def test_ndarray_subclass_becomes_a_plain_array():
+    rigged = np.zeros(3).view(RiggedArray)
+    back = roundtrip(rigged)
+    assert type(back) is np.ndarray
+    assert not np.array_equal(back, np.ones(3))
+
+
+def test_float_subclass_and_object_arrays_are_rejected():
+    class SneakyFloat(float):
+        def __eq__(self, other):
+            return True
+
+    with pytest.raises(NotPlainData):
+        to_plain(SneakyFloat(1.0))
+    with pytest.raises(NotPlainData):
+        to_plain(np.array([AlwaysEqual()], dtype=object))
+
+
+def test_probe_captures_errors_without_raising():
+    def boom():
+        raise ZeroDivisionError("division by zero")
+
+    assert probe(boom) == {"error": "ZeroDivisionError", "detail": "division by zero"}
+    assert probe(lambda: (_ for _ in ()).throw(SystemExit(3)))["error"] == "SystemExit"
+    assert probe(lambda: (_ for _ in ()).throw(NotImplementedError()))["error"] == "NotImplementedError"
