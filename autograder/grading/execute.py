@@ -54,7 +54,6 @@ def kernel_environment(inputs_file: Path | None, course_root: Path) -> dict[str,
         "TF_ENABLE_ONEDNN_OPTS": "0",
         "TF_NUM_INTRAOP_THREADS": env.get("TF_NUM_INTRAOP_THREADS", "2"),
         "TF_NUM_INTEROP_THREADS": env.get("TF_NUM_INTEROP_THREADS", "1"),
-        "MPLBACKEND": "Agg",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(course_root), env.get("PYTHONPATH", "")])),
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
     })
@@ -76,6 +75,10 @@ def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
 
     nb = nbformat.from_dict(nb)
     timed_out: list[int] = []
+    current = [0]
+
+    def note_start(cell, cell_index):
+        current[0] = cell_index + 1
 
     def note_timeout(cell, cell_index, execute_reply):
         if (execute_reply or {}).get("content", {}).get("ename") == "CellTimeoutError":
@@ -92,20 +95,20 @@ def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
             error_on_timeout={"ename": "CellTimeoutError", "evalue": f"ran longer than {limits.cell_timeout} s",
                               "traceback": []},
             kernel_name="python3", resources={"metadata": {"path": str(workdir)}},
-            record_timing=False, on_cell_error=note_timeout,
+            record_timing=False, on_cell_error=note_timeout, on_cell_start=note_start,
         )
         try:
             client.execute(env=env, cwd=str(workdir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         except DeadKernelError:
-            problem = f"the kernel died while running cell {_running_cell(nb)}"
+            problem = f"the kernel died while running {describe_cell(nb, current[0] - 1)}"
         except CellTimeoutError:
-            problem = f"cell {_running_cell(nb)} ran longer than {limits.cell_timeout} s"
+            problem = f"{describe_cell(nb, current[0] - 1)} ran longer than {limits.cell_timeout} s"
         except RuntimeError as exc:  # e.g. the kernel failed to start
             problem = f"the kernel could not run the notebook ({' '.join(str(exc).split())[:200]})"
         finally:
             _shutdown(km)
     for index in timed_out:
-        problem = problem or f"cell {index + 1} ran longer than {limits.cell_timeout} s and was interrupted"
+        problem = problem or f"{describe_cell(nb, index)} ran longer than {limits.cell_timeout} s and was interrupted"
     return ExecutedNotebook(nb, problem, timed_out)
 
 
@@ -124,9 +127,15 @@ def _shutdown(km) -> None:
         pass
 
 
-def _running_cell(nb) -> int:
-    """1-based number of the first code cell without an execution count (where execution stopped)."""
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and cell.get("execution_count") is None and cell.source.strip():
-            return index + 1
-    return len(nb.cells)
+def describe_cell(nb, index: int) -> str:
+    """Name a cell so a student can find it: by its grade_id, or as the cell they added after one."""
+    if not 0 <= index < len(nb.cells):
+        return "the notebook"
+    grade_id = nbgrader_meta(nb.cells[index]).get("grade_id")
+    if grade_id:
+        return f"cell '{grade_id}'"
+    for before in range(index - 1, -1, -1):
+        previous = nbgrader_meta(nb.cells[before]).get("grade_id")
+        if previous:
+            return f"the cell you added after '{previous}'"
+    return "a cell you added at the top"
