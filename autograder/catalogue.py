@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 from typing import Any
 
-from .checks.core import Check, CheckFailed, CheckSet
+from .checks.core import Check, CheckFailed, CheckSet, dump_inputs
+from .checks.plain import from_plain
 from .course import Course
 from .grading.judge import PartVerdict, judge_part
 from .notebooks import is_test_cell, read_notebook
@@ -38,7 +40,7 @@ def define(code: str, name: str, namespace: dict[str, Any]) -> Any:
 
 def simulate_grading(checks: CheckSet, check: Check, subject: Any, reference: Any, seed: int) -> PartVerdict:
     """Grade one answer as the grader would for a test cell that calls `check` and `check.hidden`."""
-    inputs = checks.secret_inputs(seed)
+    inputs = {k: [from_plain(i) for i in lst] for k, lst in json.loads(dump_inputs(checks.secret_inputs(seed))).items()}
     keys = [k for k in (check.name, check.hidden_name) if k in inputs]
     with contextlib.redirect_stdout(io.StringIO()):
         expected = {k: check.report_payload(reference, k, inputs[k]) for k in keys}

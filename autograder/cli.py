@@ -14,7 +14,7 @@ def _cmd_generate(args, course: Course) -> int:
     from .generate import check_generated, generate
 
     if args.check:
-        changed = check_generated(course)
+        changed = check_generated(course, args.assignment)
         if changed:
             print("exercises/ is out of date with solutions/; run `python -m autograder generate`. Would change:")
             for path in changed:
@@ -22,8 +22,8 @@ def _cmd_generate(args, course: Course) -> int:
             return 1
         print(f"exercises/ is up to date ({len(course.assignments())} assignments).")
         return 0
-    changed = generate(course)
-    print(f"generated exercises/ for {len(course.assignments())} assignments; "
+    changed = generate(course, args.assignment)
+    print(f"generated exercises/ for {len(args.assignment or course.assignments())} assignment(s); "
           f"{len(changed)} file(s) changed" + "".join(f"\n  exercises/{p}" for p in changed))
     return 0
 
@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("generate", help="solutions/ -> exercises/ through nbgrader")
     p.add_argument("--check", action="store_true", help="exit 1 and name the files if exercises/ would change")
+    p.add_argument("--assignment", action="append", help="only this assignment (repeatable; default: all)")
 
     p = verbs.add_parser("tidy", help="normalise solution and lesson notebooks (no outputs, stable metadata)")
     p.add_argument("--check", action="store_true", help="exit 1 and name the notebooks that need tidying")

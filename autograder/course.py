@@ -11,7 +11,11 @@ from .checks.core import CheckSet
 
 #: Assignment name -> module holding its CheckSet as CHECKS.
 CHECK_MODULES = {
+    "00_first_model": "autograder.checks.first_model",
     "01_neuron": "autograder.checks.neuron",
+    "02_activations": "autograder.checks.activations",
+    "03_feedforward": "autograder.checks.feedforward",
+    "04_losses": "autograder.checks.losses",
 }
 
 

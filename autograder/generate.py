@@ -32,12 +32,20 @@ def _nbgrader_generate(course: Course, assignment: str, release_root: Path, db_d
     return release_root / assignment
 
 
-def render_exercises(course: Course, out_root: Path) -> list[Path]:
-    """Write the normalised release of every assignment under out_root; return the files written."""
+def _selected(course: Course, assignments: list[str] | None) -> list[str]:
+    known = course.assignments()
+    for name in assignments or []:
+        if name not in known:
+            raise CourseError(f"unknown assignment {name!r} (known: {', '.join(known) or 'none'})")
+    return list(assignments) if assignments else known
+
+
+def render_exercises(course: Course, out_root: Path, assignments: list[str] | None = None) -> list[Path]:
+    """Write the normalised release of the assignments under out_root; return the files written."""
     written = []
     with tempfile.TemporaryDirectory(prefix="autograder-generate-") as tmp:
         tmp = Path(tmp)
-        for assignment in course.assignments():
+        for assignment in _selected(course, assignments):
             released = _nbgrader_generate(course, assignment, tmp / "release", tmp)
             for src in sorted(released.rglob("*")):
                 if src.is_dir():
@@ -52,16 +60,27 @@ def render_exercises(course: Course, out_root: Path) -> list[Path]:
     return written
 
 
-def generate(course: Course) -> list[Path]:
-    """Regenerate exercises/ from solutions/ (idempotent). Returns the paths that changed."""
+def generate(course: Course, assignments: list[str] | None = None) -> list[Path]:
+    """Regenerate exercises/ from solutions/ (idempotent). Returns the paths that changed.
+
+    With `assignments`, only those folders of exercises/ are rewritten.
+    """
+    selected = _selected(course, assignments)
     with tempfile.TemporaryDirectory(prefix="autograder-exercises-") as tmp:
         fresh = Path(tmp)
-        render_exercises(course, fresh)
-        changed = drift(fresh, course.exercises)
-        if course.exercises.exists():
-            shutil.rmtree(course.exercises)
-        shutil.copytree(fresh, course.exercises)
-    return changed
+        render_exercises(course, fresh, selected)
+        changed = []
+        for assignment in selected:
+            changed += [assignment / p for p in drift(fresh / assignment, course.exercises / assignment)]
+            target = course.exercises / assignment
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(fresh / assignment, target)
+        if not assignments and course.exercises.exists():  # drop exercises whose source is gone
+            for stale in sorted(p for p in course.exercises.iterdir() if p.name not in selected):
+                changed.append(Path(stale.name))
+                shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+    return sorted(changed)
 
 
 def drift(fresh: Path, committed: Path) -> list[Path]:
@@ -76,9 +95,12 @@ def drift(fresh: Path, committed: Path) -> list[Path]:
     return sorted(changed)
 
 
-def check_generated(course: Course) -> list[Path]:
+def check_generated(course: Course, assignments: list[str] | None = None) -> list[Path]:
     """The exercise files that `generate` would change (empty when up to date)."""
+    selected = _selected(course, assignments)
     with tempfile.TemporaryDirectory(prefix="autograder-exercises-") as tmp:
         fresh = Path(tmp)
-        render_exercises(course, fresh)
+        render_exercises(course, fresh, selected)
+        if assignments:
+            return sorted(a / p for a in map(Path, selected) for p in drift(fresh / a, course.exercises / a))
         return drift(fresh, course.exercises)

@@ -94,7 +94,7 @@ class Check:
 
     # -- kernel side -------------------------------------------------------------------
     def run(self, subject: Any, inputs: dict) -> Any:
-        """Call the student's function or object on one set of inputs."""
+        """Call the student's function or object on one set of inputs (never sees grader-only keys)."""
         return subject(**copy.deepcopy(inputs))
 
     # -- both sides --------------------------------------------------------------------
@@ -145,14 +145,16 @@ class Check:
 
     def report_payload(self, subject: Any, key: str, inputs: list[dict]) -> dict:
         """What a kernel reports for one report key: plain results only, no verdict."""
-        payload = {"check": key, "results": [probe(lambda inp=inp: self.run(subject, inp)) for inp in inputs]}
+        payload = {"check": key,
+                   "results": [probe(lambda inp=inp: self.run(subject, kernel_view(inp))) for inp in inputs]}
         if key == self.name:  # the public cases are judged by the grader too, from their literal values
-            payload["public"] = [probe(lambda case=case: self.run(subject, case.inputs)) for case in self.public_cases]
+            payload["public"] = [probe(lambda case=case: self.run(subject, kernel_view(case.inputs)))
+                                 for case in self.public_cases]
         return payload
 
     def _check_public(self, subject: Any) -> None:
         for case in self.public_cases:
-            record = probe(lambda: self.run(subject, case.inputs))
+            record = probe(lambda: self.run(subject, kernel_view(case.inputs)))
             verdict = self.judge(case.inputs, record, case.expected)
             if not verdict.passed:
                 where = f" [{case.label}]" if case.label else ""
@@ -172,9 +174,15 @@ def load_inputs(path: str) -> dict[str, list[dict]]:
     return _inputs_cache[path]
 
 
-def dump_inputs(inputs: dict[str, list[dict]]) -> str:
-    """Serialise grader-chosen inputs as JSON (in the grader)."""
-    return json.dumps({name: [to_plain(inp) for inp in lst] for name, lst in inputs.items()},
+def kernel_view(inputs: dict) -> dict:
+    """The inputs a kernel may see: keys starting with "_" (labels, thresholds) stay with the grader."""
+    return {k: v for k, v in inputs.items() if not k.startswith("_")}
+
+
+def dump_inputs(inputs: dict[str, list[dict]], *, for_kernel: bool = False) -> str:
+    """Serialise grader-chosen inputs as JSON; `for_kernel` drops the grader-only keys."""
+    view = kernel_view if for_kernel else (lambda inp: inp)
+    return json.dumps({name: [to_plain(view(inp)) for inp in lst] for name, lst in inputs.items()},
                       sort_keys=True)
 
 

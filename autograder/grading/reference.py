@@ -55,8 +55,11 @@ def build_reference(course: Course, assignment: str, seed: int | None = None,
     if not release_path.exists():
         raise CourseError(f"{release_path} is missing: run `python -m autograder generate` first")
     checks = course.checks(assignment)
-    inputs_json = dump_inputs(checks.secret_inputs(seed))
-    inputs = {key: [from_plain(i) for i in lst] for key, lst in json.loads(inputs_json).items()}
+    chosen = checks.secret_inputs(seed)
+    # The grader keeps the full inputs (round-tripped, so both sides see the same numbers);
+    # kernels get them without the grader-only keys.
+    inputs = {key: [from_plain(i) for i in lst] for key, lst in json.loads(dump_inputs(chosen)).items()}
+    inputs_json = dump_inputs(chosen, for_kernel=True)
     source = read_notebook(source_path)
     with tempfile.TemporaryDirectory(prefix="autograder-reference-") as tmp:
         workdir = Path(tmp) / "work"
