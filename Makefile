@@ -7,9 +7,14 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # Quiet TensorFlow's C++ logging in every process we start.
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: install demo test generate check-generated tidy lesson-run clean
+.PHONY: install system-deps demo test generate check-generated tidy clean
 
-install: $(STAMP)
+install: system-deps $(STAMP)
+
+# bubblewrap sandboxes student kernels while grading (Debian package `bubblewrap`).
+system-deps:
+	@command -v bwrap >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; } \
+		|| echo "warning: could not install bubblewrap; grading will refuse to run without --unsafe-no-sandbox"
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,10 +23,10 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: install
 	$(BIN)/python -m autograder demo --out build/demo
 
-test: $(STAMP)
+test: install
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
 
 generate: $(STAMP)

@@ -65,7 +65,8 @@ def _cmd_grade(args, course: Course) -> int:
 
     started = time.monotonic()
     out = Path(args.out)
-    results = grade_class(course, Path(args.submissions), out, seed=args.seed, limits=_limits(args))
+    results = grade_class(course, Path(args.submissions), out, seed=args.seed, limits=_limits(args),
+                          unsafe_no_sandbox=args.unsafe_no_sandbox)
     print()
     print(summary_table(results))
     print(f"\n{len(results)} submission(s) graded in {time.monotonic() - started:.1f} s. "
@@ -89,7 +90,7 @@ def _cmd_demo(args, course: Course) -> int:
         print(f"     {student:<20} {description}")
     print("3. grading")
     results = grade_class(course, out / "submitted", out / "graded", seed=args.seed, limits=_limits(args),
-                          progress=lambda line: print(f"     {line}"))
+                          unsafe_no_sandbox=args.unsafe_no_sandbox, progress=lambda line: print(f"     {line}"))
     print()
     print(summary_table(results))
     print(f"\nDemo finished in {time.monotonic() - started:.1f} s. Look at {out / 'graded' / 'grades.csv'} and "
@@ -127,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--out", required=True, help="output folder: gradebook.db, grades.csv, feedback/")
         if name in ("grade", "demo"):
             p.add_argument("--seed", type=int, default=None, help="seed for the grader's inputs (default: random)")
+            p.add_argument("--unsafe-no-sandbox", action="store_true",
+                           help="grade without the bubblewrap sandbox (marked in the output and grades.csv)")
         if name == "demo":
             p.add_argument("--out", default="build/demo", help="output folder (default build/demo)")
     return parser

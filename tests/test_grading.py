@@ -82,7 +82,7 @@ def test_grades_csv_has_one_column_per_part(graded):
     root, _, _ = graded
     header = (root / "out" / "grades.csv").read_text().splitlines()[0].split(",")
     assert header == ["student_id", "assignment", "score", "max_score", "neuron_forward_test",
-                      "perceptron_update_test", "train_perceptron_test", "keras_neuron_test", "reason"]
+                      "perceptron_update_test", "train_perceptron_test", "keras_neuron_test", "reason", "sandbox"]
     row = read_rows(root / "out" / "grades.csv")["cleo_no_bias"]
     assert (row["neuron_forward_test"], row["perceptron_update_test"], row["train_perceptron_test"],
             row["keras_neuron_test"]) == ("0", "2", "3", "3")

@@ -2,23 +2,32 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 
 from ..checks.core import INPUTS_ENV, REPORT_MIME
 from ..notebooks import is_test_cell, nbgrader_meta
 
+if TYPE_CHECKING:
+    from .sandbox import SandboxLimits
+
 
 @dataclass(frozen=True)
 class KernelLimits:
-    """How long a kernel may take. Sandbox limits (memory, processes, ...) live with the sandbox."""
+    """Time and output a kernel may use. Memory and process limits live with the sandbox."""
     cell_timeout: int = 120
+    notebook_timeout: int = 900
     startup_timeout: int = 90
+    output_bytes: int = 32 * 2**20
 
 
 @dataclass
@@ -26,7 +35,6 @@ class ExecutedNotebook:
     notebook: nbformat.NotebookNode
     #: One line describing what stopped execution early (dead kernel, ...), or "".
     problem: str = ""
-    timed_out_cells: list[int] = field(default_factory=list)
 
     def reports_by_grade_id(self) -> dict[str, dict[str, list[dict]]]:
         """{grade_id: {report key: results}} from the outputs of graded test cells only.
@@ -46,72 +54,181 @@ class ExecutedNotebook:
         return found
 
 
+_PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH")
+
+
 def kernel_environment(inputs_file: Path | None, course_root: Path) -> dict[str, str]:
-    """The environment of a grading kernel: quiet TensorFlow, bounded threads, no display."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTOGRADER_", "JPY_"))}
+    """A small environment for a kernel: none of the grader's own variables (tokens, secrets)."""
+    env = {k: os.environ[k] for k in _PASSED_THROUGH if k in os.environ}
     env.update({
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "TF_ENABLE_ONEDNN_OPTS": "0",
-        "TF_NUM_INTRAOP_THREADS": env.get("TF_NUM_INTRAOP_THREADS", "2"),
-        "TF_NUM_INTEROP_THREADS": env.get("TF_NUM_INTEROP_THREADS", "1"),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(course_root), env.get("PYTHONPATH", "")])),
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
+        "TF_NUM_INTRAOP_THREADS": os.environ.get("TF_NUM_INTRAOP_THREADS", "2"),
+        "TF_NUM_INTEROP_THREADS": os.environ.get("TF_NUM_INTEROP_THREADS", "1"),
+        "PYTHONPATH": str(course_root),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "/usr/bin:/bin")]),
     })
     if inputs_file is not None:
         env[INPUTS_ENV] = str(inputs_file)
     return env
 
 
+@dataclass(frozen=True)
+class SandboxSpec:
+    """Run the kernel under bwrap with these limits; `readonly` are extra folders it may read."""
+    bwrap: str
+    limits: "SandboxLimits"
+    readonly: tuple[Path, ...] = ()
+
+
 def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
-            limits: KernelLimits = KernelLimits()) -> ExecutedNotebook:
+            limits: KernelLimits = KernelLimits(), sandbox: SandboxSpec | None = None) -> ExecutedNotebook:
     """Execute every cell (errors allowed) and return the notebook with its outputs.
 
-    A dead kernel or a failed start never raises: it is described in `problem`, and the
-    outputs of the cells that did run are kept.
+    A dead kernel, a timeout or a failed start never raises: it is described in `problem`,
+    and the outputs of the cells that did run are kept. The first cell to time out stops
+    the run: a kernel that ignores interrupts could otherwise hold every later cell too.
     """
-    from jupyter_client.manager import AsyncKernelManager
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     nb = nbformat.from_dict(nb)
-    timed_out: list[int] = []
     current = [0]
+    deadline = time.monotonic() + limits.notebook_timeout
 
     def note_start(cell, cell_index):
         current[0] = cell_index + 1
 
-    def note_timeout(cell, cell_index, execute_reply):
-        if (execute_reply or {}).get("content", {}).get("ename") == "CellTimeoutError":
-            timed_out.append(cell_index)
+    def cell_timeout(cell):
+        return max(1, int(min(limits.cell_timeout, deadline - time.monotonic())))
 
     problem = ""
+    watchdog = None
+    cgroup = None
     # IPC sockets in a private folder: no TCP port, nothing reachable from the network.
     with tempfile.TemporaryDirectory(prefix="autograder-kernel-") as channel_dir:
-        km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(channel_dir, "kernel"),
-                           connection_file=os.path.join(channel_dir, "kernel.json"))
-        client = NotebookClient(
-            nb, km=km, timeout=limits.cell_timeout, startup_timeout=limits.startup_timeout, allow_errors=True,
-            interrupt_on_timeout=True,
-            error_on_timeout={"ename": "CellTimeoutError", "evalue": f"ran longer than {limits.cell_timeout} s",
-                              "traceback": []},
-            kernel_name="python3", resources={"metadata": {"path": str(workdir)}},
-            record_timing=False, on_cell_error=note_timeout, on_cell_start=note_start,
+        km = _SandboxedKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(channel_dir, "kernel"),
+                                     connection_file=os.path.join(channel_dir, "kernel.json"))
+        if sandbox is not None:
+            from .sandbox import CgroupLimit, sandbox_command
+            cgroup = CgroupLimit(sandbox.limits)
+            km.wrapper = sandbox_command(sandbox.bwrap, scratch=workdir, channel_dir=Path(channel_dir),
+                                         readonly=list(sandbox.readonly), limits=sandbox.limits, cgroup=cgroup)
+        client = _BoundedClient(
+            nb, km=km, timeout_func=cell_timeout, startup_timeout=limits.startup_timeout, allow_errors=True,
+            interrupt_on_timeout=False, kernel_name="python3", resources={"metadata": {"path": str(workdir)}},
+            record_timing=False, on_cell_start=note_start, output_limit=limits.output_bytes,
         )
+        if sandbox is not None and not cgroup.active:
+            watchdog = _Watchdog(km, sandbox.limits)
+            client.on_notebook_start = lambda notebook: watchdog.start()
         try:
             client.execute(env=env, cwd=str(workdir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         except DeadKernelError:
             problem = f"the kernel died while running {describe_cell(nb, current[0] - 1)}"
         except CellTimeoutError:
-            problem = f"{describe_cell(nb, current[0] - 1)} ran longer than {limits.cell_timeout} s"
+            over_budget = time.monotonic() >= deadline - 1
+            problem = (f"the notebook ran longer than {limits.notebook_timeout} s (stopped in "
+                       f"{describe_cell(nb, current[0] - 1)})" if over_budget else
+                       f"{describe_cell(nb, current[0] - 1)} ran longer than {limits.cell_timeout} s")
         except RuntimeError as exc:  # e.g. the kernel failed to start
             problem = f"the kernel could not run the notebook ({' '.join(str(exc).split())[:200]})"
         finally:
+            if watchdog is not None:
+                watchdog.stop()
+            memory_hit = cgroup is not None and _memory_limit_hit(cgroup)
             _shutdown(km)
-    for index in timed_out:
-        problem = problem or f"{describe_cell(nb, index)} ran longer than {limits.cell_timeout} s and was interrupted"
-    return ExecutedNotebook(nb, problem, timed_out)
+            if cgroup is not None:
+                cgroup.remove()
+    if watchdog is not None and watchdog.reason:
+        problem = watchdog.reason
+    elif memory_hit and "died" in problem:
+        problem = f"{problem}: it used more than the {sandbox.limits.memory_mb} MB memory limit"
+    if client.output_truncated:
+        problem = problem or f"output beyond {limits.output_bytes // 2**20} MB was dropped"
+    return ExecutedNotebook(nb, problem)
 
 
+def _memory_limit_hit(cgroup) -> bool:
+    for path in cgroup.paths:
+        failcnt = path / "memory.failcnt"
+        try:
+            if failcnt.exists() and int(failcnt.read_text()) > 0:
+                return True
+        except (OSError, ValueError):
+            pass
+    return False
+
+
+def _kernel_manager_base():
+    from jupyter_client.manager import AsyncKernelManager
+    return AsyncKernelManager
+
+
+def _client_base():
+    from nbclient import NotebookClient
+    return NotebookClient
+
+
+class _SandboxedKernelManager(_kernel_manager_base()):
+    """A kernel manager whose kernel command runs behind a wrapper (the sandbox), if one is set."""
+    wrapper: list[str] = []
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        return list(self.wrapper) + super().format_kernel_cmd(extra_arguments)
+
+
+class _BoundedClient(_client_base()):
+    """Keeps at most `output_limit` bytes of outputs; reports from check cells are always kept."""
+
+    def __init__(self, *args, output_limit: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.output_limit = output_limit
+        self.output_bytes = 0
+        self.output_truncated = False
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        size = sum(len(str(v)) for v in content.get("data", {}).values()) + len(str(content.get("text", "")))
+        if REPORT_MIME in content.get("data", {}) and size < 4 * 2**20:
+            return super().output(outs, msg, display_id, cell_index)
+        self.output_bytes += size
+        if self.output_bytes > self.output_limit:
+            self.output_truncated = True
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+class _Watchdog:
+    """Where no cgroup can be made: count the sandbox's processes and memory, and kill it if over."""
+
+    def __init__(self, km, limits):
+        self.km, self.limits, self.reason = km, limits, ""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+
+    def _run(self):
+        from .sandbox import count_tasks
+
+        while not self._stop.wait(0.2):
+            process = getattr(getattr(self.km, "provisioner", None), "process", None)
+            if process is None:
+                continue
+            tasks, rss_mb = count_tasks(process.pid)
+            if tasks > self.limits.max_tasks or rss_mb > self.limits.memory_mb:
+                what = f"{tasks} processes" if tasks > self.limits.max_tasks else f"{rss_mb} MB of memory"
+                self.reason = f"the sandbox was stopped after using {what}, over its limit"
+                try:
+                    os.kill(process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                return
 def _shutdown(km) -> None:
     """Stop the kernel we started (nbclient leaves a kernel manager it was given running)."""
     from jupyter_core.utils import run_sync

@@ -30,8 +30,9 @@ def grades_table(results: Iterable[SubmissionResult]) -> tuple[list[str], list[d
                "score": _num(result.score), "max_score": _num(result.max_score)}
         row.update({p.grade_id: _num(p.points) for p in result.parts})
         row["reason"] = result.reason
+        row["sandbox"] = "bwrap" if result.sandboxed else "NONE (unsafe)"
         rows.append(row)
-    return BASE_COLUMNS + part_columns + ["reason"], rows
+    return BASE_COLUMNS + part_columns + ["reason", "sandbox"], rows
 
 
 def _num(value: float) -> str:

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..course import Course, CourseError
-from .execute import KernelLimits
+from .execute import KernelLimits, SandboxSpec
 from .gradebook import GradebookWriter
 from .outputs import write_feedback, write_grades_csv
 from .reference import ReferenceOutputs, build_reference
+from .sandbox import SandboxLimits, SandboxUnavailable, find_bwrap
 from .submission import SubmissionResult, grade_submission, zero_result
 
 
@@ -50,20 +51,40 @@ def _notebook_for(submission: Submission, reference: ReferenceOutputs) -> tuple[
     return None, f"{expected.name} not found among {len(notebooks)} notebooks"
 
 
+UNSAFE_WARNING = "graded WITHOUT a sandbox (--unsafe-no-sandbox): student code could read or change anything"
+
+
+def make_sandbox(course: Course, unsafe: bool, limits: SandboxLimits = SandboxLimits()) -> SandboxSpec | None:
+    """The sandbox every student kernel runs in; refuse to go on without one unless told to."""
+    if unsafe:
+        return None
+    try:
+        bwrap = find_bwrap()
+    except SandboxUnavailable as exc:
+        raise CourseError(f"cannot grade safely: {exc}. Install bubblewrap, or pass --unsafe-no-sandbox "
+                          "to grade without a sandbox") from None
+    readonly = tuple(p for p in (course.root / "autograder", course.root / "coursekit") if p.is_dir())
+    return SandboxSpec(bwrap, limits, readonly)
+
+
 def _grade_one(course: Course, reference: ReferenceOutputs, submission: Submission,
-               limits: KernelLimits) -> SubmissionResult:
+               limits: KernelLimits, sandbox: SandboxSpec | None) -> SubmissionResult:
     notebook, problem = _notebook_for(submission, reference)
     if notebook is None:
         return zero_result(reference, submission.student, problem)
     try:
-        return grade_submission(reference, notebook, submission.student, course.root, limits)
+        return grade_submission(reference, notebook, submission.student, course.root, limits, sandbox)
     except Exception as exc:  # noqa: BLE001 - a grader bug must not cost the student their row
         return zero_result(reference, submission.student, f"grader error: {type(exc).__name__}: {exc}")
 
 
 def grade_class(course: Course, submissions: Path, out_dir: Path, *, seed: int | None = None,
-                limits: KernelLimits = KernelLimits(), progress=print) -> list[SubmissionResult]:
+                limits: KernelLimits = KernelLimits(), unsafe_no_sandbox: bool = False,
+                sandbox_limits: SandboxLimits = SandboxLimits(), progress=print) -> list[SubmissionResult]:
     """Grade every submission; every submission gets a row, whatever happens to its kernel."""
+    sandbox = make_sandbox(course, unsafe_no_sandbox, sandbox_limits)
+    if sandbox is None:
+        progress(f"WARNING: {UNSAFE_WARNING}")
     found = find_submissions(submissions)
     known = set(course.assignments())
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -82,7 +103,8 @@ def grade_class(course: Course, submissions: Path, out_dir: Path, *, seed: int |
                 result = SubmissionResult(submission.student, submission.assignment, "", [],
                                           f"unknown assignment {submission.assignment!r}")
             else:
-                result = _grade_one(course, reference, submission, limits)
+                result = _grade_one(course, reference, submission, limits, sandbox)
+                result.sandboxed = sandbox is not None
                 gradebook.record_result(result)
                 write_feedback(result, out_dir)
             results.append(result)

@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 
 from ..notebooks import NotebookError, is_solution_cell, is_test_cell, nbgrader_meta, read_notebook
-from .execute import KernelLimits, execute, kernel_environment
+from .execute import KernelLimits, SandboxSpec, execute, kernel_environment
 from .judge import judge_part
 from .reference import ReferenceOutputs
 
@@ -39,6 +39,8 @@ class SubmissionResult:
     #: Why the submission could not be graded normally ("" when it was).
     reason: str = ""
     seconds: float = 0.0
+    #: False when graded with --unsafe-no-sandbox.
+    sandboxed: bool = True
     feedback_notebook: nbformat.NotebookNode | None = field(default=None, repr=False)
 
     @property
@@ -105,7 +107,7 @@ def zero_result(reference: ReferenceOutputs, student: str, reason: str, seconds:
 
 
 def grade_submission(reference: ReferenceOutputs, notebook_path: Path, student: str, course_root: Path,
-                     limits: KernelLimits = KernelLimits()) -> SubmissionResult:
+                     limits: KernelLimits = KernelLimits(), sandbox: SandboxSpec | None = None) -> SubmissionResult:
     """Run one submission in its own kernel and judge every graded part. Never raises for bad input."""
     started = time.monotonic()
     try:
@@ -115,11 +117,17 @@ def grade_submission(reference: ReferenceOutputs, notebook_path: Path, student: 
                            time.monotonic() - started)
     merged = merge_with_source(reference, submitted)
     with tempfile.TemporaryDirectory(prefix="autograder-submission-") as tmp:
+        # The kernel's scratch folder holds a copy of the submission's other files, nothing else.
         workdir = Path(tmp) / "work"
         shutil.copytree(notebook_path.parent, workdir, ignore=shutil.ignore_patterns("*.ipynb", ".*"))
-        inputs_file = Path(tmp) / "inputs.json"
+        inputs_dir = Path(tmp) / "inputs"
+        inputs_dir.mkdir()
+        inputs_file = inputs_dir / "inputs.json"
         inputs_file.write_text(reference.inputs_json, encoding="utf-8")
-        executed = execute(merged, workdir=workdir, env=kernel_environment(inputs_file, course_root), limits=limits)
+        if sandbox is not None:
+            sandbox = SandboxSpec(sandbox.bwrap, sandbox.limits, (*sandbox.readonly, inputs_dir))
+        executed = execute(merged, workdir=workdir, env=kernel_environment(inputs_file, course_root), limits=limits,
+                           sandbox=sandbox)
     reported = executed.reports_by_grade_id()
     parts = []
     for part in reference.parts:

@@ -1,0 +1,150 @@
+"""Running a student's kernel in a bubblewrap sandbox.
+
+Inside the sandbox the kernel sees the system's programs and libraries, Python, the
+venv and our two packages (read-only), its own scratch folder (read-write) and the
+folder of its IPC sockets. It does not see the course's solutions, the gradebook, the
+output folder, other submissions or the network (loopback included). Limits:
+
+* memory: RLIMIT_DATA per process, and a memory cgroup for the whole sandbox when the
+  machine lets us create one;
+* processes and threads: a pids cgroup when available, otherwise a watchdog in the
+  grader that counts the sandbox's processes;
+* CPU seconds, open files and the size of any file written (rlimits);
+* output size: counted in the grader as messages arrive (see execute.py).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+SANDBOX_HOME = "/home/student"
+_CGROUP_V1 = Path("/sys/fs/cgroup")
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    memory_mb: int = 3072
+    #: Tasks (processes and threads); TensorFlow alone starts a few dozen threads.
+    max_tasks: int = 512
+    cpu_seconds: int = 900
+    open_files: int = 1024
+    file_size_mb: int = 256
+    scratch_mb: int = 512
+
+
+class SandboxUnavailable(RuntimeError):
+    """No sandbox can be set up here; the message says why and what to install."""
+
+
+def find_bwrap() -> str:
+    """The bwrap binary, after checking that it can start a sandbox on this machine."""
+    import subprocess
+
+    path = shutil.which("bwrap")
+    if path is None:
+        raise SandboxUnavailable("bubblewrap is not installed (Debian package `bubblewrap`, binary `bwrap`)")
+    probe = subprocess.run([path, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--ro-bind", "/", "/", "true"],
+                           capture_output=True, text=True, timeout=30)
+    if probe.returncode != 0:
+        detail = (probe.stderr.strip().splitlines() or ["unknown error"])[-1]
+        raise SandboxUnavailable(f"bwrap cannot create a sandbox here ({detail})")
+    return path
+
+
+class CgroupLimit:
+    """A pids + memory cgroup (v1) for one sandbox, when the machine lets us create it."""
+
+    def __init__(self, limits: SandboxLimits):
+        self.paths: list[Path] = []
+        name = f"autograder-{uuid.uuid4().hex[:12]}"
+        settings = {"pids": {"pids.max": str(limits.max_tasks)},
+                    "memory": {"memory.limit_in_bytes": str(limits.memory_mb * 2**20)}}
+        for controller, values in settings.items():
+            base = _CGROUP_V1 / controller
+            if not (base / "cgroup.procs").exists() or not os.access(base, os.W_OK):
+                continue
+            try:
+                path = base / name
+                path.mkdir()
+                for key, value in values.items():
+                    (path / key).write_text(value)
+                self.paths.append(path)
+            except OSError:
+                continue
+
+    @property
+    def active(self) -> bool:
+        return bool(self.paths)
+
+    def join_command(self) -> list[str]:
+        """A shell prefix that moves the launched process into the cgroups before it runs anything."""
+        if not self.paths:
+            return []
+        moves = " && ".join(f"echo $$ > {p / 'cgroup.procs'}" for p in self.paths)
+        return ["/bin/sh", "-c", f'{moves} && exec "$@"', "sandbox"]
+
+    def remove(self) -> None:
+        for path in self.paths:
+            try:
+                procs = (path / "cgroup.procs").read_text().split()
+                for pid in procs:
+                    try:
+                        os.kill(int(pid), 9)
+                    except (ProcessLookupError, ValueError):
+                        pass
+                path.rmdir()
+            except OSError:
+                pass
+
+
+def sandbox_command(bwrap: str, *, scratch: Path, channel_dir: Path, readonly: list[Path],
+                    limits: SandboxLimits, cgroup: CgroupLimit | None) -> list[str]:
+    """The command prefix that runs a kernel command inside the sandbox."""
+    rlimits = ["prlimit", f"--data={limits.memory_mb * 2**20}", f"--cpu={limits.cpu_seconds}",
+               f"--nofile={limits.open_files}", f"--fsize={limits.file_size_mb * 2**20}", "--core=0", "--"]
+    args = [bwrap, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--disable-userns",
+            "--cap-drop", "ALL"]
+    for system_dir in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/etc"):
+        if os.path.lexists(system_dir):
+            args += ["--ro-bind", system_dir, system_dir]
+    args += ["--ro-bind", "/sys", "/sys", "--proc", "/proc", "--dev", "/dev",
+             "--size", str(limits.scratch_mb * 2**20), "--tmpfs", "/tmp",
+             "--tmpfs", "/home", "--dir", SANDBOX_HOME, "--tmpfs", "/run"]
+    python_dirs = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(sys.prefix)}
+    for path in sorted({*python_dirs, *(Path(p) for p in readonly)}, key=lambda p: len(str(p))):
+        args += ["--ro-bind", str(path), str(path)]
+    # Bound after the tmpfs mounts above, so they are not hidden by them.
+    args += ["--bind", str(scratch), str(scratch), "--bind", str(channel_dir), str(channel_dir),
+             "--chdir", str(scratch), "--unsetenv", "JPY_PARENT_PID",
+             "--setenv", "HOME", SANDBOX_HOME, "--setenv", "MPLCONFIGDIR", f"{SANDBOX_HOME}/.matplotlib",
+             "--setenv", "TMPDIR", "/tmp", "--"]
+    return (cgroup.join_command() if cgroup else []) + rlimits + args
+
+
+def count_tasks(root_pid: int) -> tuple[int, int]:
+    """(processes, resident MiB) of a process and all its descendants, read from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
+    stack, count, rss_pages = [root_pid], 0, 0
+    while stack:
+        pid = stack.pop()
+        count += 1
+        try:
+            with open(f"/proc/{pid}/statm") as handle:
+                rss_pages += int(handle.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            pass
+        stack.extend(children.get(pid, []))
+    return count, rss_pages * os.sysconf("SC_PAGE_SIZE") // 2**20
