@@ -61,8 +61,11 @@ class CgroupLimit:
     def __init__(self, limits: SandboxLimits):
         self.paths: list[Path] = []
         name = f"autograder-{uuid.uuid4().hex[:12]}"
+        # The cgroup is a backstop for the whole sandbox, set above the per-process RLIMIT_DATA so
+        # that one greedy process gets a MemoryError rather than the kernel being killed.
+        memory = str((limits.memory_mb + 1024) * 2**20)
         settings = {"pids": {"pids.max": str(limits.max_tasks)},
-                    "memory": {"memory.limit_in_bytes": str(limits.memory_mb * 2**20)}}
+                    "memory": {"memory.limit_in_bytes": memory, "memory.swappiness": "0"}}
         for controller, values in settings.items():
             base = _CGROUP_V1 / controller
             if not (base / "cgroup.procs").exists() or not os.access(base, os.W_OK):
@@ -71,7 +74,8 @@ class CgroupLimit:
                 path = base / name
                 path.mkdir()
                 for key, value in values.items():
-                    (path / key).write_text(value)
+                    if (path / key).exists():
+                        (path / key).write_text(value)
                 self.paths.append(path)
             except OSError:
                 continue

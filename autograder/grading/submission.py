@@ -101,6 +101,41 @@ def _plain_cell(cell) -> nbformat.NotebookNode:
     return nbformat.v4.new_markdown_cell(source)
 
 
+def detect_tampering(reference: ReferenceOutputs, submitted: nbformat.NotebookNode) -> list[str]:
+    """Name every change to cells the student may not change, judged against the release, not the
+    submission's own metadata. Grading ignores these changes anyway; this says what was tried."""
+    def text(cell) -> str:
+        source = cell.get("source", "")
+        return "\n".join(line.rstrip() for line in ("".join(source) if isinstance(source, list) else source)
+                         .strip().splitlines())
+
+    released = {nbgrader_meta(c)["grade_id"]: c for c in reference.release.cells if nbgrader_meta(c).get("grade_id")}
+    seen: dict[str, int] = {}
+    found = []
+    for cell in submitted.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if not grade_id:
+            continue
+        seen[grade_id] = seen.get(grade_id, 0) + 1
+        release = released.get(grade_id)
+        if release is None:
+            found.append(f"unknown cell id '{grade_id}'")
+            continue
+        release_meta, meta = nbgrader_meta(release), nbgrader_meta(cell)
+        if release_meta.get("locked") and not is_solution_cell(release) and text(cell) != text(release):
+            found.append(f"edited locked cell '{grade_id}'")
+        if float(meta.get("points", 0) or 0) != float(release_meta.get("points", 0) or 0) or \
+                bool(meta.get("grade")) != bool(release_meta.get("grade")) or \
+                bool(meta.get("solution")) != bool(release_meta.get("solution")):
+            found.append(f"changed grading metadata of '{grade_id}'")
+    if not set(seen) & set(released):
+        return [f"this is not the {reference.assignment} notebook (none of its cells are there)"]
+    found += [f"duplicated cell '{g}'" for g, n in seen.items() if n > 1]
+    found += [f"deleted cell '{g}'" for g, c in released.items()
+              if g not in seen and (nbgrader_meta(c).get("locked") or nbgrader_meta(c).get("grade"))]
+    return found
+
+
 def zero_result(reference: ReferenceOutputs, student: str, reason: str, seconds: float = 0.0) -> SubmissionResult:
     parts = [PartResult(p.grade_id, p.points, 0.0, reason, reason) for p in reference.parts]
     return SubmissionResult(student, reference.assignment, reference.notebook_name, parts, reason, seconds)
@@ -115,6 +150,7 @@ def grade_submission(reference: ReferenceOutputs, notebook_path: Path, student: 
     except NotebookError as exc:
         return zero_result(reference, student, str(exc).replace(str(notebook_path), notebook_path.name),
                            time.monotonic() - started)
+    tampering = detect_tampering(reference, submitted)
     merged = merge_with_source(reference, submitted)
     with tempfile.TemporaryDirectory(prefix="autograder-submission-") as tmp:
         # The kernel's scratch folder holds a copy of the submission's other files, nothing else.
@@ -138,7 +174,8 @@ def grade_submission(reference: ReferenceOutputs, notebook_path: Path, student: 
             feedback = f"Not checked: {executed.problem}."
         parts.append(PartResult(part.grade_id, part.points, part.points if verdict.passed else 0.0,
                                 verdict.detail if not verdict.passed else "", feedback if not verdict.passed else ""))
-    result = SubmissionResult(student, reference.assignment, reference.notebook_name, parts, executed.problem,
+    reason = "; ".join(filter(None, [executed.problem, tampering and "tampering: " + ", ".join(tampering[:5])]))
+    result = SubmissionResult(student, reference.assignment, reference.notebook_name, parts, reason,
                               time.monotonic() - started)
     result.feedback_notebook = feedback_notebook(reference, submitted, result)
     return result
