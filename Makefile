@@ -7,7 +7,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # Quiet TensorFlow's C++ logging in every process we start.
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: install system-deps demo test generate check-generated tidy clean
+.PHONY: install system-deps demo test bench generate check-generated tidy clean
 
 install: system-deps $(STAMP)
 
@@ -28,6 +28,9 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
+
+bench: install
+	$(BIN)/python -m autograder bench
 
 generate: $(STAMP)
 	$(BIN)/python -m autograder generate

@@ -98,6 +98,12 @@ def _cmd_demo(args, course: Course) -> int:
     return 0
 
 
+def _cmd_bench(args, course: Course) -> int:
+    from .bench import run
+
+    return run(course)
+
+
 def _limits(args):
     from .grading.execute import KernelLimits
 
@@ -112,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("generate", help="solutions/ -> exercises/ through nbgrader")
     p.add_argument("--check", action="store_true", help="exit 1 and name the files if exercises/ would change")
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable; default: all)")
+
+    verbs.add_parser("bench", help="time every solution notebook and lesson, and the sandbox's cost")
 
     p = verbs.add_parser("tidy", help="normalise solution and lesson notebooks (no outputs, stable metadata)")
     p.add_argument("--check", action="store_true", help="exit 1 and name the notebooks that need tidying")
@@ -136,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = {"generate": _cmd_generate, "tidy": _cmd_tidy, "validate": _cmd_validate, "grade": _cmd_grade,
-            "demo": _cmd_demo}
+            "demo": _cmd_demo, "bench": _cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:
