@@ -33,7 +33,7 @@ def fmt(value: Any, limit: int = 6) -> str:
     """A short printout of a value for a message."""
     arr = np.asarray(value)
     if arr.ndim == 0:
-        return np.array2string(arr, precision=4)
+        return f"{arr.item():.6g}" if arr.dtype.kind == "f" else str(arr.item())
     flat = arr.ravel()
     text = np.array2string(flat[:limit], precision=4, separator=", ")
     if flat.size > limit:

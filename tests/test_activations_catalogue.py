@@ -1,0 +1,246 @@
+"""02_activations: common wrong answers lose the part with a message that teaches; correct variants pass.
+
+Runs in one process against the checks directly, as the grader judges them (see autograder.catalogue).
+"""
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from autograder.catalogue import define, public_message, reference_namespace, simulate_grading
+from autograder.checks import activations
+from autograder.grading.judge import SECRET_FAILURE
+
+SEEDS = (21, 22, 23)
+
+_ALL_TASKS = ("    choices = {'house_price': 'linear', 'spam': 'sigmoid', 'digit': 'softmax', 'photo_tags': 'sigmoid',\n"
+              "               'temperature': 'linear', 'fraud': 'sigmoid', 'news_section': 'softmax',\n"
+              "               'cat_or_dog': 'softmax', 'chest_xray': 'sigmoid', 'bounding_box': 'linear',\n"
+              "               'review_stars': 'softmax', 'next_word': 'softmax', 'energy_demand': 'linear',\n"
+              "               'movie_genres': 'sigmoid', 'ad_click': 'sigmoid'}\n")
+
+
+def _choices_with(**changes):
+    """output_activation with the reference table, except for `changes` (task -> answer)."""
+    code = "def output_activation(task):\n" + _ALL_TASKS
+    for task, answer in changes.items():
+        code += f"    choices[{task!r}] = {answer!r}\n"
+    return code + "    return choices[task]"
+
+
+WRONG = {
+    "relu": [
+        ("np.max reduces", "def relu(z):\n    return np.max(z, 0)", "np.maximum(z, 0)"),
+        ("builtin max", "def relu(z):\n    return max(0, z)", "elementwise numpy functions"),
+        ("absolute value", "def relu(z):\n    return np.abs(z)", "absolute value"),
+        ("leaky", "def relu(z):\n    return np.where(z > 0, z, 0.01 * z)", "leaky ReLU"),
+        ("clipped at 1", "def relu(z):\n    return np.clip(z, 0, 1)", "no upper limit"),
+        ("negative part", "def relu(z):\n    return np.minimum(z, 0)", "negative part"),
+    ],
+    "relu_grad": [
+        ("returns relu", "def relu_grad(z):\n    return np.maximum(z, 0)", "relu(z) itself"),
+        ("sign", "def relu_grad(z):\n    return np.sign(z)", "slope -1"),
+        ("inverted", "def relu_grad(z):\n    return (z < 0).astype(float)", "wrong way round"),
+        ("all ones", "def relu_grad(z):\n    return np.ones_like(z)", "slope of the identity"),
+        ("a scalar", "def relu_grad(z):\n    return float(np.mean(z > 0))", "shape"),
+    ],
+    "sigmoid": [
+        ("exp(z) / (1 + exp(z)) overflows",
+         "def sigmoid(z):\n    return np.exp(z) / (1 + np.exp(z))", "overflowed to inf"),
+        ("sign flipped", "def sigmoid(z):\n    return 1 / (1 + np.exp(np.clip(z, -500, 500)))", "sign inside the exponential"),
+        ("tanh", "def sigmoid(z):\n    return np.tanh(z)", "tanh(z)"),
+        ("step", "def sigmoid(z):\n    return (z >= 0).astype(float)", "step function"),
+        ("stable split the wrong way round",
+         "def sigmoid(z):\n    return np.where(z >= 0, np.exp(z) / (1 + np.exp(z)), 1 / (1 + np.exp(-z)))",
+         "overflowed to inf"),
+    ],
+    "sigmoid_grad": [
+        ("z(1 - z)", "def sigmoid_grad(z):\n    return z * (1 - z)", "z is the input"),
+        ("textbook formula overflows", "def sigmoid_grad(z):\n    return np.exp(-z) / (1 + np.exp(-z)) ** 2",
+         "overflowed"),
+        ("sigmoid itself", "def sigmoid_grad(z):\n    return sigmoid(z)", "sigmoid(z) itself"),
+        ("tanh-style slope", "def sigmoid_grad(z):\n    return 1 - sigmoid(z) ** 2", "tanh's slope"),
+    ],
+    "tanh": [
+        ("exponential formula", "def tanh(z):\n    return (np.exp(z) - np.exp(-z)) / (np.exp(z) + np.exp(-z))",
+         "inf / inf = nan"),
+        ("sinh / cosh", "def tanh(z):\n    return np.sinh(z) / np.cosh(z)", "np.sinh(z) / np.cosh(z)"),
+        ("sigmoid of z, not 2z", "def tanh(z):\n    return 2 * sigmoid(z) - 1", "tanh(z / 2)"),
+        ("not stretched", "def tanh(z):\n    return sigmoid(2 * z)", "still between 0 and 1"),
+        ("sigmoid", "def tanh(z):\n    return sigmoid(z)", "sigmoid values"),
+    ],
+    "tanh_grad": [
+        ("1 - z**2", "def tanh_grad(z):\n    return 1 - z ** 2", "z is the input"),
+        ("no square", "def tanh_grad(z):\n    return 1 - tanh(z)", "missing the square"),
+        ("sigmoid slope", "def tanh_grad(z):\n    return sigmoid(z) * (1 - sigmoid(z))", "sigmoid's slope"),
+        ("textbook formula overflows",
+         "def tanh_grad(z):\n    return 4 * np.exp(-2 * z) / (1 + np.exp(-2 * z)) ** 2", "overflowed"),
+    ],
+    "softmax": [
+        ("no max subtracted", "def softmax(z):\n    e = np.exp(z)\n    return e / e.sum(axis=-1, keepdims=True)",
+         "Subtract each row's maximum before exp"),
+        ("wrong axis", "def softmax(z):\n    e = np.exp(z - z.max(axis=0, keepdims=True))\n"
+                       "    return e / e.sum(axis=0, keepdims=True)", "wrong axis"),
+        ("summed over everything", "def softmax(z):\n    e = np.exp(z - z.max())\n    return e / e.sum()",
+         "the whole array"),
+        ("one maximum for the batch",
+         "def softmax(z):\n    e = np.exp(z - np.max(z))\n    return e / e.sum(axis=-1, keepdims=True)",
+         "own maximum"),
+        ("no keepdims", "def softmax(z):\n    e = np.exp(z - z.max(axis=-1))\n    return e / e.sum(axis=-1)",
+         "keepdims=True"),
+        ("axis=1 hard-coded", "def softmax(z):\n    e = np.exp(z - z.max(axis=1, keepdims=True))\n"
+                              "    return e / e.sum(axis=1, keepdims=True)", "axis=-1"),
+        ("not normalised", "def softmax(z):\n    return np.exp(z - z.max(axis=-1, keepdims=True))",
+         "divide by each row's sum"),
+    ],
+    "output_activation": [
+        ("softmax for every classifier", _choices_with(spam="softmax", photo_tags="softmax", fraud="softmax",
+                                                       chest_xray="softmax", movie_genres="softmax",
+                                                       ad_click="softmax"),
+         "single unit always outputs exactly 1.0"),
+        ("sigmoid for multi-class", _choices_with(digit="sigmoid", news_section="sigmoid"), "add up to 1"),
+        ("softmax for multi-label", _choices_with(photo_tags="softmax"), "Several labels can be true at once"),
+        ("relu for regression", _choices_with(house_price="relu"), "not one of 'linear', 'sigmoid' or 'softmax'"),
+        ("sigmoid for regression", _choices_with(house_price="sigmoid"), "open scale"),
+        ("only the four examples",
+         "def output_activation(task):\n    return {'house_price': 'linear', 'spam': 'sigmoid', 'digit': 'softmax',\n"
+         "            'photo_tags': 'sigmoid'}[task]", "every task in checks.OUTPUT_TASKS"),
+        ("two classes as sigmoid (public examples right)", _choices_with(cat_or_dog="sigmoid"), None),
+        ("regression guessed from the word 'probability'",
+         "def output_activation(task):\n    text = checks.OUTPUT_TASKS[task]['description']\n"
+         "    if 'probabilit' in text:\n        return 'sigmoid'\n"
+         "    return 'softmax' if checks.OUTPUT_TASKS[task]['units'] > 1 else 'linear'",
+         "Several labels can be true at once"),
+    ],
+}
+
+ALTERNATIVES = {
+    "relu": [
+        "def relu(z):\n    return np.where(z > 0, z, 0.0)",
+        "def relu(z):\n    return z * (z > 0)",
+        "def relu(x):\n    return np.clip(x, 0, None)",
+        "def relu(z):\n    return (z + np.abs(z)) / 2",
+        "def relu(z):\n    return keras.activations.relu(z)",
+        "def relu(z):\n    out = z.copy()\n    out[out < 0] = 0\n    return out",
+    ],
+    "relu_grad": [
+        "def relu_grad(z):\n    return z > 0",
+        "def relu_grad(z):\n    return np.heaviside(z, 0.0)",
+        "def relu_grad(z):\n    return np.where(z >= 0, 1, 0)",
+        "def relu_grad(z):\n    return np.heaviside(z, 0.5).astype(np.float32)",
+    ],
+    "sigmoid": [
+        "from scipy.special import expit\ndef sigmoid(z):\n    return expit(z)",
+        # Right values; numpy warns about the overflow in exp(1000), which the statement allows.
+        "def sigmoid(z):\n    return 1 / (1 + np.exp(-z))",
+        "def sigmoid(z):\n    return np.where(z >= 0, 1 / (1 + np.exp(-z)), np.exp(z) / (1 + np.exp(z)))",
+        "def sigmoid(z):\n    return 0.5 * (1 + np.tanh(z / 2))",
+        "def sigmoid(z):\n    return np.exp(-np.logaddexp(0, -z))",
+        "def sigmoid(z):\n    return keras.activations.sigmoid(z).numpy()",
+        "def sigmoid(x):\n    x = np.clip(x, -500, 500)\n    return 1 / (1 + np.exp(-x))",
+    ],
+    "sigmoid_grad": [
+        "from scipy.special import expit\ndef sigmoid_grad(z):\n    return expit(z) * expit(-z)",
+        "def sigmoid_grad(z):\n    e = np.exp(-np.abs(z))\n    return e / (1 + e) ** 2",
+        "def sigmoid_grad(z):\n    s = 1 / (1 + np.exp(-z))\n    return s - s ** 2",
+    ],
+    "tanh": [
+        "def tanh(z):\n    return np.tanh(z)",
+        "def tanh(z):\n    return keras.activations.tanh(z).numpy()",
+        "def tanh(z):\n    e = np.exp(-2 * np.abs(z))\n    return np.sign(z) * (1 - e) / (1 + e)",
+    ],
+    "tanh_grad": [
+        "def tanh_grad(z):\n    return 1 / np.cosh(z) ** 2",
+        "def tanh_grad(z):\n    t = np.tanh(z)\n    return (1 - t) * (1 + t)",
+        "def tanh_grad(z):\n    return 4 * sigmoid_grad(2 * z)",
+    ],
+    "softmax": [
+        "from scipy.special import softmax as scipy_softmax\ndef softmax(z):\n    return scipy_softmax(z, axis=-1)",
+        "from scipy.special import logsumexp\ndef softmax(z):\n    return np.exp(z - logsumexp(z, axis=-1, keepdims=True))",
+        "def softmax(z):\n    return keras.activations.softmax(z).numpy()",
+        "def softmax(z):\n    def one(v):\n        e = np.exp(v - v.max())\n        return e / e.sum()\n"
+        "    return np.apply_along_axis(one, -1, z)",
+        "def softmax(logits):\n    shifted = logits - logits.max(axis=-1)[..., None]\n"
+        "    return np.exp(shifted) / np.exp(shifted).sum(axis=-1)[..., None]",
+    ],
+    "output_activation": [
+        _ALL_TASKS.replace("    choices = ", "ANSWERS = ").replace("\n    ", "\n") +
+        "def output_activation(task):\n    return ANSWERS[task].upper().center(11)",
+        "def output_activation(task):\n"
+        "    if task in ('house_price', 'temperature', 'bounding_box', 'energy_demand'):\n        return None\n"
+        "    if task in ('digit', 'news_section', 'cat_or_dog', 'review_stars', 'next_word'):\n"
+        "        return keras.activations.softmax\n    return keras.activations.sigmoid",
+        "def output_activation(task):\n"
+        "    groups = {'identity': ['house_price', 'temperature', 'bounding_box', 'energy_demand'],\n"
+        "              'softmax': ['digit', 'news_section', 'cat_or_dog', 'review_stars', 'next_word'],\n"
+        "              'sigmoid': ['spam', 'photo_tags', 'fraud', 'chest_xray', 'movie_genres', 'ad_click']}\n"
+        "    return next(name for name, tasks in groups.items() if task in tasks)",
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def reference(course):
+    namespace = reference_namespace(course, "02_activations")
+    namespace["checks"] = activations
+    return namespace
+
+
+def cases(table):
+    return [pytest.param(name, *entry, id=f"{name}-{entry[0]}") for name, entries in table.items() for entry in entries]
+
+
+def quietly(function):
+    """Run with warnings silenced: numpy's overflow warnings are part of some answers (and allowed), and
+    Keras warns about a softmax over an axis of length 1, which one hidden input is on purpose."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return function()
+
+
+@pytest.mark.parametrize("name", [c.name for c in activations.CHECKS.checks])
+def test_reference_passes_public_and_grading(reference, name):
+    check = activations.CHECKS[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # the reference never overflows
+        assert public_message(check, reference[name]) is None
+        for seed in SEEDS:
+            assert simulate_grading(activations.CHECKS, check, reference[name], reference[name], seed).passed
+
+
+@pytest.mark.parametrize("name,label,code,advice", cases(WRONG))
+def test_wrong_answer_loses_the_part_with_a_teaching_message(reference, name, label, code, advice):
+    check = activations.CHECKS[name]
+    answer = define(code, name, reference)
+    for seed in SEEDS:
+        verdict = quietly(lambda: simulate_grading(activations.CHECKS, check, answer, reference[name], seed))
+        assert not verdict.passed, f"{label} passed grading with seed {seed}"
+        assert verdict.feedback
+    message = quietly(lambda: public_message(check, answer))
+    if advice is None:  # passes the public examples only: grading catches it, without revealing its inputs
+        assert message is None, message
+        assert verdict.feedback.startswith(SECRET_FAILURE.split("(")[0])
+    else:
+        assert message is not None and advice in message, message
+        assert advice in verdict.feedback, verdict.feedback
+
+
+@pytest.mark.parametrize("name,code", [pytest.param(n, c, id=f"{n}-{i}") for n, lst in ALTERNATIVES.items()
+                                       for i, c in enumerate(lst)])
+def test_alternative_correct_answer_gets_full_marks(reference, name, code):
+    check = activations.CHECKS[name]
+    answer = define(code, name, reference)
+    assert quietly(lambda: public_message(check, answer)) is None
+    for seed in SEEDS:
+        verdict = quietly(lambda: simulate_grading(activations.CHECKS, check, answer, reference[name], seed))
+        assert verdict.passed, verdict.detail
+
+
+def test_an_answer_that_overflows_with_right_values_passes_with_a_note(reference, capsys):
+    naive = define("def sigmoid(z):\n    return 1 / (1 + np.exp(-z))", "sigmoid", reference)
+    activations.sigmoid(naive)
+    printed = capsys.readouterr().out
+    assert "✓" in printed and "numpy warned" in printed and "overflow" in printed
+    activations.sigmoid(reference["sigmoid"])
+    assert "numpy warned" not in capsys.readouterr().out

@@ -1,0 +1,324 @@
+"""04_losses: common wrong answers lose the part with a message that teaches; correct variants pass.
+
+Runs in one process against the checks directly, as the grader judges them (see autograder.catalogue).
+The training part fits small Keras models, so it runs with one seed.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+import pytest
+
+from autograder.catalogue import define, public_message, reference_namespace, simulate_grading
+from autograder.checks import losses
+from autograder.checks.core import dump_inputs
+from autograder.checks.plain import from_plain
+from autograder.grading.judge import SECRET_FAILURE, judge_part
+
+SEEDS = (11, 12, 13)
+TRAINING_SEEDS = (11,)
+
+_FIT = '''
+def fit_regressor(X, y, loss, epochs=8):
+    model = keras.Sequential([keras.Input(shape=(X.shape[1],)), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=LR), loss=LOSS)
+    history = model.fit(X, y, epochs=EPOCHS, batch_size=32, verbose=0)
+    return model, history.history["loss"]
+'''
+
+
+def fit(lr="0.05", loss="loss", epochs="epochs"):
+    """A fit_regressor that differs from the statement in one place."""
+    return _FIT.replace("LR", lr).replace("LOSS", loss).replace("EPOCHS", epochs)
+
+
+WRONG = {
+    "mse": [
+        ("sum", "def mse(y_true, y_pred):\n    return np.sum((y_true - y_pred) ** 2)", "sum of the squared errors"),
+        ("root", "def mse(y_true, y_pred):\n    return np.sqrt(np.mean((y_true - y_pred) ** 2))", "square root"),
+        ("absolute", "def mse(y_true, y_pred):\n    return np.mean(np.abs(y_true - y_pred))", "mean absolute error"),
+        ("half", "def mse(y_true, y_pred):\n    return 0.5 * np.mean((y_true - y_pred) ** 2)", "half the MSE"),
+        ("not squared", "def mse(y_true, y_pred):\n    return np.mean(y_true - y_pred)", "cancel out"),
+        ("per sample", "def mse(y_true, y_pred):\n    return np.mean((y_true - y_pred) ** 2, axis=-1)",
+         "one MSE per sample"),
+        ("axis 0", "def mse(y_true, y_pred):\n    return np.mean((y_true - y_pred) ** 2, axis=0)",
+         "mean over the samples only"),
+    ],
+    "binary_crossentropy": [
+        ("no clipping", "def binary_crossentropy(y_true, y_pred, from_logits=False):\n"
+                        "    p = 1 / (1 + np.exp(-y_pred)) if from_logits else y_pred\n"
+                        "    return -np.mean(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))",
+         "need clipping"),
+        ("sign", "def binary_crossentropy(y_true, y_pred, from_logits=False):\n"
+                 "    if from_logits:\n        return -np.mean(np.logaddexp(0, y_pred) - y_true * y_pred)\n"
+                 "    p = np.clip(y_pred, EPSILON, 1 - EPSILON)\n"
+                 "    return np.mean(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))", "sign is flipped"),
+        ("sum", "def binary_crossentropy(y_true, y_pred, from_logits=False):\n"
+                "    if from_logits:\n        return np.sum(np.logaddexp(0, y_pred) - y_true * y_pred)\n"
+                "    p = np.clip(y_pred, EPSILON, 1 - EPSILON)\n"
+                "    return -np.sum(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))", "sum over the batch"),
+        ("per sample", "def binary_crossentropy(y_true, y_pred, from_logits=False):\n"
+                       "    p = np.clip(y_pred, EPSILON, 1 - EPSILON)\n"
+                       "    return -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))", "one loss per sample"),
+        ("labels swapped", "def binary_crossentropy(y_true, y_pred, from_logits=False):\n"
+                           "    if from_logits:\n        return np.mean(np.logaddexp(0, y_pred) - y_true * y_pred)\n"
+                           "    p = np.clip(y_pred, EPSILON, 1 - EPSILON)\n"
+                           "    return -np.mean((1 - y_true) * np.log(p) + y_true * np.log(1 - p))",
+         "y*log(p) + (1 - y)*log(1 - p)"),
+        ("sigmoid then clip", "def binary_crossentropy(y_true, y_pred, from_logits=False):\n"
+                              "    p = 1 / (1 + np.exp(-y_pred)) if from_logits else y_pred\n"
+                              "    p = np.clip(p, EPSILON, 1 - EPSILON)\n"
+                              "    return -np.mean(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))",
+         "capped at -log(1e-7)"),
+        ("naive softplus", "def binary_crossentropy(y_true, y_pred, from_logits=False):\n"
+                           "    if from_logits:\n        return np.mean(np.log(1 + np.exp(y_pred)) - y_true * y_pred)\n"
+                           "    p = np.clip(y_pred, EPSILON, 1 - EPSILON)\n"
+                           "    return -np.mean(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))",
+         "exp(z) overflows"),
+        ("from_logits ignored", "def binary_crossentropy(y_true, y_pred, from_logits=False):\n"
+                                "    p = np.clip(y_pred, EPSILON, 1 - EPSILON)\n"
+                                "    return -np.mean(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))",
+         "y_pred holds logits"),
+        ("epsilon 1e-15", "def binary_crossentropy(y_true, y_pred, from_logits=False):\n"
+                          "    if from_logits:\n        return np.mean(np.logaddexp(0, y_pred) - y_true * y_pred)\n"
+                          "    p = np.clip(y_pred, 1e-15, 1 - 1e-15)\n"
+                          "    return -np.mean(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))", "EPSILON = 1e-7"),
+        ("hard-coded public answers", "def binary_crossentropy(y_true, y_pred, from_logits=False):\n"
+                                      "    return {4: 0.3375388286260044, 5: 6.585867736600591}[len(y_true)] "
+                                      "if not from_logits else (260.0 if np.max(y_pred) > 100 else 1.115713508578761)",
+         None),
+    ],
+    "categorical_crossentropy": [
+        ("no clipping", "def categorical_crossentropy(y_true, y_pred, from_logits=False):\n"
+                        "    return np.mean(-np.sum(y_true * np.log(y_pred), axis=-1))", "0 * log(0) = nan"),
+        ("sum", "def categorical_crossentropy(y_true, y_pred, from_logits=False):\n"
+                "    if from_logits:\n        y_pred = scipy.special.softmax(y_pred, axis=-1)\n"
+                "    return np.sum(-np.sum(y_true * np.log(np.clip(y_pred, EPSILON, 1 - EPSILON)), axis=-1))",
+         "sum over the batch"),
+        ("mean over entries", "def categorical_crossentropy(y_true, y_pred, from_logits=False):\n"
+                              "    if from_logits:\n        y_pred = scipy.special.log_softmax(y_pred, axis=-1)\n"
+                              "        return -np.mean(y_true * y_pred)\n"
+                              "    return -np.mean(y_true * np.log(np.clip(y_pred, EPSILON, 1 - EPSILON)))",
+         "mean over every entry"),
+        ("axes swapped", "def categorical_crossentropy(y_true, y_pred, from_logits=False):\n"
+                         "    if from_logits:\n        log_p = scipy.special.log_softmax(y_pred, axis=-1)\n"
+                         "    else:\n        log_p = np.log(np.clip(y_pred, EPSILON, 1 - EPSILON))\n"
+                         "    return np.mean(-np.sum(y_true * log_p, axis=0))", "axes are swapped"),
+        ("sign", "def categorical_crossentropy(y_true, y_pred, from_logits=False):\n"
+                 "    if from_logits:\n        log_p = scipy.special.log_softmax(y_pred, axis=-1)\n"
+                 "    else:\n        log_p = np.log(np.clip(y_pred, EPSILON, 1 - EPSILON))\n"
+                 "    return np.mean(np.sum(y_true * log_p, axis=-1))", "sign is flipped"),
+        ("softmax over the batch", "def categorical_crossentropy(y_true, y_pred, from_logits=False):\n"
+                                   "    if from_logits:\n        log_p = y_pred - scipy.special.logsumexp(y_pred, axis=0, keepdims=True)\n"
+                                   "    else:\n        log_p = np.log(np.clip(y_pred, EPSILON, 1 - EPSILON))\n"
+                                   "    return np.mean(-np.sum(y_true * log_p, axis=-1))", "wrong axis"),
+        ("exp without max shift", "def categorical_crossentropy(y_true, y_pred, from_logits=False):\n"
+                                  "    if from_logits:\n        e = np.exp(y_pred)\n"
+                                  "        y_pred = e / e.sum(axis=-1, keepdims=True)\n"
+                                  "    return np.mean(-np.sum(y_true * np.log(np.clip(y_pred, EPSILON, 1 - EPSILON)), axis=-1))",
+         "Subtract each row's maximum"),
+        ("softmax then clip", "def categorical_crossentropy(y_true, y_pred, from_logits=False):\n"
+                              "    if from_logits:\n        y_pred = scipy.special.softmax(y_pred, axis=-1)\n"
+                              "    return np.mean(-np.sum(y_true * np.log(np.clip(y_pred, EPSILON, 1 - EPSILON)), axis=-1))",
+         "capped at -log(1e-7)"),
+        ("from_logits ignored", "def categorical_crossentropy(y_true, y_pred, from_logits=False):\n"
+                                "    return np.mean(-np.sum(y_true * np.log(np.clip(y_pred, EPSILON, 1 - EPSILON)), axis=-1))",
+         "y_pred holds logits"),
+        ("per-class terms", "def categorical_crossentropy(y_true, y_pred, from_logits=False):\n"
+                            "    return -y_true * np.log(np.clip(y_pred, EPSILON, 1 - EPSILON))", "per-class terms"),
+    ],
+    "huber_values": [
+        ("branches swapped", "def huber_loss(delta=1.0):\n    def loss(y_true, y_pred):\n"
+                             "        r = ops.abs(ops.cast(y_true, 'float32') - y_pred)\n"
+                             "        return ops.mean(ops.where(r <= delta, delta * (r - 0.5 * delta), 0.5 * r ** 2))\n"
+                             "    return loss", "branches are swapped"),
+        ("no half", "def huber_loss(delta=1.0):\n    def loss(y_true, y_pred):\n"
+                    "        r = ops.abs(y_true - y_pred)\n"
+                    "        return ops.mean(ops.where(r <= delta, r ** 2, delta * (r - 0.5 * delta)))\n"
+                    "    return loss", "factor 0.5"),
+        ("no offset", "def huber_loss(delta=1.0):\n    def loss(y_true, y_pred):\n"
+                      "        r = ops.abs(y_true - y_pred)\n"
+                      "        return ops.mean(ops.where(r <= delta, 0.5 * r ** 2, delta * r))\n"
+                      "    return loss", "missing its offset"),
+        ("sum", "def huber_loss(delta=1.0):\n    def loss(y_true, y_pred):\n"
+                "        r = ops.abs(y_true - y_pred)\n"
+                "        return ops.sum(ops.where(r <= delta, 0.5 * r ** 2, delta * (r - 0.5 * delta)))\n"
+                "    return loss", "sum over the batch"),
+        ("quadratic only", "def huber_loss(delta=1.0):\n    def loss(y_true, y_pred):\n"
+                           "        return ops.mean(0.5 * ops.square(y_true - y_pred))\n"
+                           "    return loss", "need the linear branch"),
+        ("mae", "def huber_loss(delta=1.0):\n    def loss(y_true, y_pred):\n"
+                "        return ops.mean(ops.abs(y_true - y_pred))\n    return loss", "mean absolute error"),
+        ("value, not a function", "def huber_loss(delta=1.0):\n    return delta", "not a function"),
+    ],
+    "huber_training": [
+        ("numpy huber", "def huber_loss(delta=1.0):\n    def loss(y_true, y_pred):\n"
+                        "        r = np.abs(y_true - y_pred)\n"
+                        "        return np.mean(np.where(r <= delta, 0.5 * r ** 2, delta * (r - 0.5 * delta)))\n"
+                        "    return loss", "write huber_loss with keras.ops"),
+        ("compiled with mse", fit(loss="'mse'"), "not compiled with the loss passed"),
+        ("one epoch", fit(epochs="1"), "one value per epoch"),
+        ("never learns", fit(lr="0.0"), "did not go down"),
+        ("sign flipped huber", "def huber_loss(delta=1.0):\n    def loss(y_true, y_pred):\n"
+                               "        r = ops.abs(ops.cast(y_true, y_pred.dtype) - y_pred)\n"
+                               "        return -ops.mean(ops.where(r <= delta, 0.5 * r ** 2, delta * (r - 0.5 * delta)))\n"
+                               "    return loss", "went negative"),
+        ("model not returned", fit().replace("return model, history", "return history.history['loss'], history"),
+         "not the trained keras.Model"),
+    ],
+}
+
+ALTERNATIVES = {
+    "mse": [
+        "def mse(y_true, y_pred):\n    return np.square(np.subtract(y_true, y_pred)).mean()",
+        "def mse(y_true, y_pred):\n    d = np.ravel(y_true) - np.ravel(y_pred)\n    return float(d @ d / d.size)",
+        "def mse(y_true, y_pred):\n    return ops.mean(ops.square(ops.convert_to_tensor(y_true, 'float32') - y_pred))",
+    ],
+    "binary_crossentropy": [
+        "def binary_crossentropy(y_true, y_pred, from_logits=False):\n"
+        "    if from_logits:\n        return np.mean(np.logaddexp(0, y_pred) - y_true * y_pred)\n"
+        "    p = np.minimum(np.maximum(y_pred, EPSILON), 1 - EPSILON)\n"
+        "    return np.mean(np.where(y_true == 1, -np.log(p), -np.log(1 - p)))",
+        "def binary_crossentropy(y_true, y_pred, from_logits=False):\n"
+        "    if from_logits:\n        z = y_pred\n        m = np.maximum(z, 0)\n"
+        "        return np.mean(m + np.log(np.exp(-m) + np.exp(z - m)) - y_true * z)\n"
+        "    return -np.mean(y_true * np.log(y_pred + EPSILON) + (1 - y_true) * np.log(1 - y_pred + EPSILON))",
+        "def binary_crossentropy(y_true, y_pred, from_logits=False):\n"
+        "    return float(keras.losses.BinaryCrossentropy(from_logits=from_logits)(y_true, y_pred))",
+    ],
+    "categorical_crossentropy": [
+        "def categorical_crossentropy(y_true, y_pred, from_logits=False):\n"
+        "    if from_logits:\n        log_p = scipy.special.log_softmax(y_pred, axis=1)\n"
+        "    else:\n        log_p = np.log(np.clip(y_pred, EPSILON, 1 - EPSILON))\n"
+        "    return -np.sum(y_true * log_p) / len(y_true)",
+        "def categorical_crossentropy(y_true, y_pred, from_logits=False):\n"
+        "    rows, labels = np.arange(len(y_true)), np.argmax(y_true, axis=1)\n"
+        "    if from_logits:\n"
+        "        lse = scipy.special.logsumexp(y_pred, axis=1)\n"
+        "        return np.mean(lse - y_pred[rows, labels])\n"
+        "    return np.mean(-np.log(np.clip(y_pred[rows, labels], EPSILON, 1 - EPSILON)))",
+        "def categorical_crossentropy(y_true, y_pred, from_logits=False):\n"
+        "    return float(keras.losses.CategoricalCrossentropy(from_logits=from_logits)(y_true, y_pred))",
+    ],
+    "huber_values": [
+        "def huber_loss(delta=1.0):\n    def loss(y_true, y_pred):\n"
+        "        r = ops.abs(ops.cast(y_true, 'float32') - ops.cast(y_pred, 'float32'))\n"
+        "        small = ops.minimum(r, delta)\n"
+        "        return ops.mean(0.5 * small ** 2 + delta * (r - small))\n    return loss",
+        "def huber_loss(delta=1.0):\n    return keras.losses.Huber(delta=delta)",
+        "def huber_loss(delta=1.0):\n    def loss(y_true, y_pred):\n"
+        "        r = y_pred - y_true\n"
+        "        quadratic = 0.5 * ops.square(r)\n"
+        "        return ops.mean(ops.where(ops.abs(r) > delta, delta * ops.abs(r) - 0.5 * delta ** 2, quadratic), axis=-1)\n"
+        "    return loss",
+    ],
+    "huber_training": [
+        "def huber_loss(delta=1.0):\n    return keras.losses.Huber(delta=delta)\n" + fit().replace(
+            "return model, history.history[\"loss\"]", "return model, history"),
+        "def fit_regressor(X, y, loss, epochs=8):\n"
+        "    inputs = keras.Input(shape=(X.shape[1],))\n"
+        "    hidden = keras.layers.Dense(16, activation='relu')(inputs)\n"
+        "    model = keras.Model(inputs, keras.layers.Dense(1)(hidden))\n"
+        "    model.compile(optimizer='adam', loss=loss)\n"
+        "    model.optimizer.learning_rate = 0.05\n"
+        "    return model, model.fit(X, y.reshape(-1, 1), epochs=epochs, batch_size=32, verbose=0).history['loss']",
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def reference(course):
+    namespace = reference_namespace(course, "04_losses")
+    import scipy.special  # for answers written with scipy, as students may
+    namespace["scipy"] = scipy
+    return namespace
+
+
+def subject(name, code, namespace):
+    """What a test cell hands the check: the function, or for training the pair (fit_regressor, huber_loss)."""
+    if name == "huber_training":
+        return define(code, "fit_regressor", namespace), define(code, "huber_loss", namespace)
+    function = {"huber_values": "huber_loss"}.get(name, name)
+    return define(code, function, namespace)
+
+
+def reference_subject(name, namespace):
+    return subject(name, "", namespace)
+
+
+def seeds(name):
+    return TRAINING_SEEDS if name == "huber_training" else SEEDS
+
+
+def cases(table):
+    return [pytest.param(name, *entry, id=f"{name}-{entry[0] if isinstance(entry, tuple) else i}")
+            for name, entries in table.items() for i, entry in enumerate(entries)]
+
+
+_TRAINING_REFERENCE: dict[int, dict] = {}
+
+
+def grade(name, answer, correct, seed):
+    """(grading verdict, public message) for one answer.
+
+    Most parts go through autograder.catalogue as they are. The training part fits Keras models, so it
+    follows the same steps (simulate_grading, then the public cases) with each model fitted once: the
+    reference's report is cached per seed, and the public message comes from the public results that
+    the answer's report already holds, judged by the same Check.judge that the Jupyter check uses.
+    """
+    check = losses.CHECKS[name]
+    if name != "huber_training":
+        return simulate_grading(losses.CHECKS, check, answer, correct, seed), public_message(check, answer)
+    inputs = {k: [from_plain(i) for i in lst]
+              for k, lst in json.loads(dump_inputs(losses.CHECKS.secret_inputs(seed))).items()}
+    with contextlib.redirect_stdout(io.StringIO()):
+        if seed not in _TRAINING_REFERENCE:
+            _TRAINING_REFERENCE[seed] = check.report_payload(correct, name, inputs[name])
+        reported = (_TRAINING_REFERENCE[seed] if answer is correct
+                    else check.report_payload(answer, name, inputs[name]))
+    verdict = judge_part(losses.CHECKS, inputs, {name: _TRAINING_REFERENCE[seed]}, {name: reported})
+    messages = [check.judge(case.inputs, record, case.expected)
+                for case, record in zip(check.public_cases, reported["public"])]
+    return verdict, next((m.message for m in messages if not m.passed), None)
+
+
+@pytest.fixture(scope="module")
+def correct(reference):
+    """The reference answer of every part, built once, so that `answer is correct` spots it."""
+    return {c.name: reference_subject(c.name, reference) for c in losses.CHECKS.checks}
+
+
+@pytest.mark.parametrize("name", [c.name for c in losses.CHECKS.checks])
+def test_reference_passes_public_and_grading(correct, name):
+    for seed in seeds(name):
+        verdict, message = grade(name, correct[name], correct[name], seed)
+        assert message is None
+        assert verdict.passed, verdict.detail
+
+
+@pytest.mark.parametrize("name,label,code,advice", cases(WRONG))
+def test_wrong_answer_loses_the_part_with_a_teaching_message(reference, correct, name, label, code, advice):
+    answer = subject(name, code, reference)
+    for seed in seeds(name):
+        verdict, message = grade(name, answer, correct[name], seed)
+        assert not verdict.passed, f"{label} passed grading with seed {seed}"
+        assert verdict.feedback
+    if advice is None:  # passes the public examples only: grading catches it, without revealing its inputs
+        assert message is None
+        assert verdict.feedback.startswith(SECRET_FAILURE.split("(")[0])
+    else:
+        assert message is not None and advice in message, message
+        assert advice in verdict.feedback, verdict.feedback
+
+
+@pytest.mark.parametrize("name,code", [pytest.param(n, c, id=f"{n}-{i}") for n, lst in ALTERNATIVES.items()
+                                       for i, c in enumerate(lst)])
+def test_alternative_correct_answer_gets_full_marks(reference, correct, name, code):
+    answer = subject(name, code, reference)
+    for seed in seeds(name):
+        verdict, message = grade(name, answer, correct[name], seed)
+        assert message is None, message
+        assert verdict.passed, verdict.detail
