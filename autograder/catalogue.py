@@ -56,3 +56,44 @@ def public_message(check: Check, subject: Any) -> str | None:
     except CheckFailed as exc:
         return str(exc)
     return None
+
+
+# ------------------------------------------------------------- what every catalogue test asserts
+def wrong_cases(table: dict) -> list:
+    """pytest params (name, label, code, advice) from {name: [(label, code, advice), ...]}."""
+    import pytest
+
+    return [pytest.param(name, *entry, id=f"{name}-{entry[0]}") for name, entries in table.items() for entry in entries]
+
+
+def alternative_cases(table: dict) -> list:
+    """pytest params (name, code) from {name: [code, ...]}."""
+    import pytest
+
+    return [pytest.param(name, code, id=f"{name}-{i}") for name, codes in table.items() for i, code in enumerate(codes)]
+
+
+def expect_wrong(label: str, verdicts: list[PartVerdict], public: str | None, advice: str | None) -> None:
+    """A wrong answer fails grading on every seed, and what the student sees names the mistake.
+
+    `advice` None marks an answer that passes the public examples only: grading must catch it
+    with the generic message, which quotes none of the grader's inputs.
+    """
+    from .grading.judge import SECRET_FAILURE
+
+    for verdict in verdicts:
+        assert not verdict.passed, f"{label} passed grading"
+        assert verdict.feedback, f"{label} failed without a message"
+    if advice is None:
+        assert public is None, public
+        assert all(v.feedback.startswith(SECRET_FAILURE.split("(")[0]) for v in verdicts), verdicts
+    else:
+        assert public is not None and advice in public, public
+        assert all(advice in v.feedback for v in verdicts), [v.feedback for v in verdicts]
+
+
+def expect_correct(verdicts: list[PartVerdict], public: str | None) -> None:
+    """A correct answer passes the public checks and grading on every seed."""
+    assert public is None, public
+    for verdict in verdicts:
+        assert verdict.passed, verdict.detail

@@ -8,9 +8,9 @@ import warnings
 
 import pytest
 
-from autograder.catalogue import define, public_message, reference_namespace, simulate_grading
+from autograder.catalogue import (alternative_cases, define, expect_correct, expect_wrong, public_message,
+                                  reference_namespace, simulate_grading, wrong_cases)
 from autograder.checks import activations
-from autograder.grading.judge import SECRET_FAILURE
 
 SEEDS = (21, 22, 23)
 
@@ -187,10 +187,6 @@ def reference(course):
     return namespace
 
 
-def cases(table):
-    return [pytest.param(name, *entry, id=f"{name}-{entry[0]}") for name, entries in table.items() for entry in entries]
-
-
 def quietly(function):
     """Run with warnings silenced: numpy's overflow warnings are part of some answers (and allowed), and
     Keras warns about a softmax over an axis of length 1, which one hidden input is on purpose."""
@@ -209,32 +205,21 @@ def test_reference_passes_public_and_grading(reference, name):
             assert simulate_grading(activations.CHECKS, check, reference[name], reference[name], seed).passed
 
 
-@pytest.mark.parametrize("name,label,code,advice", cases(WRONG))
+def grade(name, answer, reference):
+    """Grading verdicts over the seeds, and the public message, with warnings silenced."""
+    check = activations.CHECKS[name]
+    verdicts = quietly(lambda: [simulate_grading(activations.CHECKS, check, answer, reference[name], s) for s in SEEDS])
+    return verdicts, quietly(lambda: public_message(check, answer))
+
+
+@pytest.mark.parametrize("name,label,code,advice", wrong_cases(WRONG))
 def test_wrong_answer_loses_the_part_with_a_teaching_message(reference, name, label, code, advice):
-    check = activations.CHECKS[name]
-    answer = define(code, name, reference)
-    for seed in SEEDS:
-        verdict = quietly(lambda: simulate_grading(activations.CHECKS, check, answer, reference[name], seed))
-        assert not verdict.passed, f"{label} passed grading with seed {seed}"
-        assert verdict.feedback
-    message = quietly(lambda: public_message(check, answer))
-    if advice is None:  # passes the public examples only: grading catches it, without revealing its inputs
-        assert message is None, message
-        assert verdict.feedback.startswith(SECRET_FAILURE.split("(")[0])
-    else:
-        assert message is not None and advice in message, message
-        assert advice in verdict.feedback, verdict.feedback
+    expect_wrong(label, *grade(name, define(code, name, reference), reference), advice)
 
 
-@pytest.mark.parametrize("name,code", [pytest.param(n, c, id=f"{n}-{i}") for n, lst in ALTERNATIVES.items()
-                                       for i, c in enumerate(lst)])
+@pytest.mark.parametrize("name,code", alternative_cases(ALTERNATIVES))
 def test_alternative_correct_answer_gets_full_marks(reference, name, code):
-    check = activations.CHECKS[name]
-    answer = define(code, name, reference)
-    assert quietly(lambda: public_message(check, answer)) is None
-    for seed in SEEDS:
-        verdict = quietly(lambda: simulate_grading(activations.CHECKS, check, answer, reference[name], seed))
-        assert verdict.passed, verdict.detail
+    expect_correct(*grade(name, define(code, name, reference), reference))
 
 
 def test_an_answer_that_overflows_with_right_values_passes_with_a_note(reference, capsys):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.catalogue import public_message, reference_namespace, simulate_grading
+from autograder.catalogue import (alternative_cases, expect_correct, expect_wrong, public_message, reference_namespace,
+                                  simulate_grading, wrong_cases)
 from autograder.checks import feedforward
 
 SEEDS = (11, 12, 13)
@@ -213,40 +214,26 @@ def seeds_for(name: str):
     return KERAS_SEEDS if name in ("keras_mlp", "copy_weights") else SEEDS
 
 
-def cases(table):
-    return [pytest.param(name, *entry, id=f"{name}-{entry[0]}") for name, entries in table.items() for entry in entries]
+def grade(name, answer, reference):
+    """Grading verdicts over the part's seeds, and the public message."""
+    check, ref = feedforward.CHECKS[name], subject_of(name, None, reference)
+    return ([simulate_grading(feedforward.CHECKS, check, answer, ref, s) for s in seeds_for(name)],
+            public_message(check, answer))
 
 
 @pytest.mark.parametrize("name", [c.name for c in feedforward.CHECKS.checks])
 def test_reference_passes_public_and_grading(reference, name):
-    check = feedforward.CHECKS[name]
-    ref = subject_of(name, None, reference)
-    assert public_message(check, ref) is None
-    for seed in SEEDS:
-        assert simulate_grading(feedforward.CHECKS, check, ref, ref, seed).passed
+    expect_correct(*grade(name, subject_of(name, None, reference), reference))
 
 
-@pytest.mark.parametrize("name,label,code,advice", cases(WRONG))
+@pytest.mark.parametrize("name,label,code,advice", wrong_cases(WRONG))
 def test_wrong_answer_loses_the_part_with_a_teaching_message(reference, name, label, code, advice):
-    check = feedforward.CHECKS[name]
-    answer, ref = subject_of(name, code, reference), subject_of(name, None, reference)
-    for seed in seeds_for(name):
-        verdict = simulate_grading(feedforward.CHECKS, check, answer, ref, seed)
-        assert not verdict.passed, f"{label} passed grading with seed {seed}"
-        assert advice in verdict.feedback, verdict.feedback
-    message = public_message(check, answer)
-    assert message is not None and advice in message, message
+    expect_wrong(label, *grade(name, subject_of(name, code, reference), reference), advice)
 
 
-@pytest.mark.parametrize("name,code", [pytest.param(n, c, id=f"{n}-{i}") for n, lst in ALTERNATIVES.items()
-                                       for i, c in enumerate(lst)])
+@pytest.mark.parametrize("name,code", alternative_cases(ALTERNATIVES))
 def test_alternative_correct_answer_gets_full_marks(reference, name, code):
-    check = feedforward.CHECKS[name]
-    answer, ref = subject_of(name, code, reference), subject_of(name, None, reference)
-    assert public_message(check, answer) is None
-    for seed in seeds_for(name):
-        verdict = simulate_grading(feedforward.CHECKS, check, answer, ref, seed)
-        assert verdict.passed, verdict.detail
+    expect_correct(*grade(name, subject_of(name, code, reference), reference))
 
 
 def test_copy_weights_waits_for_keras_mlp(reference):

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.catalogue import define, public_message, reference_namespace, simulate_grading
+from autograder.catalogue import (alternative_cases, define, expect_correct, expect_wrong, public_message,
+                                  reference_namespace, simulate_grading, wrong_cases)
 from autograder.checks import first_model
 
 SEEDS = (21, 22)
@@ -161,43 +162,34 @@ def _trained(reference, build_code, train_code):
     return model
 
 
-def cases(table):
-    return [pytest.param(name, *entry, id=f"{name}-{entry[0]}") for name, entries in table.items() for entry in entries]
+def grade(name, answer, reference, seeds):
+    """Grading verdicts over `seeds`, and the public message."""
+    check = _check(name)
+    return ([simulate_grading(first_model.CHECKS, check, answer, _subject(name, reference), s) for s in seeds],
+            public_message(check, answer))
+
+
+def seeds_for(name):
+    return SEEDS if name == "count_model_params" else ONE_SEED
 
 
 @pytest.mark.parametrize("name", ["build_model", "count_model_params", "train_model", "save_and_reload"])
 def test_reference_passes_public_and_grading(reference, name):
-    check, subject = _check(name), _subject(name, reference)
-    assert public_message(check, subject) is None
-    for seed in SEEDS:
-        assert simulate_grading(first_model.CHECKS, check, subject, subject, seed).passed
+    expect_correct(*grade(name, _subject(name, reference), reference, SEEDS))
 
 
-@pytest.mark.parametrize("name,label,code,advice", cases(WRONG))
+@pytest.mark.parametrize("name,label,code,advice", wrong_cases(WRONG))
 def test_wrong_answer_loses_the_part_with_a_teaching_message(reference, name, label, code, advice):
-    check = _check(name)
     if name == "train_model":
-        answer, seeds = _trained(reference, None, code), ONE_SEED
+        answer = _trained(reference, None, code)
     else:
-        answer, seeds = define(code, name, reference), SEEDS if name == "count_model_params" else ONE_SEED
-    message = public_message(check, answer)
-    assert message is not None and advice in message, message
-    for seed in seeds:
-        verdict = simulate_grading(first_model.CHECKS, check, answer, _subject(name, reference), seed)
-        assert not verdict.passed, f"{label} passed grading with seed {seed}"
-        assert advice in verdict.feedback, verdict.feedback
+        answer = define(code, name, reference)
+    expect_wrong(label, *grade(name, answer, reference, seeds_for(name)), advice)
 
 
-@pytest.mark.parametrize("name,code", [pytest.param(n, c, id=f"{n}-{i}") for n, lst in ALTERNATIVES.items()
-                                       for i, c in enumerate(lst)])
+@pytest.mark.parametrize("name,code", alternative_cases(ALTERNATIVES))
 def test_alternative_correct_answer_gets_full_marks(reference, name, code):
-    check = _check(name)
-    answer = define(code, name, reference)
-    assert public_message(check, answer) is None
-    seeds = SEEDS if name == "count_model_params" else ONE_SEED
-    for seed in seeds:
-        verdict = simulate_grading(first_model.CHECKS, check, answer, reference[name], seed)
-        assert verdict.passed, verdict.detail
+    expect_correct(*grade(name, define(code, name, reference), reference, seeds_for(name)))
 
 
 @pytest.mark.parametrize("build_code,train_code", [pytest.param(b, t, id=f"train_model-{i}")

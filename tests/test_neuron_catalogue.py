@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.catalogue import define, public_message, reference_namespace, simulate_grading
+from autograder.catalogue import (alternative_cases, define, expect_correct, expect_wrong, public_message,
+                                  reference_namespace, simulate_grading, wrong_cases)
 from autograder.checks import neuron
-from autograder.grading.judge import SECRET_FAILURE
 
 SEEDS = (11, 12, 13)
 
@@ -125,43 +125,22 @@ def reference(course):
     return reference_namespace(course, "01_neuron")
 
 
-def cases(table):
-    return [pytest.param(name, *entry, id=f"{name}-{entry[0] if isinstance(entry, tuple) else i}")
-            for name, entries in table.items() for i, entry in enumerate(entries)]
-
-
 @pytest.mark.parametrize("name", [c.name for c in neuron.CHECKS.checks])
 def test_reference_passes_public_and_grading(reference, name):
-    check = neuron.CHECKS[name]
-    assert public_message(check, reference[name]) is None
-    for seed in SEEDS:
-        assert simulate_grading(neuron.CHECKS, check, reference[name], reference[name], seed).passed
+    ref = reference[name]
+    expect_correct([simulate_grading(neuron.CHECKS, neuron.CHECKS[name], ref, ref, s) for s in SEEDS],
+                   public_message(neuron.CHECKS[name], ref))
 
 
-@pytest.mark.parametrize("name,label,code,advice", cases(WRONG))
+@pytest.mark.parametrize("name,label,code,advice", wrong_cases(WRONG))
 def test_wrong_answer_loses_the_part_with_a_teaching_message(reference, name, label, code, advice):
-    check = neuron.CHECKS[name]
-    answer = define(code, name, reference)
-    for seed in SEEDS:
-        verdict = simulate_grading(neuron.CHECKS, check, answer, reference[name], seed)
-        assert not verdict.passed, f"{label} passed grading with seed {seed}"
-        assert verdict.feedback
-    message = public_message(check, answer)
-    if advice is None:  # passes the public examples only: grading catches it, without revealing its inputs
-        assert message is None
-        assert verdict.feedback.startswith(SECRET_FAILURE.split("(")[0])
-        assert "0.19" not in verdict.feedback  # no grader inputs or reference values in what students see
-    else:
-        assert message is not None and advice in message, message
-        assert advice in verdict.feedback, verdict.feedback
+    check, answer = neuron.CHECKS[name], define(code, name, reference)
+    expect_wrong(label, [simulate_grading(neuron.CHECKS, check, answer, reference[name], s) for s in SEEDS],
+                 public_message(check, answer), advice)
 
 
-@pytest.mark.parametrize("name,code", [pytest.param(n, c, id=f"{n}-{i}") for n, lst in ALTERNATIVES.items()
-                                       for i, c in enumerate(lst)])
+@pytest.mark.parametrize("name,code", alternative_cases(ALTERNATIVES))
 def test_alternative_correct_answer_gets_full_marks(reference, name, code):
-    check = neuron.CHECKS[name]
-    answer = define(code, name, reference)
-    assert public_message(check, answer) is None
-    for seed in SEEDS:
-        verdict = simulate_grading(neuron.CHECKS, check, answer, reference[name], seed)
-        assert verdict.passed, verdict.detail
+    check, answer = neuron.CHECKS[name], define(code, name, reference)
+    expect_correct([simulate_grading(neuron.CHECKS, check, answer, reference[name], s) for s in SEEDS],
+                   public_message(check, answer))
