@@ -145,3 +145,30 @@ def test_regrading_gives_identical_rows(graded, course, tmp_path):
     second = read_rows(tmp_path / "out" / "grades.csv")
     original = read_rows(root / "out" / "grades.csv")
     assert first == second == {s: original[s] for s in first}
+
+
+def test_tampering_is_named_from_the_release_not_the_submission(course):
+    """Judged in-process: no kernel needed to name what changed."""
+    import nbformat
+
+    from autograder.grading.submission import detect_tampering
+    from autograder.notebooks import read_notebook
+
+    class Release:  # the two fields detect_tampering reads
+        assignment = "01_neuron"
+        release = read_notebook(course.exercises / "01_neuron" / "01_neuron.ipynb")
+
+    assert detect_tampering(Release, Release.release) == []
+    other = read_notebook(course.exercises / "02_activations" / "02_activations.ipynb")
+    assert detect_tampering(Release, other) == ["this is not the 01_neuron notebook (none of its cells are there)"]
+    edited = nbformat.from_dict(Release.release)
+    test_cells = [c for c in edited.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    test_cells[0].metadata.nbgrader.points = 100
+    test_cells[1].metadata.nbgrader.grade_id = "renamed"
+    edited.cells.remove(test_cells[2])
+    edited.cells.append(other.cells[3])  # a cell moved in from another notebook
+    found = detect_tampering(Release, edited)
+    assert "changed grading metadata of 'neuron_forward_test'" in found
+    assert "unknown cell id 'renamed'" in found
+    assert "deleted cell 'perceptron_update_test'" in found and "deleted cell 'train_perceptron_test'" in found
+    assert f"unknown cell id '{other.cells[3].metadata.nbgrader.grade_id}'" in found
