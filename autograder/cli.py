@@ -1,4 +1,4 @@
-"""Command line: python -m autograder {generate,validate,grade,demo,tidy}."""
+"""Command line: python -m autograder {generate,tidy,validate,grade,report,demo,bench}."""
 from __future__ import annotations
 
 import argparse
@@ -66,11 +66,21 @@ def _cmd_grade(args, course: Course) -> int:
     started = time.monotonic()
     out = Path(args.out)
     results = grade_class(course, Path(args.submissions), out, seed=args.seed, limits=_limits(args),
-                          unsafe_no_sandbox=args.unsafe_no_sandbox)
+                          unsafe_no_sandbox=args.unsafe_no_sandbox, sandbox_limits=_sandbox_limits(args),
+                          workers=args.workers, scheduler=args.scheduler, regrade=args.regrade)
     print()
     print(summary_table(results))
-    print(f"\n{len(results)} submission(s) graded in {time.monotonic() - started:.1f} s. "
-          f"Wrote {out / 'grades.csv'}, {out / 'gradebook.db'} and feedback in {out / 'feedback'}.")
+    print(f"\n{len(results)} submission(s) in {time.monotonic() - started:.1f} s. "
+          f"Wrote {out / 'grades.csv'}, {out / 'gradebook.db'} and feedback in {out / 'feedback'}. "
+          f"`python -m autograder report {out}` draws the class report.")
+    return 0
+
+
+def _cmd_report(args, course: Course) -> int:
+    from .report import write_report
+
+    page = write_report(Path(args.graded))
+    print(f"wrote {page} and {page.parent / 'lms_grades.csv'}")
     return 0
 
 
@@ -79,6 +89,7 @@ def _cmd_demo(args, course: Course) -> int:
     from .generate import generate
     from .grading.outputs import summary_table
     from .grading.runner import grade_class
+    from .report import write_report
 
     started = time.monotonic()
     out = Path(args.out)
@@ -90,11 +101,13 @@ def _cmd_demo(args, course: Course) -> int:
         print(f"     {student:<20} {description}")
     print("3. grading")
     results = grade_class(course, out / "submitted", out / "graded", seed=args.seed, limits=_limits(args),
-                          unsafe_no_sandbox=args.unsafe_no_sandbox, progress=lambda line: print(f"     {line}"))
+                          unsafe_no_sandbox=args.unsafe_no_sandbox, regrade=True,
+                          progress=lambda line: print(f"     {line}"))
     print()
     print(summary_table(results))
-    print(f"\nDemo finished in {time.monotonic() - started:.1f} s. Look at {out / 'graded' / 'grades.csv'} and "
-          f"{out / 'graded' / 'feedback'}/<student>/01_neuron/01_neuron.html")
+    page = write_report(out / "graded")
+    print(f"\nDemo finished in {time.monotonic() - started:.1f} s. Look at {out / 'graded' / 'grades.csv'}, "
+          f"{out / 'graded' / 'feedback'}/<student>/01_neuron/01_neuron.html and the class report {page}")
     return 0
 
 
@@ -107,7 +120,22 @@ def _cmd_bench(args, course: Course) -> int:
 def _limits(args):
     from .grading.execute import KernelLimits
 
-    return KernelLimits(cell_timeout=args.cell_timeout)
+    notebook_timeout = getattr(args, "notebook_timeout", None)
+    return KernelLimits(cell_timeout=args.cell_timeout,
+                        **({"notebook_timeout": notebook_timeout} if notebook_timeout else {}))
+
+
+def _sandbox_limits(args):
+    from .grading.sandbox import SandboxLimits
+
+    return SandboxLimits(memory_mb=args.memory_mb)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     verbs.add_parser("bench", help="time every solution notebook and lesson, and the sandbox's cost")
 
+    p = verbs.add_parser("report", help="class report (HTML with plots) and an LMS-ready CSV from a grading run")
+    p.add_argument("graded", help="the --out folder of a `grade` run")
+
     p = verbs.add_parser("tidy", help="normalise solution and lesson notebooks (no outputs, stable metadata)")
     p.add_argument("--check", action="store_true", help="exit 1 and name the notebooks that need tidying")
 
@@ -128,12 +159,22 @@ def build_parser() -> argparse.ArgumentParser:
                             ("grade", "grade submitted/<student>/<assignment>/*.ipynb"),
                             ("demo", "regenerate, build a demo class, grade it and print a summary")):
         p = verbs.add_parser(name, help=help_text)
-        p.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell (default 120)")
+        p.add_argument("--cell-timeout", type=_positive, default=120, help="seconds per cell (default 120)")
         if name == "validate":
             p.add_argument("notebook")
         if name == "grade":
             p.add_argument("submissions", help="folder holding submitted/ (or the submitted folder itself)")
             p.add_argument("--out", required=True, help="output folder: gradebook.db, grades.csv, feedback/")
+            p.add_argument("--workers", type=_positive, default=None,
+                           help="submissions graded side by side (default: the number of cores)")
+            p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                           help="grade on this Dask cluster instead of local worker processes")
+            p.add_argument("--regrade", action="store_true",
+                           help="grade everything again with new inputs (default: only what is new or changed)")
+            p.add_argument("--notebook-timeout", type=_positive, default=900,
+                           help="seconds per notebook (default 900)")
+            p.add_argument("--memory-mb", type=_positive, default=3072,
+                           help="memory per student kernel, in MB (default 3072)")
         if name in ("grade", "demo"):
             p.add_argument("--seed", type=int, default=None, help="seed for the grader's inputs (default: random)")
             p.add_argument("--unsafe-no-sandbox", action="store_true",
@@ -144,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = {"generate": _cmd_generate, "tidy": _cmd_tidy, "validate": _cmd_validate, "grade": _cmd_grade,
-            "demo": _cmd_demo, "bench": _cmd_bench}
+            "demo": _cmd_demo, "bench": _cmd_bench, "report": _cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

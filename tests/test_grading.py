@@ -141,7 +141,7 @@ def test_regrading_gives_identical_rows(graded, course, tmp_path):
         shutil.copytree(root / "submitted" / student, again / student)
     grade_class(course, again, tmp_path / "out", progress=lambda line: None)
     first = read_rows(tmp_path / "out" / "grades.csv")
-    grade_class(course, again, tmp_path / "out", progress=lambda line: None)  # same gradebook, new inputs
+    grade_class(course, again, tmp_path / "out", progress=lambda line: None, regrade=True)  # new inputs
     second = read_rows(tmp_path / "out" / "grades.csv")
     original = read_rows(root / "out" / "grades.csv")
     assert first == second == {s: original[s] for s in first}

@@ -23,11 +23,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class KernelLimits:
-    """Time and output a kernel may use. Memory and process limits live with the sandbox."""
+    """Time, output and threads a kernel may use. Memory and process limits live with the sandbox."""
     cell_timeout: int = 120
     notebook_timeout: int = 900
     startup_timeout: int = 90
     output_bytes: int = 32 * 2**20
+    #: Threads for TensorFlow's and BLAS's pools; the runner sets cores // workers.
+    threads: int = 2
 
 
 @dataclass
@@ -54,17 +56,25 @@ class ExecutedNotebook:
         return found
 
 
-_PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH")
+_PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH",
+                   "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
-def kernel_environment(inputs_file: Path | None, course_root: Path) -> dict[str, str]:
-    """A small environment for a kernel: none of the grader's own variables (tokens, secrets)."""
+def kernel_environment(inputs_file: Path | None, course_root: Path, threads: int | None = None) -> dict[str, str]:
+    """A small environment for a kernel: none of the grader's own variables (tokens, secrets).
+
+    `threads` sizes TensorFlow's and BLAS's thread pools, so that kernels running side by side
+    do not oversubscribe the cores.
+    """
     env = {k: os.environ[k] for k in _PASSED_THROUGH if k in os.environ}
+    intra = str(threads) if threads else os.environ.get("TF_NUM_INTRAOP_THREADS", "2")
     env.update({
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "TF_ENABLE_ONEDNN_OPTS": "0",
-        "TF_NUM_INTRAOP_THREADS": os.environ.get("TF_NUM_INTRAOP_THREADS", "2"),
+        "TF_NUM_INTRAOP_THREADS": intra,
         "TF_NUM_INTEROP_THREADS": os.environ.get("TF_NUM_INTEROP_THREADS", "1"),
+        "OMP_NUM_THREADS": intra,
+        "OPENBLAS_NUM_THREADS": intra,
         "PYTHONPATH": str(course_root),
         "PYTHONDONTWRITEBYTECODE": "1",
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "/usr/bin:/bin")]),

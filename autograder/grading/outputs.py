@@ -5,6 +5,7 @@ import csv
 import io
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -46,15 +47,22 @@ def write_grades_csv(results: Iterable[SubmissionResult], path: Path) -> None:
     writer = csv.DictWriter(buffer, fieldnames=header, restval="", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    _atomic_write(path, buffer.getvalue())
+    atomic_write_text(path, buffer.getvalue())
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
+    """Readers see the old file or the new one, never half of one (also after kill -9)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def summary_markdown(result: SubmissionResult) -> str:
@@ -69,22 +77,40 @@ def summary_markdown(result: SubmissionResult) -> str:
     return "\n".join(lines)
 
 
-def write_feedback(result: SubmissionResult, out_dir: Path) -> Path:
-    """Write the feedback notebook and its HTML for one submission; return the HTML path."""
+@dataclass(frozen=True)
+class RenderedFeedback:
+    """A submission's feedback as the student gets it: a notebook and its HTML page."""
+    notebook: str
+    html: str
+
+
+def render_feedback(result: SubmissionResult) -> RenderedFeedback:
+    """The feedback notebook (a summary table on top of the student's notebook) and its HTML.
+
+    Rendered where the submission was graded, so that grading workers share the work.
+    """
     from nbconvert import HTMLExporter
 
-    folder = out_dir / "feedback" / result.student / result.assignment
-    folder.mkdir(parents=True, exist_ok=True)
     if result.feedback_notebook is not None:
         nb = nbformat.from_dict(result.feedback_notebook)
     else:
         nb = nbformat.v4.new_notebook()
     nb.cells.insert(0, nbformat.v4.new_markdown_cell(summary_markdown(result)))
-    (folder / f"{result.notebook}.ipynb").write_text(dumps(nb), encoding="utf-8")
-    exporter = HTMLExporter(template_name="lab")
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    return RenderedFeedback(dumps(nb), body)
+
+
+def feedback_folder(out_dir: Path, student: str, assignment: str) -> Path:
+    return out_dir / "feedback" / student / assignment
+
+
+def write_feedback(result: SubmissionResult, out_dir: Path, rendered: RenderedFeedback | None = None) -> Path:
+    """Write the feedback notebook and its HTML for one submission; return the HTML path."""
+    rendered = rendered or render_feedback(result)
+    folder = feedback_folder(out_dir, result.student, result.assignment)
+    atomic_write_text(folder / f"{result.notebook}.ipynb", rendered.notebook)
     html_path = folder / f"{result.notebook}.html"
-    html_path.write_text(body, encoding="utf-8")
+    atomic_write_text(html_path, rendered.html)
     return html_path
 
 

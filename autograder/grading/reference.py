@@ -1,6 +1,7 @@
 """The reference side of grading: inputs chosen for this run and the solution's reports on them."""
 from __future__ import annotations
 
+import importlib
 import json
 import secrets
 import shutil
@@ -41,6 +42,19 @@ class ReferenceOutputs:
     def max_score(self) -> float:
         return sum(part.points for part in self.parts)
 
+    # Sent to grading workers by pickle: the checks travel as their module's name, and each
+    # worker imports them from its own checkout of the course.
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["checks"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        from ..course import CHECK_MODULES
+
+        self.__dict__.update(state)
+        self.checks = importlib.import_module(CHECK_MODULES[self.assignment]).CHECKS
+
 
 def new_seed() -> int:
     return secrets.randbits(63)
@@ -66,7 +80,7 @@ def build_reference(course: Course, assignment: str, seed: int | None = None,
         shutil.copytree(source_path.parent, workdir)
         inputs_file = Path(tmp) / "inputs.json"
         inputs_file.write_text(inputs_json, encoding="utf-8")
-        executed = execute(source, workdir=workdir, env=kernel_environment(inputs_file, course.root), limits=limits)
+        executed = execute(source, workdir=workdir, env=kernel_environment(inputs_file, course.root, limits.threads), limits=limits)
     if executed.problem:
         raise ReferenceError(f"the reference solution of {assignment} did not run: {executed.problem}")
     expected = executed.reports_by_grade_id()

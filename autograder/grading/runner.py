@@ -1,17 +1,23 @@
-"""Grading a class: find submissions, grade each, record every row, write the outputs."""
+"""Grading a class: find submissions, grade what is new on parallel workers, record every row."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import os
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 from ..course import Course, CourseError
 from .execute import KernelLimits, SandboxSpec
-from .gradebook import GradebookWriter
-from .outputs import write_feedback, write_grades_csv
-from .reference import ReferenceOutputs, build_reference
+from .gradebook import write_gradebook
+from .journal import Journal, assignment_fingerprint, folder_hash
+from .outputs import atomic_write_text, feedback_folder, write_feedback, write_grades_csv
+from .progress import GradingProgress
+from .reference import ReferenceOutputs, build_reference, new_seed
 from .sandbox import SandboxLimits, SandboxUnavailable, find_bwrap
-from .submission import SubmissionResult, grade_submission, zero_result
+from .submission import SubmissionResult, zero_result
+from .workers import GradedSubmission, WorkerOptions, pack_submission, run_dask, run_local
 
 
 @dataclass(frozen=True)
@@ -38,19 +44,6 @@ def find_submissions(submissions: Path) -> list[Submission]:
     return found
 
 
-def _notebook_for(submission: Submission, reference: ReferenceOutputs) -> tuple[Path | None, str]:
-    """The submitted notebook to grade, or None and the reason none can be graded."""
-    expected = submission.folder / f"{reference.notebook_name}.ipynb"
-    if expected.is_file():
-        return expected, ""
-    notebooks = sorted(submission.folder.glob("*.ipynb"))
-    if len(notebooks) == 1:
-        return notebooks[0], ""
-    if not notebooks:
-        return None, f"no notebook submitted (expected {expected.name})"
-    return None, f"{expected.name} not found among {len(notebooks)} notebooks"
-
-
 UNSAFE_WARNING = "graded WITHOUT a sandbox (--unsafe-no-sandbox): student code could read or change anything"
 
 
@@ -67,64 +60,119 @@ def make_sandbox(course: Course, unsafe: bool, limits: SandboxLimits = SandboxLi
     return SandboxSpec(bwrap, limits, readonly)
 
 
-def _grade_one(course: Course, reference: ReferenceOutputs, submission: Submission,
-               limits: KernelLimits, sandbox: SandboxSpec | None) -> SubmissionResult:
-    notebook, problem = _notebook_for(submission, reference)
-    if notebook is None:
-        return zero_result(reference, submission.student, problem)
-    try:
-        return grade_submission(reference, notebook, submission.student, course.root, limits, sandbox)
-    except Exception as exc:  # noqa: BLE001 - a grader bug must not cost the student their row
-        return zero_result(reference, submission.student, f"grader error: {type(exc).__name__}: {exc}")
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+@dataclass
+class _Planned:
+    submission: Submission
+    content_hash: str = ""
+    fingerprint: str = ""
 
 
 def grade_class(course: Course, submissions: Path, out_dir: Path, *, seed: int | None = None,
                 limits: KernelLimits = KernelLimits(), unsafe_no_sandbox: bool = False,
-                sandbox_limits: SandboxLimits = SandboxLimits(), progress=print) -> list[SubmissionResult]:
-    """Grade every submission; every submission gets a row, whatever happens to its kernel."""
-    sandbox = make_sandbox(course, unsafe_no_sandbox, sandbox_limits)
-    if sandbox is None:
-        progress(f"WARNING: {UNSAFE_WARNING}")
+                sandbox_limits: SandboxLimits = SandboxLimits(), workers: int | None = None,
+                scheduler: str | None = None, regrade: bool = False,
+                progress: Callable[[str], None] | None = None) -> list[SubmissionResult]:
+    """Grade every submission; every submission gets a row, whatever happens to its kernel.
+
+    Submissions already graded into `out_dir` from the same files, against the same assignment
+    and inputs, are not graded again unless `regrade`. `progress` receives one line per event;
+    without it a bar is drawn on a terminal (plain lines otherwise).
+    """
+    workers = workers or default_workers()
+    if workers < 1:
+        raise CourseError("--workers must be at least 1")
+    if scheduler is None:
+        make_sandbox(course, unsafe_no_sandbox, sandbox_limits)  # refuse early, before any work
     found = find_submissions(submissions)
     known = set(course.assignments())
     out_dir.mkdir(parents=True, exist_ok=True)
-    references: dict[str, ReferenceOutputs] = {}
+    journal = Journal(out_dir)
+    if regrade:
+        journal.clear()
+    seeds = {a: s for a, s in journal.seeds().items() if a in known}
     for assignment in sorted({s.assignment for s in found} & known):
-        progress(f"reference: running the {assignment} solution on this run's inputs")
-        references[assignment] = build_reference(course, assignment, seed, limits)
+        if seed is not None:
+            seeds[assignment] = seed
+        seeds.setdefault(assignment, new_seed())
+    journal.save_seeds(seeds)
+    fingerprints = {a: assignment_fingerprint(course, a, seeds[a]) for a in sorted({s.assignment for s in found} & known)}
 
-    results: list[SubmissionResult] = []
-    with GradebookWriter(out_dir / "gradebook.db") as gradebook:
-        for reference in references.values():
-            gradebook.record_assignment(reference)
-        for index, submission in enumerate(found, 1):
-            reference = references.get(submission.assignment)
-            if reference is None:
-                result = SubmissionResult(submission.student, submission.assignment, "", [],
-                                          f"unknown assignment {submission.assignment!r}")
-            else:
-                result = _grade_one(course, reference, submission, limits, sandbox)
-                result.sandboxed = sandbox is not None
-                gradebook.record_result(result)
-                write_feedback(result, out_dir)
-            results.append(result)
-            progress(f"[{index}/{len(found)}] {submission.student}/{submission.assignment}: "
-                     f"{result.score:g}/{result.max_score:g}" + (f" ({result.reason})" if result.reason else ""))
-            write_grades_csv(results, out_dir / "grades.csv")
-    write_grades_csv(results, out_dir / "grades.csv")
-    _write_details(results, references, out_dir / "details.json")
-    return results
+    report = GradingProgress(len(found), lines=progress)
+    if unsafe_no_sandbox:
+        report.message(f"WARNING: {UNSAFE_WARNING}")
+    results: dict[tuple[str, str], SubmissionResult] = {}
+    pending: list[_Planned] = []
+    for submission in found:
+        key = (submission.student, submission.assignment)
+        if submission.assignment not in known:
+            results[key] = SubmissionResult(submission.student, submission.assignment, "", [],
+                                            f"unknown assignment {submission.assignment!r}")
+            report.update(results[key])
+            continue
+        planned = _Planned(submission, folder_hash(submission.folder), fingerprints[submission.assignment])
+        cached = journal.load(*key, planned.content_hash, planned.fingerprint)
+        if cached is not None and _feedback_exists(out_dir, cached):
+            results[key] = cached
+        else:
+            pending.append(planned)
+    report.skipped(sum(1 for r in results.values() if r.parts))
+
+    references: dict[str, ReferenceOutputs] = {}
+    try:
+        for assignment in sorted({p.submission.assignment for p in pending}):
+            report.message(f"reference: running the {assignment} solution on this run's inputs")
+            references[assignment] = build_reference(course, assignment, seeds[assignment],
+                                                     replace(limits, threads=default_workers()))
+        options = WorkerOptions(replace(limits, threads=max(1, default_workers() // workers)), sandbox_limits,
+                                unsafe_no_sandbox)
+        by_key = {(p.submission.student, p.submission.assignment): p for p in pending}
+        packed = (pack_submission(p.submission.student, p.submission.assignment, p.submission.folder) for p in pending)
+        finished = run_dask(scheduler, references, packed, options) if scheduler else \
+            run_local(references, packed, options, workers)
+        last_csv = 0.0
+        for item, outcome in finished:
+            planned = by_key[(item.student, item.assignment)]
+            reference = references[item.assignment]
+            if isinstance(outcome, GradedSubmission):
+                result = outcome.result
+                write_feedback(result, out_dir, outcome.feedback)
+                journal.record(result, planned.content_hash, planned.fingerprint)
+            else:  # the grader failed, not the student: keep the row, and grade it again next run
+                result = zero_result(reference, item.student, f"grader error: {type(outcome).__name__}: {outcome}")
+                result.sandboxed = not unsafe_no_sandbox
+            results[(item.student, item.assignment)] = result
+            report.update(result)
+            if time.monotonic() - last_csv > 2:
+                write_grades_csv(results.values(), out_dir / "grades.csv")
+                last_csv = time.monotonic()
+    finally:
+        report.close()
+        ordered = sorted(results.values(), key=lambda r: (r.assignment, r.student))
+        write_grades_csv(ordered, out_dir / "grades.csv")
+        if ordered:
+            write_gradebook(out_dir / "gradebook.db", course, ordered)
+            _write_details(ordered, seeds, out_dir / "details.json")
+    return ordered
 
 
-def _write_details(results: list[SubmissionResult], references: dict[str, ReferenceOutputs], path: Path) -> None:
+def _feedback_exists(out_dir: Path, result: SubmissionResult) -> bool:
+    return (feedback_folder(out_dir, result.student, result.assignment) / f"{result.notebook}.html").is_file()
+
+
+def _write_details(results: list[SubmissionResult], seeds: dict[str, int], path: Path) -> None:
     """For the instructor only: the run's seeds and the full message of every failed part."""
     details = {
-        "seeds": {name: ref.seed for name, ref in sorted(references.items())},
+        "seeds": dict(sorted(seeds.items())),
         "submissions": [
-            {"student_id": r.student, "assignment": r.assignment, "score": r.score, "reason": r.reason,
-             "seconds": round(r.seconds, 2),
+            {"student_id": r.student, "assignment": r.assignment, "score": r.score, "max_score": r.max_score,
+             "reason": r.reason, "seconds": round(r.seconds, 2),
+             "parts": {p.grade_id: [p.points, p.max_points] for p in r.parts},
              "failed_parts": {p.grade_id: p.detail for p in r.parts if not p.passed}}
             for r in sorted(results, key=lambda r: (r.assignment, r.student))
         ],
     }
-    path.write_text(json.dumps(details, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    atomic_write_text(path, json.dumps(details, indent=1, sort_keys=True) + "\n")

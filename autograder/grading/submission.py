@@ -162,7 +162,7 @@ def grade_submission(reference: ReferenceOutputs, notebook_path: Path, student: 
         inputs_file.write_text(reference.inputs_json, encoding="utf-8")
         if sandbox is not None:
             sandbox = SandboxSpec(sandbox.bwrap, sandbox.limits, (*sandbox.readonly, inputs_dir))
-        executed = execute(merged, workdir=workdir, env=kernel_environment(inputs_file, course_root), limits=limits,
+        executed = execute(merged, workdir=workdir, env=kernel_environment(inputs_file, course_root, limits.threads), limits=limits,
                            sandbox=sandbox)
     reported = executed.reports_by_grade_id()
     parts = []

@@ -1,0 +1,102 @@
+"""What a grading run has already done, so an interrupted run resumes where it stopped.
+
+Each graded submission is recorded as one small JSON file, written atomically after its
+feedback is on disk. A re-run skips a submission whose record matches both the content
+hash of its folder and the fingerprint of its assignment (source, release, checks, seed);
+anything else is graded again. `run.json` keeps each assignment's seed, so a resumed run
+asks the same questions as the run it continues.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from ..course import CHECK_MODULES, Course
+from .outputs import atomic_write_text
+from .submission import PartResult, SubmissionResult
+
+JOURNAL_VERSION = 1
+
+
+def folder_hash(folder: Path) -> str:
+    """Content hash of everything a student submitted for one assignment (names and bytes)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = path.relative_to(folder)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        digest.update(str(relative).encode() + b"\0")
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def assignment_fingerprint(course: Course, assignment: str, seed: int) -> str:
+    """Changes when anything that decides a grade changes: source, release, checks module or seed."""
+    digest = hashlib.sha256(f"{JOURNAL_VERSION}:{assignment}:{seed}".encode())
+    source = course.source_notebook(assignment)
+    paths = [source, course.exercises / assignment / source.name]
+    module = CHECK_MODULES.get(assignment)
+    if module:
+        paths.append(course.root / (module.replace(".", "/") + ".py"))
+    for path in paths:
+        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+    return digest.hexdigest()
+
+
+def result_to_dict(result: SubmissionResult) -> dict:
+    return {
+        "student": result.student, "assignment": result.assignment, "notebook": result.notebook,
+        "reason": result.reason, "seconds": round(result.seconds, 3), "sandboxed": result.sandboxed,
+        "parts": [{"grade_id": p.grade_id, "max_points": p.max_points, "points": p.points,
+                   "detail": p.detail, "feedback": p.feedback} for p in result.parts],
+    }
+
+
+def result_from_dict(data: dict) -> SubmissionResult:
+    parts = [PartResult(p["grade_id"], p["max_points"], p["points"], p.get("detail", ""), p.get("feedback", ""))
+             for p in data["parts"]]
+    return SubmissionResult(data["student"], data["assignment"], data["notebook"], parts, data.get("reason", ""),
+                            data.get("seconds", 0.0), data.get("sandboxed", True))
+
+
+class Journal:
+    """The records of one output folder: `<out>/.journal/<assignment>/<student>.json` and `run.json`."""
+
+    def __init__(self, out_dir: Path):
+        self.folder = out_dir / ".journal"
+        self.run_file = self.folder / "run.json"
+
+    def seeds(self) -> dict[str, int]:
+        try:
+            return {k: int(v) for k, v in json.loads(self.run_file.read_text(encoding="utf-8"))["seeds"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return {}
+
+    def save_seeds(self, seeds: dict[str, int]) -> None:
+        atomic_write_text(self.run_file, json.dumps({"seeds": dict(sorted(seeds.items()))}, indent=1) + "\n")
+
+    def _path(self, student: str, assignment: str) -> Path:
+        return self.folder / assignment / f"{student}.json"
+
+    def load(self, student: str, assignment: str, content_hash: str, fingerprint: str) -> SubmissionResult | None:
+        """The recorded result, if it was graded from these very files against this very assignment."""
+        try:
+            record = json.loads(self._path(student, assignment).read_text(encoding="utf-8"))
+            if record.get("content_hash") != content_hash or record.get("fingerprint") != fingerprint:
+                return None
+            return result_from_dict(record["result"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def record(self, result: SubmissionResult, content_hash: str, fingerprint: str) -> None:
+        record = {"content_hash": content_hash, "fingerprint": fingerprint, "result": result_to_dict(result)}
+        atomic_write_text(self._path(result.student, result.assignment), json.dumps(record, sort_keys=True) + "\n")
+
+    def clear(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.folder, ignore_errors=True)

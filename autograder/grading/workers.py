@@ -1,0 +1,211 @@
+"""Where submissions are graded: worker processes on this machine, or a Dask cluster.
+
+A submission travels to its worker as bytes (`PackedSubmission`), so a worker needs no
+shared filesystem, only its own checkout of the course and the sandbox. Each worker
+grades in its own sandboxed kernel, renders the feedback, and sends back plain results.
+The grading process alone writes files and the gradebook.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ..course import Course, CourseError
+from .execute import KernelLimits
+from .outputs import RenderedFeedback, render_feedback
+from .reference import ReferenceOutputs
+from .sandbox import SandboxLimits
+from .submission import SubmissionResult, grade_submission, zero_result
+
+#: A submission folder bigger than this is not sent to a worker (its row says why).
+MAX_SUBMISSION_BYTES = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class PackedSubmission:
+    student: str
+    assignment: str
+    #: Relative path -> content, hidden files left out.
+    files: dict[str, bytes] = field(repr=False)
+    #: Set when the folder could not be packed; the worker then records this reason.
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    limits: KernelLimits = KernelLimits()
+    sandbox_limits: SandboxLimits = SandboxLimits()
+    unsafe_no_sandbox: bool = False
+
+
+@dataclass
+class GradedSubmission:
+    result: SubmissionResult
+    feedback: RenderedFeedback
+    worker: str
+
+
+def pack_submission(student: str, assignment: str, folder: Path) -> PackedSubmission:
+    files, total = {}, 0
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = path.relative_to(folder)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        total += path.stat().st_size
+        if total > MAX_SUBMISSION_BYTES:
+            return PackedSubmission(student, assignment, {},
+                                    f"the submission folder is larger than {MAX_SUBMISSION_BYTES // 2**20} MB")
+        files[str(relative)] = path.read_bytes()
+    return PackedSubmission(student, assignment, files)
+
+
+def _notebook_for(folder: Path, notebook_name: str) -> tuple[Path | None, str]:
+    """The submitted notebook to grade, or None and the reason none can be graded."""
+    expected = folder / f"{notebook_name}.ipynb"
+    if expected.is_file():
+        return expected, ""
+    notebooks = sorted(folder.glob("*.ipynb"))
+    if len(notebooks) == 1:
+        return notebooks[0], ""
+    if not notebooks:
+        return None, f"no notebook submitted (expected {expected.name})"
+    return None, f"{expected.name} not found among {len(notebooks)} notebooks"
+
+
+_SANDBOXES: dict = {}
+
+
+def _sandbox_for(options: WorkerOptions):
+    """This worker's sandbox, probed once per process (raises CourseError without bwrap)."""
+    from .runner import make_sandbox
+
+    key = (options.unsafe_no_sandbox, options.sandbox_limits)
+    if key not in _SANDBOXES:
+        _SANDBOXES[key] = make_sandbox(Course.here(), options.unsafe_no_sandbox, options.sandbox_limits)
+    return _SANDBOXES[key]
+
+
+def grade_packed(reference: ReferenceOutputs, packed: PackedSubmission, options: WorkerOptions) -> GradedSubmission:
+    """Grade one submission on this worker. Runs anywhere the course is checked out."""
+    course = Course.here()
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    if packed.problem:
+        result = zero_result(reference, packed.student, packed.problem)
+    else:
+        sandbox = _sandbox_for(options)
+        with tempfile.TemporaryDirectory(prefix="autograder-upload-") as tmp:
+            folder = Path(tmp) / packed.student / packed.assignment
+            for relative, content in packed.files.items():
+                target = (folder / relative).resolve()
+                if folder.resolve() not in target.parents:
+                    continue  # never write outside the upload folder
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content)
+            folder.mkdir(parents=True, exist_ok=True)
+            notebook, problem = _notebook_for(folder, reference.notebook_name)
+            if notebook is None:
+                result = zero_result(reference, packed.student, problem)
+            else:
+                result = grade_submission(reference, notebook, packed.student, course.root, options.limits, sandbox)
+        result.sandboxed = sandbox is not None
+    feedback = render_feedback(result)
+    result.feedback_notebook = None  # the rendered copy is what travels back
+    return GradedSubmission(result, feedback, worker)
+
+
+class WorkerFailure(Exception):
+    """A worker could not grade a submission (it died, or the grader itself failed)."""
+
+
+# --- local worker processes -------------------------------------------------------------
+
+_WORKER_REFERENCES: dict[str, ReferenceOutputs] = {}
+
+
+def _init_local_worker(references: dict[str, ReferenceOutputs]) -> None:
+    import signal
+
+    # Ctrl-C is the grading process's to handle; it stops the workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER_REFERENCES.update(references)
+
+
+def _grade_in_local_worker(packed: PackedSubmission, options: WorkerOptions) -> GradedSubmission:
+    return grade_packed(_WORKER_REFERENCES[packed.assignment], packed, options)
+
+
+def run_local(references: dict[str, ReferenceOutputs], work: Iterable[PackedSubmission], options: WorkerOptions,
+              workers: int) -> Iterator[tuple[PackedSubmission, GradedSubmission | Exception]]:
+    """Grade on `workers` processes of this machine; yield each submission as it finishes.
+
+    A worker process that dies (the kernel's death never kills it; the OOM killer might)
+    breaks the pool: the submissions it held are tried again in a fresh pool, up to three times.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    pending = list(work)
+    tries: Counter = Counter()
+    while pending:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_init_local_worker, initargs=(references,))
+        try:
+            futures = {pool.submit(_grade_in_local_worker, packed, options): packed for packed in pending}
+            pending = []
+            for future in as_completed(futures):
+                packed = futures[future]
+                try:
+                    yield packed, future.result()
+                except BrokenProcessPool:
+                    tries[(packed.student, packed.assignment)] += 1
+                    if tries[(packed.student, packed.assignment)] < 3:
+                        pending.append(packed)
+                    else:
+                        yield packed, WorkerFailure("the grading worker died three times on this submission")
+                except Exception as exc:  # noqa: BLE001 - reported on the submission's row
+                    yield packed, exc
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --- a Dask cluster ------------------------------------------------------------------------
+
+def _grade_on_dask_worker(references: dict[str, ReferenceOutputs], packed: PackedSubmission,
+                          options: WorkerOptions) -> GradedSubmission:
+    return grade_packed(references[packed.assignment], packed, options)
+
+
+def run_dask(scheduler: str, references: dict[str, ReferenceOutputs], work: Iterable[PackedSubmission],
+             options: WorkerOptions) -> Iterator[tuple[PackedSubmission, GradedSubmission | Exception]]:
+    """Grade on an existing dask.distributed cluster; yield each submission as it finishes."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise CourseError("--scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
+    try:
+        client = Client(scheduler, timeout=30)
+    except (OSError, TimeoutError) as exc:
+        raise CourseError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    try:
+        if not client.scheduler_info().get("workers"):
+            client.wait_for_workers(1, timeout=60)
+        shared = client.scatter(references, broadcast=True)
+        futures = {}
+        for packed in work:
+            future = client.submit(_grade_on_dask_worker, shared, packed, options, pure=False, retries=2,
+                                   key=f"grade-{packed.assignment}-{packed.student}-{os.urandom(4).hex()}")
+            futures[future.key] = (future, packed)
+        for future in as_completed([f for f, _ in futures.values()]):
+            packed = futures[future.key][1]
+            try:
+                yield packed, future.result()
+            except Exception as exc:  # noqa: BLE001 - reported on the submission's row
+                yield packed, exc
+    finally:
+        client.close()
