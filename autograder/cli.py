@@ -138,8 +138,15 @@ def _positive(text: str) -> int:
     return value
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """Usage errors are one line on stderr and exit code 2, like every other error here."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
+    parser = _OneLineErrors(prog="autograder", description=__doc__)
     parser.add_argument("--course", default=None, help="course root (default: this checkout)")
     verbs = parser.add_subparsers(dest="verb", required=True)
 
