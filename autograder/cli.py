@@ -117,6 +117,14 @@ def _cmd_bench(args, course: Course) -> int:
     return run(course)
 
 
+def _cmd_bench_class(args, course: Course) -> int:
+    from .bench_class import run
+
+    for assignment in args.assignment or []:
+        course.source_notebook(assignment)  # one-line error for an unknown name
+    return run(course, args.assignment, args.minimum)
+
+
 def _limits(args):
     from .grading.execute import KernelLimits
 
@@ -156,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     verbs.add_parser("bench", help="time every solution notebook and lesson, and the sandbox's cost")
 
+    p = verbs.add_parser("bench-class", help="grade a class with nbgrader autograde and with ours; print the ratio")
+    p.add_argument("--assignment", action="append", help="only this assignment (repeatable; default: all)")
+    p.add_argument("--minimum", type=_positive, default=24, help="at least this many submissions (default 24)")
+
     p = verbs.add_parser("report", help="class report (HTML with plots) and an LMS-ready CSV from a grading run")
     p.add_argument("graded", help="the --out folder of a `grade` run")
 
@@ -192,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = {"generate": _cmd_generate, "tidy": _cmd_tidy, "validate": _cmd_validate, "grade": _cmd_grade,
-            "demo": _cmd_demo, "bench": _cmd_bench, "report": _cmd_report}
+            "demo": _cmd_demo, "bench": _cmd_bench, "bench-class": _cmd_bench_class,
+            "report": _cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

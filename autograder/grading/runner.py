@@ -123,10 +123,10 @@ def grade_class(course: Course, submissions: Path, out_dir: Path, *, seed: int |
 
     references: dict[str, ReferenceOutputs] = {}
     try:
-        for assignment in sorted({p.submission.assignment for p in pending}):
-            report.message(f"reference: running the {assignment} solution on this run's inputs")
-            references[assignment] = build_reference(course, assignment, seeds[assignment],
-                                                     replace(limits, threads=default_workers()))
+        needed = sorted({p.submission.assignment for p in pending})
+        if needed:
+            report.message(f"reference: running the solution of {', '.join(needed)} on this run's inputs")
+            references = _build_references(course, needed, seeds, limits, workers)
         options = WorkerOptions(replace(limits, threads=max(1, default_workers() // workers)), sandbox_limits,
                                 unsafe_no_sandbox)
         by_key = {(p.submission.student, p.submission.assignment): p for p in pending}
@@ -157,6 +157,18 @@ def grade_class(course: Course, submissions: Path, out_dir: Path, *, seed: int |
             write_gradebook(out_dir / "gradebook.db", course, ordered)
             _write_details(ordered, seeds, out_dir / "details.json")
     return ordered
+
+
+def _build_references(course: Course, assignments: list[str], seeds: dict[str, int], limits: KernelLimits,
+                      workers: int) -> dict[str, ReferenceOutputs]:
+    """The reference solutions run side by side (trusted code, no sandbox), one kernel per worker."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    parallel = max(1, min(workers, len(assignments)))
+    kernel_limits = replace(limits, threads=max(1, default_workers() // parallel))
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        built = pool.map(lambda a: build_reference(course, a, seeds[a], kernel_limits), assignments)
+        return dict(zip(assignments, built))
 
 
 def _feedback_exists(out_dir: Path, result: SubmissionResult) -> bool:
