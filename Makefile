@@ -7,7 +7,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # Quiet TensorFlow's C++ logging in every process we start.
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: install system-deps demo test bench generate check-generated tidy clean
+.PHONY: install system-deps demo test bench bench-class generate check-generated tidy clean
 
 install: system-deps $(STAMP)
 
@@ -31,6 +31,9 @@ test: install
 
 bench: install
 	$(BIN)/python -m autograder bench
+
+bench-class: install
+	$(BIN)/python -m autograder bench-class
 
 generate: $(STAMP)
 	$(BIN)/python -m autograder generate
