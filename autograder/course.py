@@ -16,6 +16,15 @@ CHECK_MODULES = {
     "02_activations": "autograder.checks.activations",
     "03_feedforward": "autograder.checks.feedforward",
     "04_losses": "autograder.checks.losses",
+    "05_backprop": "autograder.checks.backprop",
+    "06_optimizers": "autograder.checks.optimizers",
+    "07_fitting": "autograder.checks.fitting",
+    "08_dropout": "autograder.checks.dropout",
+    "09_regularization": "autograder.checks.regularization",
+    "10_cnn": "autograder.checks.cnn",
+    "11_rnn": "autograder.checks.rnn",
+    "12_attention": "autograder.checks.attention",
+    "13_autoencoders": "autograder.checks.autoencoders",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,14 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
+
+
+def _markdown_text(text: str) -> str:
+    """Check messages as literal text in a Markdown table cell: `beta_1**t` stays `beta_1**t`."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
 def summary_markdown(result: SubmissionResult) -> str:
     lines = [f"# Feedback: {result.assignment}", "",
              f"**Student:** {result.student}  ", f"**Score:** {_num(result.score)} / {_num(result.max_score)}", ""]
@@ -72,7 +81,7 @@ def summary_markdown(result: SubmissionResult) -> str:
         lines += [f"**Note:** {result.reason}", ""]
     lines += ["| Part | Points | Result |", "|---|---|---|"]
     for part in result.parts:
-        outcome = "✓ passed" if part.passed else "✗ " + part.feedback.replace("|", "\\|").replace("\n", " ")
+        outcome = "✓ passed" if part.passed else "✗ " + _markdown_text(part.feedback)
         lines.append(f"| `{part.grade_id}` | {_num(part.points)} / {_num(part.max_points)} | {outcome} |")
     return "\n".join(lines)
 

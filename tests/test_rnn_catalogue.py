@@ -1,0 +1,249 @@
+"""11_rnn: common wrong answers lose the part with a message that teaches; correct variants pass.
+
+Runs in one process against the checks directly, as the grader judges them (see autograder.catalogue).
+Training is the expensive step, so the trained-forecaster part uses one seed and few trainings.
+"""
+from __future__ import annotations
+
+import pytest
+
+from autograder.catalogue import (alternative_cases, define, expect_correct, expect_wrong, public_message,
+                                  reference_namespace, simulate_grading, wrong_cases)
+from autograder.checks import rnn
+
+SEEDS = (31, 32)
+ONE_SEED = (33,)
+
+
+def _lstm_step(z_line="    z = x_t @ W + h_prev @ U + b\n",
+               split="    z_i, z_f, z_c, z_o = np.split(z, 4, axis=1)\n",
+               gates="    i, f, o = sigmoid(z_i), sigmoid(z_f), sigmoid(z_o)\n",
+               cell="    c_t = f * c_prev + i * np.tanh(z_c)\n",
+               hidden="    h_t = o * np.tanh(c_t)\n",
+               ret="    return h_t, c_t\n"):
+    return "def lstm_cell_step(x_t, h_prev, c_prev, W, U, b):\n" + z_line + split + gates + cell + hidden + ret
+
+
+def _forward(init="    h, c = np.zeros((batch, units)), np.zeros((batch, units))\n",
+             body="        h, c = lstm_cell_step(X[:, t, :], h, c, W, U, b)\n        hs.append(h)\n",
+             ret="    return np.stack(hs, axis=1)\n"):
+    return ("def lstm_forward(X, W, U, b):\n    batch, steps, _ = X.shape\n    units = U.shape[0]\n" + init +
+            "    hs = []\n    for t in range(steps):\n" + body + ret)
+
+
+def _build(recurrent="        keras.layers.LSTM(units),\n",
+           head="        keras.layers.Dense(1),\n",
+           compile_="    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss='mse')\n",
+           input_="        keras.Input(shape=(window, 1)),\n"):
+    return ("def build_forecaster(window=24, units=16):\n    model = keras.Sequential([\n" + input_ + recurrent + head +
+            "    ])\n" + compile_ + "    return model\n")
+
+
+WRONG = {
+    "rnn_cell_step": [
+        ("recurrent term forgotten", "def rnn_cell_step(x_t, h_prev, W, U, b):\n    return np.tanh(x_t @ W + b)",
+         "recurrent term is missing"),
+        ("sigmoid instead of tanh", "def rnn_cell_step(x_t, h_prev, W, U, b):\n    return sigmoid(x_t @ W + h_prev @ U + b)",
+         "uses tanh"),
+        ("no activation", "def rnn_cell_step(x_t, h_prev, W, U, b):\n    return x_t @ W + h_prev @ U + b",
+         "pass it through tanh"),
+        ("U transposed", "def rnn_cell_step(x_t, h_prev, W, U, b):\n    return np.tanh(x_t @ W + h_prev @ U.T + b)",
+         "U is transposed"),
+        ("bias forgotten", "def rnn_cell_step(x_t, h_prev, W, U, b):\n    return np.tanh(x_t @ W + h_prev @ U)",
+         "bias b is missing"),
+    ],
+    "lstm_cell_step": [
+        ("gate order f, i, c, o", _lstm_step(split="    z_f, z_i, z_c, z_o = np.split(z, 4, axis=1)\n"), "f, i, c~, o"),
+        ("gate order i, f, o, c", _lstm_step(split="    z_i, z_f, z_o, z_c = np.split(z, 4, axis=1)\n"), "i, f, o, c~"),
+        ("gate order i, c, f, o (TF1)", _lstm_step(split="    z_i, z_c, z_f, z_o = np.split(z, 4, axis=1)\n"),
+         "i, c~, f, o"),
+        ("tanh on every gate", _lstm_step(gates="    i, f, o = np.tanh(z_i), np.tanh(z_f), np.tanh(z_o)\n"),
+         "The gates use tanh"),
+        ("tanh on the forget gate", _lstm_step(gates="    i, f, o = sigmoid(z_i), np.tanh(z_f), sigmoid(z_o)\n"),
+         "forget gate uses tanh"),
+        ("tanh on the output gate", _lstm_step(gates="    i, f, o = sigmoid(z_i), sigmoid(z_f), np.tanh(z_o)\n"),
+         "output gate uses tanh"),
+        ("cell state not carried", _lstm_step(cell="    c_t = i * np.tanh(z_c)\n"), "old cell state is not carried"),
+        ("h and c swapped", _lstm_step(ret="    return c_t, h_t\n"), "swapped"),
+        ("recurrent term forgotten", _lstm_step(z_line="    z = x_t @ W + b\n"), "recurrent term is missing"),
+        ("no tanh on the new cell state", _lstm_step(hidden="    h_t = o * c_t\n"), "squash the new cell state"),
+        ("sigmoid on the candidate", _lstm_step(cell="    c_t = f * c_prev + i * sigmoid(z_c)\n"), "candidate"),
+        ("only h returned", _lstm_step(ret="    return h_t\n"), "return the pair (h_t, c_t)"),
+    ],
+    "lstm_forward": [
+        ("hidden state reset each step",
+         _forward(init="", body="        h, c = np.zeros((batch, units)), np.zeros((batch, units))\n"
+                                "        h, c = lstm_cell_step(X[:, t, :], h, c, W, U, b)\n        hs.append(h)\n"),
+         "reset at every step"),
+        ("cell state not carried",
+         _forward(body="        h, _ = lstm_cell_step(X[:, t, :], h, c, W, U, b)\n        hs.append(h)\n"),
+         "cell state is not carried"),
+        ("h not carried",
+         _forward(body="        h0 = np.zeros((batch, units))\n"
+                       "        h, c = lstm_cell_step(X[:, t, :], h0, c, W, U, b)\n        hs.append(h)\n"),
+         "hidden state is not carried"),
+        ("h and c swapped",
+         _forward(body="        c, h = lstm_cell_step(X[:, t, :], h, c, W, U, b)\n        hs.append(h)\n"),
+         "trade places"),
+        ("last state only", _forward(ret="    return h\n"), "last hidden state only"),
+        ("steps first", _forward(ret="    return np.stack(hs)\n"), "steps are on the first axis"),
+        ("a wrong cell (gate order f, i, c, o) inside",
+         _lstm_step(split="    z_f, z_i, z_c, z_o = np.split(z, 4, axis=1)\n") + "\n" + _forward(),
+         "fix that first"),
+    ],
+    "build_forecaster": [
+        ("SimpleRNN", _build(recurrent="        keras.layers.SimpleRNN(units),\n"), "uses SimpleRNN"),
+        ("no recurrent layer", _build(recurrent="        keras.layers.Flatten(),\n        keras.layers.Dense(units, activation='relu'),\n"),
+         "no recurrent layer"),
+        ("return_sequences=True", _build(recurrent="        keras.layers.LSTM(units, return_sequences=True),\n"),
+         "one output per step"),
+        ("units ignored", _build(recurrent="        keras.layers.LSTM(16),\n"), "units="),
+        ("not compiled", _build(compile_=""), "not compiled"),
+        ("cross-entropy loss", _build(compile_="    model.compile(optimizer='adam', loss='binary_crossentropy')\n"),
+         "regression"),
+    ],
+    "train_forecaster": [
+        ("fit never called", "def train_forecaster(model, X_train, y_train):\n    return None",
+         "no better than the naive forecast"),
+        ("the whole set as one batch", "def train_forecaster(model, X_train, y_train):\n"
+                                       "    return model.fit(X_train, y_train, epochs=6, batch_size=len(X_train), verbose=0)",
+         "no better than the naive forecast"),
+    ],
+}
+
+ALTERNATIVES = {
+    "rnn_cell_step": [
+        "def rnn_cell_step(x_t, h_prev, W, U, b):\n    z = np.dot(x_t, W) + np.dot(h_prev, U)\n    return np.tanh(z + b[None, :])",
+        "def rnn_cell_step(x_t, h_prev, W, U, b):\n"
+        "    return np.stack([np.tanh(np.einsum('i,ij->j', x, W) + np.einsum('i,ij->j', h, U) + b)\n"
+        "                     for x, h in zip(x_t, h_prev)])",
+    ],
+    "lstm_cell_step": [
+        # Slices instead of np.split, a list instead of a tuple, the sigmoid from exp written inline.
+        "def lstm_cell_step(x_t, h_prev, c_prev, W, U, b):\n    u = h_prev.shape[1]\n"
+        "    gate = lambda k: 1 / (1 + np.exp(-(x_t @ W[:, k*u:(k+1)*u] + h_prev @ U[:, k*u:(k+1)*u] + b[k*u:(k+1)*u])))\n"
+        "    cand = np.tanh(x_t @ W[:, 2*u:3*u] + h_prev @ U[:, 2*u:3*u] + b[2*u:3*u])\n"
+        "    c = gate(1) * c_prev + gate(0) * cand\n    return [gate(3) * np.tanh(c), c]",
+        # float32 arithmetic, as Keras does it.
+        "def lstm_cell_step(x_t, h_prev, c_prev, W, U, b):\n"
+        "    x_t, h_prev, c_prev, W, U, b = (np.asarray(a, dtype=np.float32) for a in (x_t, h_prev, c_prev, W, U, b))\n"
+        "    z = np.concatenate([x_t, h_prev], axis=1) @ np.concatenate([W, U], axis=0) + b\n"
+        "    i, f, g, o = np.split(z, 4, axis=-1)\n"
+        "    c = sigmoid(f) * c_prev + sigmoid(i) * np.tanh(g)\n    return sigmoid(o) * np.tanh(c), c",
+    ],
+    "lstm_forward": [
+        # Preallocated output, filled in place.
+        "def lstm_forward(X, W, U, b):\n    batch, steps, _ = X.shape\n    units = U.shape[0]\n"
+        "    H = np.zeros((batch, steps, units))\n    h = c = np.zeros((batch, units))\n"
+        "    for t in range(steps):\n        h, c = lstm_cell_step(X[:, t], h, c, W, U, b)\n        H[:, t] = h\n"
+        "    return H",
+        # Keras itself, given the same weights (float32 inside).
+        "def lstm_forward(X, W, U, b):\n    layer = keras.layers.LSTM(U.shape[0], return_sequences=True)\n"
+        "    X = np.asarray(X, dtype='float32')\n    layer(X)\n    layer.set_weights([W, U, b])\n"
+        "    return np.asarray(layer(X))",
+    ],
+    "build_forecaster": [
+        # Functional API with a GRU and a loss object.
+        "def build_forecaster(window=24, units=16):\n    inputs = keras.Input(shape=(window, 1))\n"
+        "    state = keras.layers.GRU(units)(inputs)\n    outputs = keras.layers.Dense(1)(state)\n"
+        "    model = keras.Model(inputs, outputs)\n"
+        "    model.compile(optimizer=keras.optimizers.Adam(0.01), loss=keras.losses.MeanSquaredError())\n"
+        "    return model",
+        # Two stacked LSTMs (the first returns sequences), no Input layer, the long loss name.
+        "def build_forecaster(window=24, units=16):\n"
+        "    model = keras.Sequential([keras.layers.LSTM(units, return_sequences=True), keras.layers.LSTM(units),\n"
+        "                              keras.layers.Dense(1)])\n"
+        "    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss='mean_squared_error')\n"
+        "    return model",
+    ],
+}
+
+#: A GRU forecaster trained with a validation split: (build code, train code).
+TRAINING_ALTERNATIVE = (ALTERNATIVES["build_forecaster"][0],
+                        "def train_forecaster(model, X_train, y_train):\n"
+                        "    return model.fit(X_train, y_train, epochs=6, batch_size=32, validation_split=0.1,\n"
+                        "                     shuffle=True, verbose=0)")
+
+
+@pytest.fixture(scope="module")
+def reference(course):
+    return reference_namespace(course, "11_rnn")
+
+
+def _subject(name, reference):
+    return reference["forecaster"] if name == "train_forecaster" else reference[name]
+
+
+def _check(name):
+    return rnn.CHECKS["trained_forecaster" if name == "train_forecaster" else name]
+
+
+def _trained(reference, build_code, train_code):
+    """The notebook's Exercise 5 cell with the given answers: seed, build, train, keep the model."""
+    import keras
+
+    build = define(build_code, "build_forecaster", reference) if build_code else reference["build_forecaster"]
+    train = define(train_code, "train_forecaster", reference)
+    keras.utils.set_random_seed(0)
+    model = build(24, 16)
+    train(model, reference["X_train"], reference["y_train"])
+    return model
+
+
+def grade(name, answer, reference, seeds):
+    check = _check(name)
+    return ([simulate_grading(rnn.CHECKS, check, answer, _subject(name, reference), s) for s in seeds],
+            public_message(check, answer))
+
+
+def seeds_for(name):
+    return ONE_SEED if name in ("train_forecaster", "build_forecaster") else SEEDS
+
+
+@pytest.mark.parametrize("name", ["rnn_cell_step", "lstm_cell_step", "lstm_forward", "build_forecaster",
+                                  "train_forecaster"])
+def test_reference_passes_public_and_grading(reference, name):
+    expect_correct(*grade(name, _subject(name, reference), reference, seeds_for(name)))
+
+
+@pytest.mark.parametrize("name,label,code,advice", wrong_cases(WRONG))
+def test_wrong_answer_loses_the_part_with_a_teaching_message(reference, name, label, code, advice):
+    if name == "train_forecaster":
+        answer = _trained(reference, None, code)
+    else:
+        answer = define(code, name, reference)
+    expect_wrong(label, *grade(name, answer, reference, seeds_for(name)), advice)
+
+
+@pytest.mark.parametrize("name,code", alternative_cases(ALTERNATIVES))
+def test_alternative_correct_answer_gets_full_marks(reference, name, code):
+    expect_correct(*grade(name, define(code, name, reference), reference, seeds_for(name)))
+
+
+def test_alternative_training_beats_the_baseline(reference):
+    check = rnn.CHECKS["trained_forecaster"]
+    answer = _trained(reference, *TRAINING_ALTERNATIVE)
+    assert public_message(check, answer) is None
+    verdict = simulate_grading(rnn.CHECKS, check, answer, reference["forecaster"], ONE_SEED[0])
+    assert verdict.passed, verdict.detail
+
+
+def test_untrained_notebook_reports_not_implemented():
+    """When build_forecaster or train_forecaster still raises, forecaster stays None and the part says so."""
+    message = public_message(rnn.CHECKS["trained_forecaster"], None)
+    assert message is not None and "not implemented yet" in message
+
+
+def test_stated_gate_order_is_keras_order():
+    """The exercise states Keras's LSTM layout; the public expected values agree with keras.layers.LSTM."""
+    import keras
+    import numpy as np
+
+    case = rnn.lstm_cell_step.public_cases[0]
+    inp = case.inputs
+    layer = keras.layers.LSTM(inp["h_prev"].shape[1])
+    x = np.asarray(inp["x_t"][:, None, :], dtype="float32")
+    layer(x)
+    layer.set_weights([inp["W"], inp["U"], inp["b"]])
+    h = np.asarray(layer(x, initial_state=[inp["h_prev"].astype("float32"), inp["c_prev"].astype("float32")]))
+    assert np.allclose(h, case.expected[0], atol=1e-5)
