@@ -178,6 +178,15 @@ def run_local(references: dict[str, ReferenceOutputs], work: Iterable[PackedSubm
 
 def _grade_on_dask_worker(references: dict[str, ReferenceOutputs], packed: PackedSubmission,
                           options: WorkerOptions) -> GradedSubmission:
+    from dataclasses import replace
+
+    from distributed import get_worker
+
+    from .runner import default_workers
+
+    # Each of this worker's threads runs one kernel: share this machine's cores among them.
+    threads = max(1, default_workers() // max(1, get_worker().state.nthreads))
+    options = replace(options, limits=replace(options.limits, threads=threads))
     return grade_packed(references[packed.assignment], packed, options)
 
 
