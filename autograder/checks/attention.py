@@ -1,0 +1,606 @@
+"""Checks for 12_attention: scaled dot-product attention, sinusoidal positional encoding,
+a transformer encoder block, and a small transformer trained to reverse sequences.
+
+Nothing here computes attention or the positional encoding the exercise asks for. Public
+expected values are literals worked out once, offline (and checked against
+`keras.layers.MultiHeadAttention` with one head and identity projections); at grading time
+the expected values are the reference notebook's results. Diagnoses work back from the
+expected values: for instance the weights of unscaled attention are softmax(sqrt(d_k) *
+log(weights)), because scaling the scores by a constant is the same as scaling the
+log-weights by it, up to a shift per row that the softmax removes.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .compare import compare_array, fmt
+from .core import Case, Check, CheckSet, Verdict
+
+#: The trained reversal model must get at least this fraction of output tokens right (the reference gets 1.00).
+REVERSAL_THRESHOLD = 0.90
+#: The reversal task of Exercise 4: sequences of REVERSAL_SEQ_LEN tokens drawn from 0..REVERSAL_VOCAB-1.
+REVERSAL_SEQ_LEN = 8
+REVERSAL_VOCAB = 10
+
+
+class _AdvisedErrors(Check):
+    """A check that adds a hint when the student's code raised, based on the error's text."""
+
+    def error_advice(self, inputs: dict, error: str, detail: str) -> str:
+        return ""
+
+    def judge(self, inputs, record, expected):
+        verdict = super().judge(inputs, record, expected)
+        if not verdict.passed and "error" in record and record["error"] != "NotImplementedError":
+            advice = self.error_advice(inputs, str(record["error"]), str(record.get("detail", "")))
+            if advice:
+                message = verdict.message.rstrip()
+                return Verdict(False, f"{message}{'' if message.endswith(('.', '!', '?')) else '.'} {advice}")
+        return verdict
+
+
+def _near(got, expected, atol: float) -> bool:
+    """Same shape, finite, and equal within `atol` relative to the size of the expected values."""
+    try:
+        got = np.asarray(got, dtype=np.float64)
+        expected = np.asarray(expected, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    if got.shape != expected.shape or not np.all(np.isfinite(got)):
+        return False
+    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
+    return bool(np.all(np.abs(got - expected) <= atol * scale))
+
+
+def _row_softmax(z: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis that accepts -inf entries (rows keep at least one finite entry)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        z = z - np.max(z, axis=-1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=-1, keepdims=True)
+
+
+def _log(w: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.log(w)
+
+
+# ----------------------------------------------------------------------- Exercise 1: attention
+_Q_A = np.array([[1.0, 0.0, 1.0, 0.0], [0.0, 2.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]])
+_K_A = np.array([[1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 1.0], [2.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+_V_A = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
+# Q K^T / sqrt(4) = [[1, 0, 1, 0], [0, 1, 0, 0], [1, 1, 1, 0]]: small enough to check by hand.
+_W_A = np.array([[0.36552928931500245, 0.13447071068499755, 0.36552928931500245, 0.13447071068499755],
+                 [0.17487770452710943, 0.4753668864186717, 0.17487770452710943, 0.17487770452710943],
+                 [0.2969227424756547, 0.2969227424756547, 0.2969227424756547, 0.10923177257303593]])
+_OUT_A = np.array([[0.7310585786300049, 0.5], [0.34975540905421887, 0.6502445909457811],
+                   [0.5938454849513094, 0.5938454849513094]])
+_MASK_B = np.array([[True, True, False, True], [True, False, True, True], [False, True, True, False]])
+_W_B = np.array([[0.5761168847658291, 0.21194155761708544, 0.0, 0.21194155761708544],
+                 [0.3333333333333333, 0.0, 0.3333333333333333, 0.3333333333333333], [0.0, 0.5, 0.5, 0.0]])
+_OUT_B = np.array([[0.5761168847658291, 0.21194155761708544], [0.6666666666666666, 0.3333333333333333], [0.5, 1.0]])
+_Q_C = np.array([[[1.0, 0.0, -1.0, 2.0], [0.5, 1.0, 0.0, -1.0], [-1.0, 2.0, 1.0, 0.0]],
+                 [[0.0, 1.0, 1.0, 1.0], [2.0, -1.0, 0.0, 0.5], [1.0, 1.0, -2.0, 0.0]]])
+_K_C = np.array([[[0.0, 1.0, 1.0, 1.0], [1.0, 0.0, 0.0, 2.0], [-1.0, 1.0, 0.5, 0.0]],
+                 [[2.0, 0.0, 1.0, -1.0], [0.0, -1.0, 1.0, 1.0], [1.0, 1.0, 0.0, 0.0]]])
+_V_C = np.array([[[1.0, 2.0, 0.0, -1.0], [0.0, 1.0, 1.0, 0.0], [2.0, 0.0, -1.0, 1.0]],
+                 [[0.5, 0.5, 1.0, 0.0], [-1.0, 0.0, 2.0, 1.0], [0.0, 1.0, 0.0, 2.0]]])
+# Batch 0: a causal mask (query t sees keys 0..t). Batch 1: the last key is padding.
+_MASK_C = np.array([[[True, False, False], [True, True, False], [True, True, True]],
+                    [[True, True, False], [True, True, False], [True, True, False]]])
+_W_C = np.array([[[1.0, 0.0, 0.0], [0.679178699175393, 0.32082130082460697, 0.0],
+                  [0.413332331979794, 0.055938448219335045, 0.530729219800871]],
+                 [[0.37754066879814546, 0.6224593312018546, 0.0], [0.7310585786300049, 0.2689414213699951, 0.0],
+                  [0.8175744761936437, 0.18242552380635632, 0.0]]])
+_OUT_C = np.array([[[1.0, 2.0, 0.0, -1.0],
+                    [0.679178699175393, 1.679178699175393, 0.32082130082460697, -0.679178699175393],
+                    [1.474790771581536, 0.8826031121789231, -0.47479077158153593, 0.11739688782107693]],
+                   [[-0.43368899680278183, 0.18877033439907273, 1.6224593312018547, 0.6224593312018546],
+                    [0.09658786794500734, 0.36552928931500245, 1.2689414213699952, 0.2689414213699951],
+                    [0.2263617142904655, 0.4087872380968218, 1.1824255238063563, 0.18242552380635632]]])
+# Scores in the thousands: exp overflows unless each row's maximum is subtracted first.
+_Q_D = np.array([[30.0, 40.0], [-40.0, 30.0]])
+_K_D = np.array([[40.0, 30.0], [30.0, -40.0], [0.0, 0.0]])
+_V_D = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
+_W_D = np.array([[1.0, 0.0, 0.0], [1.0844231245280909e-215, 0.0, 1.0]])
+_OUT_D = np.array([[1.0, 0.0], [0.5, 0.5]])
+
+_OVERFLOW_ADVICE = ("np.exp overflowed to inf on large scores, and inf / inf is nan. Subtract each row's maximum "
+                    "score before np.exp: softmax(s) = softmax(s - max(s)), so nothing changes except that the "
+                    "largest exponent is exp(0) = 1.")
+_AXIS_ADVICE = ("Each column of the weights sums to 1 instead of each row: the softmax ran over the queries. "
+                "Every query's weights are a distribution over the keys, so normalise over the last axis: "
+                "axis=-1 (with keepdims=True).")
+_AFTER_ADVICE = ("The rows of the weights no longer sum to 1: the mask was applied after the softmax, so the "
+                 "weight of the blocked keys was thrown away instead of shared among the others. Apply the mask "
+                 "to the scores before the softmax: set blocked scores to -inf (or a large negative number "
+                 "such as -1e9).")
+_POLARITY_ADVICE = ("The weights are 0 exactly where the mask is True: the mask's meaning is inverted. As in "
+                    "Keras, True (or 1) means *may attend* and False (or 0) means blocked: keep the scores "
+                    "where mask is True, np.where(mask, scores, -np.inf).")
+_LEAK_ADVICE = ("Keys the mask blocks still get some weight. A blocked score must become -inf (or -1e9) before "
+                "the softmax; multiplying the scores by the mask sets them to 0, and exp(0) = 1 is not 0.")
+_UNSCALED_ADVICE = ("These are the weights of softmax(Q K^T), without the scaling: divide the scores by "
+                    "sqrt(d_k), the square root of the last dimension of Q and K.")
+_BY_D_ADVICE = ("These are the weights of softmax(Q K^T / d_k): divide by the square root of d_k, "
+                "np.sqrt(d_k), not by d_k itself.")
+_NO_SOFTMAX_ADVICE = ("The weights look like raw scores: turn each row of Q K^T / sqrt(d_k) into a distribution "
+                      "with a softmax, exp(s) / sum(exp(s)) over the keys.")
+
+
+def _attention_case(Q, K, V, mask, weights, output, label):
+    inputs = {"Q": Q, "K": K, "V": V}
+    if mask is not None:
+        inputs["mask"] = mask
+    return Case(inputs, {"output": output, "weights": weights}, label)
+
+
+def _random_mask(rng, shape) -> np.ndarray:
+    mask = rng.random(shape) < 0.65
+    rows = np.argwhere(~mask.any(axis=-1))
+    for row in rows:  # every query may attend to at least one key
+        mask[tuple(row)][int(rng.integers(0, shape[-1]))] = True
+    return mask
+
+
+class Attention(_AdvisedErrors):
+    name = "attention"
+    signature = "scaled_dot_product_attention(Q, K, V, mask)"
+    public_cases = (
+        _attention_case(_Q_A, _K_A, _V_A, None, _W_A, _OUT_A, "3 queries, 4 keys, d_k = 4, no mask"),
+        _attention_case(_Q_A, _K_A, _V_A, _MASK_B, _W_B, _OUT_B, "the same with a mask"),
+        _attention_case(_Q_C, _K_C, _V_C, _MASK_C, _W_C, _OUT_C,
+                        "a batch of 2 with masks of shape (2, 3, 3); Keras's MultiHeadAttention with one head "
+                        "and identity projections gives the same"),
+        _attention_case(_Q_D, _K_D, _V_D, None, _W_D, _OUT_D, "large scores, in the thousands"),
+    )
+
+    def secret_inputs(self, rng):
+        cases = []
+        tq, tk, dk, dv = (int(v) for v in (rng.integers(2, 7), rng.integers(2, 8), rng.integers(2, 10),
+                                           rng.integers(1, 6)))
+        cases.append({"Q": rng.normal(0, 1, (tq, dk)), "K": rng.normal(0, 1, (tk, dk)), "V": rng.normal(0, 1, (tk, dv))})
+        b, tq, tk, dk = (int(v) for v in (rng.integers(2, 5), rng.integers(2, 6), rng.integers(3, 7), rng.integers(3, 9)))
+        cases.append({"Q": rng.normal(0, 1.5, (b, tq, dk)), "K": rng.normal(0, 1.5, (b, tk, dk)),
+                      "V": rng.normal(0, 1, (b, tk, 3)), "mask": _random_mask(rng, (b, tq, tk))})
+        t = int(rng.integers(3, 7))
+        cases.append({"Q": rng.normal(0, 2, (t, 16)), "K": rng.normal(0, 2, (t, 16)), "V": rng.normal(0, 1, (t, 4)),
+                      "mask": np.tril(np.ones((t, t), dtype=bool))})
+        return cases
+
+    def hidden_inputs(self, rng):
+        # A 0/1 integer mask, large scores with a mask, a single query, and 4-D (batch, heads, T, d) inputs.
+        t = int(rng.integers(3, 6))
+        int_mask = _random_mask(rng, (t, t + 1)).astype(np.int64)
+        return [
+            {"Q": rng.normal(0, 1, (t, 5)), "K": rng.normal(0, 1, (t + 1, 5)), "V": rng.normal(0, 1, (t + 1, 2)),
+             "mask": int_mask},
+            {"Q": rng.normal(0, 30, (3, 4)), "K": rng.normal(0, 30, (5, 4)), "V": rng.normal(0, 1, (5, 3)),
+             "mask": _random_mask(rng, (3, 5))},
+            {"Q": rng.normal(0, 1, (1, 6)), "K": rng.normal(0, 1, (4, 6)), "V": rng.normal(0, 1, (4, 6))},
+            {"Q": rng.normal(0, 1, (2, 3, 4, 5)), "K": rng.normal(0, 1, (2, 3, 6, 5)), "V": rng.normal(0, 1, (2, 3, 6, 2)),
+             "mask": _random_mask(rng, (2, 3, 4, 6))},
+        ]
+
+    def run(self, subject, inputs):
+        args = {k: np.array(inputs[k]) for k in ("Q", "K", "V")}
+        if "mask" in inputs:
+            result = subject(args["Q"], args["K"], args["V"], mask=np.array(inputs["mask"]))
+        else:
+            result = subject(args["Q"], args["K"], args["V"])  # the mask defaults to None
+        if isinstance(result, (tuple, list)) and len(result) == 2:
+            return {"output": np.asarray(result[0], dtype=np.float64), "weights": np.asarray(result[1], dtype=np.float64)}
+        return {"not_pair": type(result).__name__ if not isinstance(result, (tuple, list)) else f"{len(result)} values"}
+
+    def error_advice(self, inputs, error, detail):
+        if np.ndim(inputs["K"]) > 2 and any(w in detail for w in ("mismatch", "matmul", "broadcast", "shape")):
+            return ("For a batch, K.T reverses every axis, batch included. Swap only the last two axes: "
+                    "np.swapaxes(K, -1, -2) (or K.transpose(0, 2, 1) for 3-D arrays).")
+        if "ambiguous" in detail or "bad operand type for unary ~" in detail:
+            return ("Test the mask with `if mask is not None`, and use it with np.where(mask, scores, -np.inf): "
+                    "the mask may also be a 0/1 integer array.")
+        return ""
+
+    def compare(self, inputs, got, expected):
+        sig = self.signature if "mask" in inputs else "scaled_dot_product_attention(Q, K, V)"
+        if not isinstance(got, dict) or "not_pair" in got:
+            kind = got.get("not_pair") if isinstance(got, dict) else "something else"
+            return (f"{sig} returned {kind}; it should return a pair (output, weights): "
+                    "`return output, weights`.")
+        w_exp = np.asarray(expected["weights"], dtype=np.float64)
+        o_exp = np.asarray(expected["output"], dtype=np.float64)
+        w_got, o_got = np.asarray(got["weights"]), np.asarray(got["output"])
+        if w_got.shape == o_exp.shape and o_got.shape == w_exp.shape and w_exp.shape != o_exp.shape:
+            return f"{sig} returned (weights, output); return them in the order (output, weights)."
+        message = self._compare_weights(sig, inputs, w_got, w_exp)
+        if message:
+            return message
+        if _near(o_got, o_exp, 1e-5):
+            return None
+        message = compare_array(f"{sig}: the output", o_got, o_exp, inputs, tol=1e-12) or \
+            f"{sig}: the output differs from the expected one by more than 1e-5."
+        return (f"{message} The weights are right, so the last step is off: the output is weights @ V, "
+                "one weighted average of the rows of V for each query.")
+
+    def _compare_weights(self, sig, inputs, got, expected):
+        what = f"{sig}: the attention weights"
+        if got.shape != expected.shape:
+            return compare_array(what, got, expected, inputs)
+        if _near(got, expected, 1e-6):
+            return None
+        if not np.all(np.isfinite(got)):
+            return f"{what} contain nan or inf: {fmt(got)}. {_OVERFLOW_ADVICE}"
+        mask = np.asarray(inputs["mask"]).astype(bool) if "mask" in inputs else None
+        rows_ok = np.allclose(got.sum(axis=-1), 1.0, atol=1e-6)
+        cols_sum_one = got.shape[-2] > 1 and np.allclose(got.sum(axis=-2), 1.0, atol=1e-6)
+        log_w = _log(expected)
+        d_k = np.shape(inputs["Q"])[-1]
+        diagnoses = [
+            (lambda: cols_sum_one and not rows_ok, _AXIS_ADVICE),
+            (lambda: mask is not None and not rows_ok and np.all(got[~mask] == 0) and np.all(got.sum(axis=-1) <= 1 + 1e-6),
+             _AFTER_ADVICE),
+            (lambda: mask is not None and (~mask).any() and np.allclose(got[mask], 0, atol=1e-9), _POLARITY_ADVICE),
+            (lambda: mask is not None and rows_ok and np.any(got[~mask] > 1e-9), _LEAK_ADVICE),
+            (lambda: _near(got, _row_softmax(np.sqrt(d_k) * log_w), 1e-6), _UNSCALED_ADVICE),
+            (lambda: _near(got, _row_softmax(log_w / np.sqrt(d_k)), 1e-6), _BY_D_ADVICE),
+            (lambda: not rows_ok and (np.any(got < 0) or np.any(got > 1)), _NO_SOFTMAX_ADVICE),
+        ]
+        for test, advice in diagnoses:
+            try:
+                if test():
+                    return f"{what} are {fmt(got)}, expected {fmt(expected)}. {advice}"
+            except Exception:  # noqa: BLE001 - a diagnosis that cannot apply says nothing
+                continue
+        return (compare_array(what, got, expected, inputs, tol=1e-12) or f"{what} differ by more than 1e-6.") + (
+            " The weights are softmax(Q K^T / sqrt(d_k)) over the keys (the last axis), with blocked scores set "
+            "to -inf before the softmax.")
+
+
+# ----------------------------------------------------------------------- Exercise 2: positional encoding
+_PE_4_4 = np.array([[0.0, 1.0, 0.0, 1.0],
+                    [0.8414709848078965, 0.5403023058681398, 0.009999833334166664, 0.9999500004166653],
+                    [0.9092974268256817, -0.4161468365471424, 0.01999866669333308, 0.9998000066665778],
+                    [0.1411200080598672, -0.9899924966004454, 0.02999550020249566, 0.9995500337489875]])
+_PE_3_6 = np.array([[0.0, 1.0, 0.0, 1.0, 0.0, 1.0],
+                    [0.8414709848078965, 0.5403023058681398, 0.046399223464731285, 0.9989229760406304,
+                     0.0021544330233656045, 0.9999976792064809],
+                    [0.9092974268256817, -0.4161468365471424, 0.09269850077872725, 0.9956942241237399,
+                     0.0043088560467428125, 0.9999907168366957]])
+
+
+def _interleave(sin_part: np.ndarray, cos_part: np.ndarray) -> np.ndarray:
+    out = np.empty((sin_part.shape[0], 2 * sin_part.shape[1]))
+    out[:, 0::2], out[:, 1::2] = sin_part, cos_part
+    return out
+
+
+def _pe_mistakes(seq_len: int, d_model: int) -> list[tuple[np.ndarray, str]]:
+    """Encodings that common mistakes produce, each with its advice (every one is a *wrong* formula)."""
+    pos = np.arange(seq_len)[:, None].astype(np.float64)
+    pair = np.arange(d_model // 2)[None, :].astype(np.float64)
+    col = np.arange(d_model)[None, :].astype(np.float64)
+    found = []
+    with np.errstate(over="ignore", under="ignore"):
+        angles = pos / 10000.0 ** pair  # the exponent is i, not 2i / d_model
+        found.append((_interleave(np.sin(angles), np.cos(angles)),
+                      "The exponent is i instead of 2i / d_model: the frequencies fall far too fast, so every "
+                      "pair after the first is almost constant. Use pos / 10000 ** (2 * i / d_model)."))
+        angles = pos / 10000.0 ** (col / d_model)  # each column uses its own index j / d_model
+        found.append((_interleave(np.sin(angles[:, 0::2]), np.cos(angles[:, 1::2])),
+                      "Each column used its own index in the exponent, 10000 ** (j / d_model). The sin and cos "
+                      "of a pair share one frequency: columns 2i and 2i + 1 both use 10000 ** (2i / d_model)."))
+        angles = pos / 10000.0 ** (2 * col / d_model)
+        found.append((_interleave(np.sin(angles[:, 0::2]), np.cos(angles[:, 1::2])),
+                      "The exponent used the column index j as if it were the pair index i, 10000 ** (2j / d_model). "
+                      "Columns 2i and 2i + 1 form pair i and share the frequency 1 / 10000 ** (2i / d_model)."))
+        angles = pos * 10000.0 ** (2 * pair / d_model)
+        found.append((_interleave(np.sin(angles), np.cos(angles)),
+                      "The position was multiplied by 10000 ** (2i / d_model) instead of divided by it: the "
+                      "angle is pos / 10000 ** (2i / d_model), so the frequencies get slower along d_model."))
+    return found
+
+
+#: Absolute tolerance: an encoding computed in float32 is off by about 1e-5 at position 200.
+_PE_TOL = 1e-4
+
+
+class PositionalEncoding(Check):
+    name = "positional_encoding"
+    signature = "positional_encoding(seq_len, d_model)"
+    public_cases = (
+        Case({"seq_len": 3, "d_model": 6}, _PE_3_6, "seq_len = 3, d_model = 6"),
+        Case({"seq_len": 4, "d_model": 4}, _PE_4_4, "seq_len = 4, d_model = 4"),
+    )
+
+    def secret_inputs(self, rng):
+        return [{"seq_len": int(rng.integers(5, 30)), "d_model": 2 * int(rng.integers(2, 17))},
+                {"seq_len": int(rng.integers(40, 100)), "d_model": 2 * int(rng.integers(8, 33))}]
+
+    def hidden_inputs(self, rng):
+        # One position, one sin/cos pair, and a long sequence with a wide model.
+        return [{"seq_len": 1, "d_model": 2 * int(rng.integers(2, 9))},
+                {"seq_len": int(rng.integers(5, 20)), "d_model": 2},
+                {"seq_len": 200, "d_model": 128}]
+
+    def run(self, subject, inputs):
+        return np.asarray(subject(int(inputs["seq_len"]), int(inputs["d_model"])), dtype=np.float64)
+
+    def compare(self, inputs, got, expected):
+        seq_len, d_model = int(inputs["seq_len"]), int(inputs["d_model"])
+        sig = f"positional_encoding({seq_len}, {d_model})"
+        expected = np.asarray(expected, dtype=np.float64)
+        shape = np.shape(got)
+        if shape == (d_model, seq_len) and seq_len != d_model:
+            return (f"{sig} returned shape {shape}, expected ({seq_len}, {d_model}): the encoding is transposed. "
+                    "It has one row per position and one column per feature.")
+        if _near(got, expected, _PE_TOL):
+            return None
+        got = np.asarray(got, dtype=np.float64)
+        diagnoses = [
+            (lambda g, e, i: _near(g, _interleave(e[:, 1::2], e[:, 0::2]), _PE_TOL),
+             "sin and cos are swapped: sin goes in the even columns (0, 2, 4, ...) and cos in the odd ones."),
+            (lambda g, e, i: _near(g, np.concatenate([e[:, 0::2], e[:, 1::2]], axis=1), _PE_TOL),
+             "All the sines came first and all the cosines after. Interleave them: column 2i holds "
+             "sin(angle_i) and column 2i + 1 holds cos(angle_i), e.g. pe[:, 0::2] = sin, pe[:, 1::2] = cos."),
+            (lambda g, e, i: seq_len > 1 and _near(g[:-1], e[1:], _PE_TOL),
+             "Positions start at 0, not 1: the first row is sin(0) = 0 and cos(0) = 1. Use np.arange(seq_len)."),
+            *[(lambda g, e, i, wrong=wrong: _near(g, wrong, _PE_TOL), advice)
+              for wrong, advice in _pe_mistakes(seq_len, d_model)],
+        ]
+        return compare_array(sig, got, expected, inputs, tol=_PE_TOL, diagnoses=diagnoses) or (
+            f"{sig} differs from the expected encoding by more than 1e-4.")
+
+
+# ----------------------------------------------------------------------- Exercise 3: encoder block
+_X_E1 = np.array([[[0.5, -1.2, 0.3, 2.0], [1.1, 0.4, -0.7, -0.2], [-1.5, 0.8, 0.9, 0.1]]])
+_X_E2 = np.array([[[0.2, -0.4, 1.3, 0.7, -1.1, 0.5], [-0.8, 1.6, 0.1, -0.3, 0.9, -1.2],
+                   [1.4, 0.3, -0.6, 0.8, 0.0, -0.9], [-0.5, -1.3, 0.4, 1.9, 0.6, 0.2]]])
+# The outputs below come from the reference block with every weight set by `_set_pattern_weights`.
+_OUT_E1 = np.array([[[-0.15647906064987183, -1.4543914794921875, 0.27648845314979553, 1.3343819379806519],
+                     [1.4656074047088623, 0.2045990228652954, -1.2878037691116333, -0.38240253925323486],
+                     [-1.6153671741485596, 0.533117413520813, 1.0498020648956299, 0.03244771063327789]]])
+_ZERO_E1 = np.array([[[0.08817210793495178, -1.4107537269592285, -0.0881720781326294, 1.4107537269592285],
+                      [1.411551833152771, 0.3714609444141388, -1.2629673480987549, -0.5200454592704773],
+                      [-1.6395597457885742, 0.7547180652618408, 0.8588171005249023, 0.02602474018931389]]])
+_OUT_E2 = np.array([[[0.46978649497032166, -1.1754285097122192, 1.3721505403518677, 0.9453719854354858,
+                      -1.204258918762207, -0.4076215326786041],
+                     [-0.27843189239501953, 0.9485190510749817, 0.45545023679733276, 0.362021803855896,
+                      0.5927090048789978, -2.080267906188965],
+                     [1.755110740661621, -0.5404266715049744, -0.17046529054641724, 0.7419068217277527,
+                      -0.41941383481025696, -1.3667118549346924],
+                     [-0.12963426113128662, -1.6716442108154297, 0.36256545782089233, 1.7031595706939697,
+                      0.10930126905441284, -0.3737477958202362]]])
+_ZERO_E2 = np.array([[[1.4906108347645386e-08, -0.7742089629173279, 1.41938316822052, 0.6451741456985474,
+                       -1.6774529218673706, 0.3871045410633087],
+                      [-0.8845420479774475, 1.6129883527755737, 0.05203188955783844, -0.3642231822013855,
+                       0.8845419883728027, -1.3007971048355103],
+                      [1.5711925029754639, 0.16985870897769928, -0.9766873121261597, 0.8068286776542664,
+                       -0.21232329308986664, -1.3588693141937256],
+                      [-0.7267807722091675, -1.5380709171295166, 0.18592064082622528, 1.7070896625518799,
+                       0.38874322175979614, -0.016901886090636253]]])
+
+
+def _flat_layers(model) -> list:
+    """Every layer inside the model, nested models and custom layers included, but not inside MultiHeadAttention."""
+    import keras
+
+    found, stack = [], list(reversed(model.layers))
+    while stack:
+        layer = stack.pop()
+        found.append(layer)
+        if isinstance(layer, keras.layers.MultiHeadAttention):
+            continue
+        children = getattr(layer, "layers", None)
+        if children is None and hasattr(layer, "_flatten_layers"):
+            children = list(layer._flatten_layers(include_self=False, recursive=False))
+        stack.extend(reversed(list(children or [])))
+    return found
+
+
+def _pattern(tag: int, shape: tuple) -> np.ndarray:
+    """The same weights for the same tag and shape, in every kernel: no dependence on creation order."""
+    rng = np.random.default_rng([tag, *[int(s) for s in shape]])
+    return (rng.normal(0.0, 1.0, shape) * 0.6 / np.sqrt(max(1, shape[0]))).astype("float32")
+
+
+def _set_pattern_weights(layers, keras, zero: bool = False) -> None:
+    for layer in layers:
+        if isinstance(layer, keras.layers.MultiHeadAttention):
+            weights = layer.get_weights()
+            layer.set_weights([np.zeros_like(w) if zero else _pattern(100 + k, w.shape) for k, w in enumerate(weights)])
+        elif isinstance(layer, keras.layers.Dense):
+            weights = layer.get_weights()
+            layer.set_weights([np.zeros_like(w) if zero else _pattern(200 + w.ndim, w.shape) for w in weights])
+
+
+class EncoderBlock(_AdvisedErrors):
+    name = "encoder_block"
+    signature = "encoder_block(x, num_heads, ff_dim)"
+    public_cases = (
+        Case({"x": _X_E1, "num_heads": 2, "ff_dim": 8},
+             {"output_shape": [1, 3, 4], "n_params": 172, "outputs": _OUT_E1, "zeroed": _ZERO_E1},
+             "d_model = 4, num_heads = 2, ff_dim = 8"),
+        Case({"x": _X_E2, "num_heads": 3, "ff_dim": 10},
+             {"output_shape": [1, 4, 6], "n_params": 328, "outputs": _OUT_E2, "zeroed": _ZERO_E2},
+             "d_model = 6, num_heads = 3, ff_dim = 10"),
+    )
+
+    def secret_inputs(self, rng):
+        heads = int(rng.integers(1, 4))
+        d_model = heads * int(rng.integers(2, 5))
+        ff_dim = d_model * 2 + int(rng.integers(1, 5))
+        x = rng.normal(0, 1, (2, int(rng.integers(3, 7)), d_model))
+        return [{"x": x, "num_heads": heads, "ff_dim": ff_dim}]
+
+    def hidden_inputs(self, rng):
+        # One head, and a wide feed-forward layer with four heads.
+        return [{"x": rng.normal(0, 1, (1, 5, 6)), "num_heads": 1, "ff_dim": 9},
+                {"x": rng.normal(0, 2, (3, 4, 8)), "num_heads": 4, "ff_dim": 32}]
+
+    def run(self, subject, inputs):
+        import keras
+
+        x = np.asarray(inputs["x"], dtype="float32")
+        tokens = keras.Input(shape=x.shape[1:])
+        out = subject(tokens, num_heads=int(inputs["num_heads"]), ff_dim=int(inputs["ff_dim"]))
+        if not isinstance(out, keras.KerasTensor):
+            return {"is_tensor": False, "kind": type(out).__name__}
+        model = keras.Model(tokens, out)
+        layers = _flat_layers(model)
+        report = {
+            "is_tensor": True,
+            "mha": [[int(layer.get_config()["num_heads"]), int(layer.get_config()["key_dim"])]
+                    for layer in layers if isinstance(layer, keras.layers.MultiHeadAttention)],
+            "n_layernorm": sum(isinstance(layer, keras.layers.LayerNormalization) for layer in layers),
+            "dense": [[int(layer.units), str(getattr(layer.activation, "__name__", layer.activation))]
+                      for layer in layers if isinstance(layer, keras.layers.Dense)],
+            "n_params": int(model.count_params()),
+        }
+        _set_pattern_weights(layers, keras)
+        outputs = np.asarray(model(x, training=False))
+        report["output_shape"] = [int(s) for s in outputs.shape]
+        report["outputs"] = outputs
+        _set_pattern_weights(layers, keras, zero=True)
+        report["zeroed"] = np.asarray(model(x, training=False))
+        return report
+
+    def error_advice(self, inputs, error, detail):
+        if "value" in detail and ("missing" in detail or "required" in detail):
+            return ("A MultiHeadAttention layer is called with a query and a value: for self-attention both are "
+                    "x, mha(x, x).")
+        if "key_dim" in detail:
+            return "Create the layer with keras.layers.MultiHeadAttention(num_heads=num_heads, key_dim=d_model // num_heads)."
+        return ""
+
+    def compare(self, inputs, got, expected):
+        x = np.asarray(inputs["x"], dtype=np.float64)
+        d_model, heads, ff_dim = x.shape[-1], int(inputs["num_heads"]), int(inputs["ff_dim"])
+        sig = f"encoder_block(x, num_heads={heads}, ff_dim={ff_dim}) with d_model = {d_model}"
+        if not isinstance(got, dict):
+            return f"{sig} returned something the check cannot read."
+        if not got.get("is_tensor"):
+            return (f"{sig} returned a {got.get('kind')}; it should return the output tensor of the block, the "
+                    "result of calling the last LayerNormalization on x + ffn.")
+        if got.get("output_shape") != list(expected["output_shape"]):
+            return (f"{sig} maps inputs of shape {list(x.shape)} to {got.get('output_shape')}; the block must keep "
+                    "the shape (batch, seq_len, d_model), so the second Dense layer has d_model units.")
+        mha = got.get("mha", [])
+        if len(mha) != 1:
+            return (f"{sig} contains {len(mha)} MultiHeadAttention layers; the block has exactly one, used for "
+                    "self-attention: mha(x, x).")
+        if mha[0] != [heads, d_model // heads]:
+            return (f"{sig}: its MultiHeadAttention has num_heads={mha[0][0]}, key_dim={mha[0][1]}; expected "
+                    f"num_heads={heads}, key_dim={d_model // heads}. Each head works in d_model // num_heads "
+                    "dimensions, so the heads together cost about as much as one full-width head.")
+        if got.get("n_layernorm") != 2:
+            return (f"{sig} contains {got.get('n_layernorm')} LayerNormalization layers, expected 2: one after "
+                    "the attention's residual addition and one after the feed-forward's.")
+        dense = got.get("dense", [])
+        if sorted(dense) != sorted([[ff_dim, "relu"], [d_model, "linear"]]):  # the order is judged by the outputs
+            return (f"{sig} has Dense layers {dense} as [units, activation]; the feed-forward part is "
+                    f"Dense(ff_dim={ff_dim}, activation='relu') followed by Dense(d_model={d_model}) with no "
+                    "activation.")
+        zeroed = np.asarray(got.get("zeroed"), dtype=np.float64)
+        if zeroed.shape == x.shape and np.allclose(zeroed, 0.0, atol=1e-5):
+            return (f"{sig}: with the attention and feed-forward weights set to zero the block outputs all zeros, "
+                    "so the input never reaches the output: a residual connection is missing. Add each "
+                    "sub-layer's input to its output before normalising, LayerNormalization()(x + attention) "
+                    "and LayerNormalization()(h + ffn).")
+        if zeroed.shape == x.shape and np.allclose(zeroed, x, atol=1e-5):
+            return (f"{sig}: with the attention and feed-forward weights set to zero the block returns x "
+                    "unchanged, which means the normalisation sits inside the residual branches (pre-norm). This "
+                    "exercise builds the original post-norm block: h = LayerNorm(x + attention(x)), then "
+                    "LayerNorm(h + ffn(h)).")
+        if got.get("n_params") != expected["n_params"]:
+            return f"{sig} has {got.get('n_params')} parameters (model.count_params()), expected {expected['n_params']}."
+        # LayerNormalization's epsilon (1e-3 in Keras, 1e-6 in many tutorials) moves the outputs by about 1e-3.
+        if _near(got.get("outputs"), expected["outputs"], 5e-3):
+            return None
+        return compare_array(f"{sig}, with the check's fixed weights,", got.get("outputs"), expected["outputs"],
+                             inputs, tol=1e-9, diagnoses=[
+                                 (lambda g, e, i: _near(zeroed, expected["zeroed"], 5e-3),
+                                  "The layers are right but not their order: attention, add x, normalise; then "
+                                  "the feed-forward layers, add their input, normalise. Call the attention "
+                                  "as mha(x, x) on the block's own input.")])
+
+
+# ----------------------------------------------------------------------- Exercise 4: the trained transformer
+def reversal_data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The task of Exercise 4: random token sequences and the same sequences reversed."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, REVERSAL_VOCAB, (n, REVERSAL_SEQ_LEN))
+    return X, X[:, ::-1].copy()
+
+
+def _reversal_case(n: int, seed: int) -> dict:
+    X, y = reversal_data(n, seed)
+    return {"X": X, "_labels": y}
+
+
+class TrainedTransformer(Check):
+    """Judged by a threshold: the model trained in the notebook must reverse sequences it never saw."""
+    name = "trained_transformer"
+    signature = "reversal_model"
+    public_cases = (Case(_reversal_case(200, 12_000), None, "200 new sequences"),)
+
+    def secret_inputs(self, rng):
+        return [_reversal_case(400, int(rng.integers(20_000, 10**9)))]
+
+    def run(self, subject, inputs):
+        import keras
+
+        if not isinstance(subject, keras.Model):  # None: the training cell stopped before keeping the model
+            return {"is_model": False, "kind": type(subject).__name__}
+        X = np.asarray(inputs["X"]).astype("int32")
+        changed = X.copy()
+        changed[:, 0] = (changed[:, 0] + 1) % REVERSAL_VOCAB
+        shift = 3
+        probabilities = [np.asarray(subject(batch, training=False)) for batch in (X, changed, np.roll(X, shift, axis=1))]
+        if probabilities[0].ndim != 3:
+            return {"is_model": True, "output_shape": list(probabilities[0].shape)}
+        pred, pred_changed, pred_rolled = (p.argmax(axis=-1).astype(np.int64) for p in probabilities)
+        return {"is_model": True, "output_shape": list(probabilities[0].shape), "pred": pred,
+                "pred_changed": pred_changed, "pred_rolled": pred_rolled, "shift": shift}
+
+    def compare(self, inputs, got, expected):
+        if not isinstance(got, dict):
+            return "The check cannot read what the trained model reported."
+        if not got.get("is_model"):
+            if got.get("kind") == "NoneType":
+                return ("reversal_model is None: a function it needs is not implemented yet, or the training cell "
+                        "stopped with an error. Finish Exercises 2 to 4 and fix any error that cell shows.")
+            return f"reversal_model is a {got.get('kind')}, not a keras.Model."
+        X = np.asarray(inputs["X"])
+        labels = np.asarray(inputs["_labels"])
+        n, t = X.shape
+        want = [n, t, REVERSAL_VOCAB]
+        if list(got.get("output_shape", [])) != want:
+            return (f"The model maps {n} sequences of {t} tokens to outputs of shape {got.get('output_shape')}, "
+                    f"expected {want}: one softmax over the {REVERSAL_VOCAB} tokens at every position, "
+                    f"Dense(vocab_size, activation='softmax') applied to the encoder's output.")
+        pred = np.asarray(got["pred"])
+        accuracy = float(np.mean(pred == labels))
+        if accuracy >= REVERSAL_THRESHOLD:
+            return None
+        shown = (f"The trained model puts {accuracy:.1%} of the tokens in the right place on {n} new sequences; "
+                 f"at least {REVERSAL_THRESHOLD:.0%} is needed (the reference gets 100%).")
+        rolled = np.asarray(got["pred_rolled"])
+        if np.mean(rolled == np.roll(pred, int(got["shift"]), axis=1)) > 0.98:
+            return (f"{shown} Shifting a sequence only shifts the model's predictions, so the model cannot tell "
+                    "positions apart: attention alone ignores order. Add positional_encoding(seq_len, d_model) "
+                    "to the token embeddings before the encoder block.")
+        changed = np.asarray(got["pred_changed"])
+        if np.array_equal(changed[:, 1:], pred[:, 1:]):
+            return (f"{shown} Changing the first token never changes the prediction at any other position, so "
+                    "the positions do not exchange information: pass the embeddings through encoder_block, whose "
+                    "attention lets every position look at every other one.")
+        return (f"{shown} Check that the model is Embedding -> + positional encoding -> encoder_block -> "
+                "Dense(vocab_size, softmax), compiled with Adam(learning_rate=5e-3) and "
+                "sparse_categorical_crossentropy, as the statement asks.")
+
+
+CHECKS = CheckSet("12_attention", [Attention(), PositionalEncoding(), EncoderBlock(), TrainedTransformer()])
+attention = CHECKS["attention"]
+positional_encoding = CHECKS["positional_encoding"]
+encoder_block = CHECKS["encoder_block"]
+trained_transformer = CHECKS["trained_transformer"]
