@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .compare import compare_array, fmt
+from .compare import compare_array, fmt, within_scale
 from .core import Case, Check, CheckSet, Verdict
 
 #: The trained reversal model must get at least this fraction of output tokens right (the reference gets 1.00).
@@ -23,33 +23,10 @@ REVERSAL_SEQ_LEN = 8
 REVERSAL_VOCAB = 10
 
 
-class _AdvisedErrors(Check):
-    """A check that adds a hint when the student's code raised, based on the error's text."""
-
-    def error_advice(self, inputs: dict, error: str, detail: str) -> str:
-        return ""
-
-    def judge(self, inputs, record, expected):
-        verdict = super().judge(inputs, record, expected)
-        if not verdict.passed and "error" in record and record["error"] != "NotImplementedError":
-            advice = self.error_advice(inputs, str(record["error"]), str(record.get("detail", "")))
-            if advice:
-                message = verdict.message.rstrip()
-                return Verdict(False, f"{message}{'' if message.endswith(('.', '!', '?')) else '.'} {advice}")
-        return verdict
-
 
 def _near(got, expected, atol: float) -> bool:
     """Same shape, finite, and equal within `atol` relative to the size of the expected values."""
-    try:
-        got = np.asarray(got, dtype=np.float64)
-        expected = np.asarray(expected, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    if got.shape != expected.shape or not np.all(np.isfinite(got)):
-        return False
-    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
-    return bool(np.all(np.abs(got - expected) <= atol * scale))
+    return within_scale(got, expected, atol)
 
 
 def _row_softmax(z: np.ndarray) -> np.ndarray:
@@ -143,7 +120,7 @@ def _random_mask(rng, shape) -> np.ndarray:
     return mask
 
 
-class Attention(_AdvisedErrors):
+class Attention(Check):
     name = "attention"
     signature = "scaled_dot_product_attention(Q, K, V, mask)"
     public_cases = (
@@ -413,7 +390,7 @@ def _set_pattern_weights(layers, keras, zero: bool = False) -> None:
             layer.set_weights([np.zeros_like(w) if zero else _pattern(200 + w.ndim, w.shape) for w in weights])
 
 
-class EncoderBlock(_AdvisedErrors):
+class EncoderBlock(Check):
     name = "encoder_block"
     signature = "encoder_block(x, num_heads, ff_dim)"
     public_cases = (

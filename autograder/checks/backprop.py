@@ -15,7 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .compare import compare_array, fmt
+from .compare import compare_array, fmt, within_scale
 from .core import Case, Check, CheckSet, Verdict
 
 PARAM_KEYS = ("W1", "b1", "W2", "b2")
@@ -35,14 +35,7 @@ def _floats(value) -> np.ndarray:
 
 def _near(got, expected, rtol: float = 1e-6) -> bool:
     """Equal up to rounding, measured against the largest expected value (so entries near 0 are fair)."""
-    try:
-        got, expected = _floats(got), _floats(expected)
-    except (TypeError, ValueError):
-        return False
-    if got.shape != expected.shape or not np.all(np.isfinite(got)):
-        return False
-    scale = max(1e-3, float(np.max(np.abs(expected), initial=0.0)))
-    return bool(np.all(np.abs(got - expected) <= rtol * scale))
+    return within_scale(got, expected, rtol, floor=1e-3)
 
 
 def _judge_array(what: str, got, expected, inputs: dict, *, rtol: float = 1e-6, diagnoses=()) -> str | None:

@@ -72,3 +72,20 @@ def compare_array(what: str, got: Any, expected: Any, inputs: dict, *, tol: floa
             continue
     return (f"{what} returned {fmt(got_arr)}, expected {fmt(expected)} "
             f"(relative error {rel_error(got_arr, expected):.2g}, tolerance {tol:g}).")
+
+
+def within_scale(got: Any, expected: Any, tol: float, floor: float = 1.0) -> bool:
+    """Same shape, all finite, and |got - expected| <= tol * max(floor, max|expected|) everywhere.
+
+    An absolute band scaled by the largest expected value: answers computed in float32 pass at
+    values near 0, where an elementwise relative error would blow up.
+    """
+    try:
+        got = np.asarray(got, dtype=np.float64)
+        expected = np.asarray(expected, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    if got.shape != expected.shape or not np.all(np.isfinite(got)):
+        return False
+    scale = max(floor, float(np.max(np.abs(expected), initial=0.0)))
+    return bool(np.all(np.abs(got - expected) <= tol * scale))

@@ -104,13 +104,22 @@ class Check:
         """Return None when `got` is right for `inputs`, else a message that teaches."""
         raise NotImplementedError
 
+    def error_advice(self, inputs: dict, error: str, detail: str) -> str:
+        """A hint to add when the student's code raised `error` (its name) with `detail`; "" for none."""
+        return ""
+
     def judge(self, inputs: dict, record: dict, expected: Any) -> Verdict:
         """Judge one probe record against the expected value (decoded plain data)."""
         if "error" in record:
             if record["error"] == "NotImplementedError" and not record.get("detail"):
                 return Verdict(False, f"{self.signature} is not implemented yet: replace "
                                       "`raise NotImplementedError()` with your code.")
-            return Verdict(False, f"{self.signature} raised {record['error']}: {record.get('detail', '')}".rstrip(": "))
+            message = f"{self.signature} raised {record['error']}: {record.get('detail', '')}".rstrip(": ")
+            advice = "" if record["error"] == "NotImplementedError" else \
+                self.error_advice(inputs, str(record["error"]), str(record.get("detail", "")))
+            if advice:
+                message = f"{message.rstrip()}{'' if message.rstrip().endswith(('.', '!', '?')) else '.'} {advice}"
+            return Verdict(False, message)
         if "unplain" in record:
             return Verdict(False, f"{self.signature} returned {record['unplain']}, which is not a "
                                   "number, array or string the grader can check.")

@@ -10,42 +10,19 @@ import copy
 
 import numpy as np
 
-from .compare import compare_array, fmt
+from .compare import compare_array, fmt, within_scale
 from .core import Case, Check, CheckSet, Verdict
 
 
 # ------------------------------------------------------------------ shared helpers
 def _near(got, expected, rtol: float = 1e-4) -> bool:
-    """Equal up to float32 rounding: a relative band around the largest output, so values near 0 are fair."""
-    try:
-        got = np.asarray(got, dtype=np.float64)
-        expected = np.asarray(expected, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    if got.shape != expected.shape or not np.all(np.isfinite(got)):
-        return False
-    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
-    return bool(np.all(np.abs(got - expected) <= rtol * scale))
+    """Equal up to float32 rounding, in a band scaled by the largest output (see within_scale)."""
+    return within_scale(got, expected, rtol)
 
 
 def _pairs(params) -> list[tuple[np.ndarray, np.ndarray]]:
     return [(np.array(W, dtype=np.float64), np.array(b, dtype=np.float64)) for W, b in params]
 
-
-class _AdvisedErrors(Check):
-    """A check that adds a hint when the student's code raised, based on the error's text."""
-
-    def error_advice(self, inputs: dict, error: str, detail: str) -> str:
-        return ""
-
-    def judge(self, inputs, record, expected):
-        verdict = super().judge(inputs, record, expected)
-        if not verdict.passed and "error" in record and record["error"] != "NotImplementedError":
-            advice = self.error_advice(inputs, str(record["error"]), str(record.get("detail", "")))
-            if advice:
-                message = verdict.message.rstrip()
-                return Verdict(False, f"{message}{'' if message.endswith(('.', '!', '?')) else '.'} {advice}")
-        return verdict
 
 
 _MATMUL_ADVICE = ("A layer computes A @ W + b, with A of shape (m, n_in) and W of shape (n_in, n_out): "
@@ -290,7 +267,7 @@ class InitParams(Check):
 
 
 # ------------------------------------------------------------------ Exercise 2: forward
-class Forward(_AdvisedErrors):
+class Forward(Check):
     name = "forward"
     signature = "forward(X, params)"
     public_cases = (
@@ -446,7 +423,7 @@ def _effective_dense(layers: list[dict]) -> tuple[list[list], str | None]:
     return dense, None
 
 
-class KerasMLP(_AdvisedErrors):
+class KerasMLP(Check):
     name = "keras_mlp"
     signature = "keras_mlp(layer_sizes)"
     public_cases = (
@@ -526,7 +503,7 @@ class KerasMLPNotImplemented(Exception):
     """Raised in the kernel when copy_weights cannot be checked because keras_mlp is still a stub."""
 
 
-class CopyWeights(_AdvisedErrors):
+class CopyWeights(Check):
     """The subject is the pair (keras_mlp, copy_weights): weights are copied into the student's own model."""
     name = "copy_weights"
     signature = "copy_weights(model, params)"

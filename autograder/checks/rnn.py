@@ -17,7 +17,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .compare import close, compare_array, fmt
+from .compare import close, compare_array, fmt, within_scale
 from .core import Case, Check, CheckSet
 
 #: A trained forecaster's mean squared error must be at most this fraction of the naive forecast's.
@@ -70,20 +70,8 @@ def _pair_mistake(key: str):
 
 
 def _near(got, expected, tol: float = 1e-5) -> bool:
-    """Equal up to float32 rounding: an absolute band scaled by the largest expected value.
-
-    Hidden and cell states are bounded, so this accepts answers computed in float32 (as Keras does)
-    without the elementwise relative error blowing up on values near zero.
-    """
-    try:
-        got = np.asarray(got, dtype=np.float64)
-        expected = np.asarray(expected, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    if got.shape != expected.shape or not np.all(np.isfinite(got)):
-        return False
-    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
-    return bool(np.all(np.abs(got - expected) <= tol * scale))
+    """Equal up to float32 rounding (hidden and cell states are bounded): see within_scale."""
+    return within_scale(got, expected, tol)
 
 
 def _case_inputs(case: dict, mistakes: dict) -> dict:
