@@ -48,6 +48,26 @@ def simulate_grading(checks: CheckSet, check: Check, subject: Any, reference: An
     return judge_part(checks, inputs, expected, reported)
 
 
+def grade_trained_part(checks: CheckSet, check: Check, subject: Any, reference: Any, seed: int,
+                       cache: dict[int, dict]) -> tuple[PartVerdict, str | None]:
+    """(grading verdict, public message) for a part that fits models, with each model fitted once.
+
+    The same steps as simulate_grading and public_message, but the reference's report is kept in
+    `cache` per seed, and the public message comes from the public results the answer's own report
+    already holds, judged by the check's Check.judge. (Parts with hidden tests use simulate_grading.)
+    """
+    name = check.name
+    inputs = {k: [from_plain(i) for i in lst] for k, lst in json.loads(dump_inputs(checks.secret_inputs(seed))).items()}
+    with contextlib.redirect_stdout(io.StringIO()):
+        if seed not in cache:
+            cache[seed] = check.report_payload(reference, name, inputs[name])
+        reported = cache[seed] if subject is reference else check.report_payload(subject, name, inputs[name])
+    verdict = judge_part(checks, inputs, {name: cache[seed]}, {name: reported})
+    messages = [check.judge(case.inputs, record, case.expected)
+                for case, record in zip(check.public_cases, reported["public"])]
+    return verdict, next((m.message for m in messages if not m.passed), None)
+
+
 def public_message(check: Check, subject: Any) -> str | None:
     """What the student sees in Jupyter: None when the public checks pass, else the message."""
     try:

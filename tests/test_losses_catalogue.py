@@ -5,18 +5,12 @@ The training part fits small Keras models, so it runs with one seed.
 """
 from __future__ import annotations
 
-import contextlib
-import io
-import json
-
 import pytest
 
-from autograder.catalogue import (alternative_cases, define, expect_correct, expect_wrong, public_message,
-                                  reference_namespace, simulate_grading, wrong_cases)
+from autograder.catalogue import (alternative_cases, define, expect_correct, expect_wrong,
+                                  grade_trained_part, public_message, reference_namespace, simulate_grading,
+                                  wrong_cases)
 from autograder.checks import losses
-from autograder.checks.core import dump_inputs
-from autograder.checks.plain import from_plain
-from autograder.grading.judge import judge_part
 
 SEEDS = (11, 12, 13)
 TRAINING_SEEDS = (11,)
@@ -268,17 +262,7 @@ def grade(name, answer, correct, seed):
     check = losses.CHECKS[name]
     if name != "huber_training":
         return simulate_grading(losses.CHECKS, check, answer, correct, seed), public_message(check, answer)
-    inputs = {k: [from_plain(i) for i in lst]
-              for k, lst in json.loads(dump_inputs(losses.CHECKS.secret_inputs(seed))).items()}
-    with contextlib.redirect_stdout(io.StringIO()):
-        if seed not in _TRAINING_REFERENCE:
-            _TRAINING_REFERENCE[seed] = check.report_payload(correct, name, inputs[name])
-        reported = (_TRAINING_REFERENCE[seed] if answer is correct
-                    else check.report_payload(answer, name, inputs[name]))
-    verdict = judge_part(losses.CHECKS, inputs, {name: _TRAINING_REFERENCE[seed]}, {name: reported})
-    messages = [check.judge(case.inputs, record, case.expected)
-                for case, record in zip(check.public_cases, reported["public"])]
-    return verdict, next((m.message for m in messages if not m.passed), None)
+    return grade_trained_part(losses.CHECKS, check, answer, correct, seed, _TRAINING_REFERENCE)
 
 
 @pytest.fixture(scope="module")

@@ -5,18 +5,12 @@ The diverging-run part fits small Keras models, so it runs with one seed and the
 """
 from __future__ import annotations
 
-import contextlib
-import io
-import json
-
 import pytest
 
-from autograder.catalogue import (alternative_cases, define, expect_correct, expect_wrong, public_message,
-                                  reference_namespace, simulate_grading, wrong_cases)
+from autograder.catalogue import (alternative_cases, define, expect_correct, expect_wrong,
+                                  grade_trained_part, public_message, reference_namespace, simulate_grading,
+                                  wrong_cases)
 from autograder.checks import regularization
-from autograder.checks.core import dump_inputs
-from autograder.checks.plain import from_plain
-from autograder.grading.judge import judge_part
 
 SEEDS = (31, 32, 33)
 TRAINING_SEEDS = (31,)
@@ -268,17 +262,7 @@ def grade(name, answer, correct, seed):
     check = regularization.CHECKS[name]
     if name != "stops_diverging_run":
         return simulate_grading(regularization.CHECKS, check, answer, correct, seed), public_message(check, answer)
-    inputs = {k: [from_plain(i) for i in lst]
-              for k, lst in json.loads(dump_inputs(regularization.CHECKS.secret_inputs(seed))).items()}
-    with contextlib.redirect_stdout(io.StringIO()):
-        if seed not in _TRAINING_REFERENCE:
-            _TRAINING_REFERENCE[seed] = check.report_payload(correct, name, inputs[name])
-        reported = (_TRAINING_REFERENCE[seed] if answer is correct
-                    else check.report_payload(answer, name, inputs[name]))
-    verdict = judge_part(regularization.CHECKS, inputs, {name: _TRAINING_REFERENCE[seed]}, {name: reported})
-    messages = [check.judge(case.inputs, record, case.expected)
-                for case, record in zip(check.public_cases, reported["public"])]
-    return verdict, next((m.message for m in messages if not m.passed), None)
+    return grade_trained_part(regularization.CHECKS, check, answer, correct, seed, _TRAINING_REFERENCE)
 
 
 @pytest.fixture(scope="module")
