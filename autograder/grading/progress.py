@@ -31,6 +31,10 @@ class GradingProgress:
         self.started = time.monotonic()
         self._drawn = False
 
+    def start_clock(self) -> None:
+        """Measure the ETA from now: the reference runs before grading are not grading speed."""
+        self.started = time.monotonic()
+
     def message(self, text: str) -> None:
         if self.lines is not None:
             self.lines(text)

@@ -127,6 +127,7 @@ def grade_class(course: Course, submissions: Path, out_dir: Path, *, seed: int |
         if needed:
             report.message(f"reference: running the solution of {', '.join(needed)} on this run's inputs")
             references = _build_references(course, needed, seeds, limits, workers)
+        report.start_clock()
         options = WorkerOptions(replace(limits, threads=max(1, default_workers() // workers)), sandbox_limits,
                                 unsafe_no_sandbox)
         by_key = {(p.submission.student, p.submission.assignment): p for p in pending}
