@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 
 from ..notebooks import NotebookError, is_solution_cell, is_test_cell, nbgrader_meta, read_notebook
-from .execute import KernelLimits, SandboxSpec, execute, kernel_environment
+from .execute import KernelLimits, SandboxSpec, describe_cell, execute, kernel_environment
 from .judge import judge_part
 from .reference import ReferenceOutputs
 
@@ -136,6 +136,23 @@ def detect_tampering(reference: ReferenceOutputs, submitted: nbformat.NotebookNo
     return found
 
 
+def _out_of_memory(executed, reported: dict) -> str:
+    """Name the first cell or part where the kernel hit its memory limit (a MemoryError), if any.
+
+    Memory the student's code keeps (a hoard held by a traceback, say) can starve later parts; the
+    row then says so, instead of leaving those parts' failures unexplained.
+    """
+    for index, cell in enumerate(executed.notebook.cells):
+        if any(o.get("output_type") == "error" and o.get("ename") == "MemoryError" for o in cell.get("outputs", [])):
+            return f"ran out of memory (MemoryError) in {describe_cell(executed.notebook, index)}"
+    for grade_id, reports in reported.items():
+        for payload in reports.values():
+            records = list(payload.get("results", [])) + list(payload.get("public", []))
+            if any(isinstance(r, dict) and r.get("error") == "MemoryError" for r in records):
+                return f"ran out of memory (MemoryError) in the checks of '{grade_id}'"
+    return ""
+
+
 def zero_result(reference: ReferenceOutputs, student: str, reason: str, seconds: float = 0.0) -> SubmissionResult:
     parts = [PartResult(p.grade_id, p.points, 0.0, reason, reason) for p in reference.parts]
     return SubmissionResult(student, reference.assignment, reference.notebook_name, parts, reason, seconds)
@@ -174,7 +191,8 @@ def grade_submission(reference: ReferenceOutputs, notebook_path: Path, student: 
             feedback = f"Not checked: {executed.problem}."
         parts.append(PartResult(part.grade_id, part.points, part.points if verdict.passed else 0.0,
                                 verdict.detail if not verdict.passed else "", feedback if not verdict.passed else ""))
-    reason = "; ".join(filter(None, [executed.problem, tampering and "tampering: " + ", ".join(tampering[:5])]))
+    reason = "; ".join(filter(None, [executed.problem, _out_of_memory(executed, reported),
+                                     tampering and "tampering: " + ", ".join(tampering[:5])]))
     result = SubmissionResult(student, reference.assignment, reference.notebook_name, parts, reason,
                               time.monotonic() - started)
     result.feedback_notebook = feedback_notebook(reference, submitted, result)
