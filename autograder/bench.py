@@ -40,7 +40,8 @@ def sandbox_ratio(course: Course, assignments: list[str], rounds: int = 2) -> tu
     from .grading.runner import make_sandbox
     from .grading.submission import grade_submission
 
-    sandbox = make_sandbox(course, unsafe=False)
+    # Fresh kernels on both sides: this measures the sandbox, not the zygote (see bench-class).
+    sandbox = make_sandbox(course, unsafe=False, warm=False)
     with_box, without = [], []
     with tempfile.TemporaryDirectory(prefix="autograder-bench-") as tmp:
         for assignment in assignments:

@@ -3,8 +3,10 @@
 It builds a class across the exercises (per assignment: a correct, a partly wrong, a blank
 and a broken submission, plus extra correct ones up to at least 24), then grades it
   (a) with `nbgrader autograde`, one assignment after another, as nbgrader ships, and
-  (b) with our `grade` at its defaults (sandboxed, one worker per core),
-and prints both wall times and their ratio. It also prints the floor (each submission's
+  (b) with our `grade` at its defaults (sandboxed, one worker per core, kernels forked from a
+      zygote that has imported TensorFlow), and
+  (c) the same with `--fresh-kernels` (each kernel imports TensorFlow itself: the "before"),
+and prints the wall times and their ratios. It also prints the floor (each submission's
 own notebook executed once in a plain kernel, summed and divided by the cores), our time
 as a multiple of it, and the fixed cost of one kernel: start, TensorFlow import, sandbox.
 """
@@ -104,20 +106,32 @@ def time_floor(course: Course, submitted: Path) -> tuple[float, int]:
 
 
 def kernel_costs(course: Course, rounds: int = 3) -> dict[str, float]:
-    """Median seconds: an empty kernel, one that imports Keras, and both in the sandbox."""
-    sandbox = make_sandbox(course, unsafe=False)
+    """Median seconds: an empty kernel, one that imports Keras, both in the sandbox, and both
+    forked from the zygote (whose own start, once per worker, is reported separately)."""
+    from .grading.zygote import zygote_for
+
+    sandbox = make_sandbox(course, unsafe=False, warm=False)
+    env = kernel_environment(None, course.root)
+    started = time.monotonic()
+    zygote = zygote_for(sandbox, env)
+    zygote_start = time.monotonic() - started
     cells = {"empty kernel": "pass", "kernel + import keras": "import keras"}
     costs: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="autograder-bench-") as tmp:
         for _ in range(rounds):
             for label, source in cells.items():
-                for spec, suffix in ((None, ""), (sandbox, ", sandboxed")):
+                for spec, suffix, warm in ((None, "", None), (sandbox, ", sandboxed", None),
+                                           (sandbox, ", sandboxed warm", zygote)):
+                    if suffix.endswith("warm") and zygote is None:
+                        continue
                     nb = nbformat.v4.new_notebook()
                     nb.cells = [nbformat.v4.new_code_cell(source)]
                     started = time.monotonic()
-                    execute(nb, workdir=Path(tmp), env=kernel_environment(None, course.root), sandbox=spec)
+                    execute(nb, workdir=warm.scratch if warm else Path(tmp), env=env, sandbox=spec, zygote=warm)
                     costs.setdefault(label + suffix, []).append(time.monotonic() - started)
-    return {label: statistics.median(values) for label, values in costs.items()}
+    medians = {label: statistics.median(values) for label, values in costs.items()}
+    medians["zygote start (once per worker)"] = zygote_start
+    return medians
 
 
 def run(course: Course, assignments: list[str] | None = None, minimum: int = 24, out=print) -> int:
@@ -134,15 +148,23 @@ def run(course: Course, assignments: list[str] | None = None, minimum: int = 24,
         out(f"(a) nbgrader autograde, as shipped:        {nbgrader_s:8.1f} s   "
             f"({autograded} of {len(made)} notebooks came out autograded)")
 
-        started = time.monotonic()
-        results = grade_class(course, tmp / "submitted", tmp / "ours", progress=lambda line: None)
-        ours_s = time.monotonic() - started
-        out(f"(b) our grade, defaults ({cores} workers, sandbox): {ours_s:8.1f} s   "
+        timings, rows = {}, {}
+        for label, warm in (("b", True), ("c", False)):
+            started = time.monotonic()
+            results = grade_class(course, tmp / "submitted", tmp / f"ours-{label}", progress=lambda line: None,
+                                  warm_kernels=warm)
+            timings[label] = time.monotonic() - started
+            rows[label] = sorted((r.student, r.assignment, r.score, r.reason) for r in results)
+            wrong = [(r.student, r.score, r.max_score) for r in results
+                     if r.student.startswith("correct") and r.score != r.max_score]
+            if wrong:
+                out(f"WARNING: correct submissions without full marks: {wrong}")
+        ours_s = timings["b"]
+        out(f"(b) our grade, defaults ({cores} workers, sandbox, warm kernels): {ours_s:8.1f} s   "
             f"-> {nbgrader_s / ours_s:.2f}x faster than (a)")
-        wrong = [(r.student, r.score, r.max_score) for r in results
-                 if r.student.startswith("correct") and r.score != r.max_score]
-        if wrong:
-            out(f"WARNING: correct submissions without full marks: {wrong}")
+        out(f"(c) our grade, --fresh-kernels:                  {timings['c']:8.1f} s   "
+            f"-> warm kernels are {timings['c'] / ours_s:.2f}x faster; "
+            + ("identical scores and reasons" if rows["b"] == rows["c"] else "SCORES DIFFER between (b) and (c)"))
 
         floor_total, count = time_floor(course, tmp / "submitted")
         floor = floor_total / cores

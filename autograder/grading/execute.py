@@ -1,6 +1,7 @@
 """Run a notebook in a fresh Jupyter kernel and collect what its check cells reported."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,9 +17,11 @@ import nbformat
 
 from ..checks.core import INPUTS_ENV, REPORT_MIME
 from ..notebooks import is_test_cell, nbgrader_meta
+from .zygote import ZygoteError
 
 if TYPE_CHECKING:
     from .sandbox import SandboxLimits
+    from .zygote import Zygote
 
 
 @dataclass(frozen=True)
@@ -86,15 +89,24 @@ def kernel_environment(inputs_file: Path | None, course_root: Path, threads: int
 
 @dataclass(frozen=True)
 class SandboxSpec:
-    """Run the kernel under bwrap with these limits; `readonly` are extra folders it may read."""
+    """Run the kernel under bwrap with these limits; `readonly` are extra folders it may read.
+
+    `warm`: fork kernels from a zygote that has imported TensorFlow (see zygote.py) instead of
+    starting each one afresh.
+    """
     bwrap: str
     limits: "SandboxLimits"
     readonly: tuple[Path, ...] = ()
+    warm: bool = True
 
 
 def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
-            limits: KernelLimits = KernelLimits(), sandbox: SandboxSpec | None = None) -> ExecutedNotebook:
+            limits: KernelLimits = KernelLimits(), sandbox: SandboxSpec | None = None,
+            zygote: "Zygote | None" = None) -> ExecutedNotebook:
     """Execute every cell (errors allowed) and return the notebook with its outputs.
+
+    With a `zygote` (in `sandbox`), the kernel is forked from it instead of started afresh:
+    `workdir` must then be the zygote's scratch folder, and the zygote is reset afterwards.
 
     A dead kernel, a timeout or a failed start never raises: it is described in `problem`,
     and the outputs of the cells that did run are kept. The first cell to time out stops
@@ -115,11 +127,18 @@ def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
     problem = ""
     watchdog = None
     cgroup = None
-    # IPC sockets in a private folder: no TCP port, nothing reachable from the network.
-    with tempfile.TemporaryDirectory(prefix="autograder-kernel-") as channel_dir:
-        km = _SandboxedKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(channel_dir, "kernel"),
-                                     connection_file=os.path.join(channel_dir, "kernel.json"))
-        if sandbox is not None:
+    memory_failures = 0
+    with contextlib.ExitStack() as stack:
+        # IPC sockets in a private folder: no TCP port, nothing reachable from the network.
+        channel_dir = str(zygote.channel) if zygote is not None else \
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="autograder-kernel-"))
+        name = f"kernel-{os.urandom(6).hex()}"
+        km = _SandboxedKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(channel_dir, name),
+                                     connection_file=os.path.join(channel_dir, f"{name}.json"))
+        if zygote is not None:
+            km.provisioner = _ZygoteProvisioner.for_manager(km, zygote)
+            cgroup, memory_failures = zygote.cgroup, zygote.memory_failures()
+        elif sandbox is not None:
             from .sandbox import CgroupLimit, sandbox_command
             cgroup = CgroupLimit(sandbox.limits)
             km.wrapper = sandbox_command(sandbox.bwrap, scratch=workdir, channel_dir=Path(channel_dir),
@@ -130,7 +149,7 @@ def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
             record_timing=False, on_cell_start=note_start, output_limit=limits.output_bytes,
         )
         if sandbox is not None and not cgroup.active:
-            watchdog = _Watchdog(km, sandbox.limits)
+            watchdog = _Watchdog(km, sandbox.limits, zygote)
             client.on_notebook_start = lambda notebook: watchdog.start()
         try:
             client.execute(env=env, cwd=str(workdir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -141,14 +160,20 @@ def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
             problem = (f"the notebook ran longer than {limits.notebook_timeout} s (stopped in "
                        f"{describe_cell(nb, current[0] - 1)})" if over_budget else
                        f"{describe_cell(nb, current[0] - 1)} ran longer than {limits.cell_timeout} s")
-        except RuntimeError as exc:  # e.g. the kernel failed to start
+        except (RuntimeError, ZygoteError) as exc:  # e.g. the kernel failed to start
             problem = f"the kernel could not run the notebook ({' '.join(str(exc).split())[:200]})"
         finally:
             if watchdog is not None:
                 watchdog.stop()
-            memory_hit = cgroup is not None and _memory_limit_hit(cgroup)
+            memory_hit = cgroup is not None and (
+                zygote.memory_failures() > memory_failures if zygote is not None else _memory_limit_hit(cgroup))
             _shutdown(km)
-            if cgroup is not None:
+            if zygote is not None:
+                try:
+                    zygote.reset()
+                except ZygoteError:
+                    pass  # it stopped itself; the next submission gets a new sandbox
+            elif cgroup is not None:
                 cgroup.remove()
     if watchdog is not None and watchdog.reason:
         problem = watchdog.reason
@@ -188,6 +213,29 @@ class _SandboxedKernelManager(_kernel_manager_base()):
         return list(self.wrapper) + super().format_kernel_cmd(extra_arguments)
 
 
+def _local_provisioner_base():
+    from jupyter_client.provisioning import LocalProvisioner
+    return LocalProvisioner
+
+
+class _ZygoteProvisioner(_local_provisioner_base()):
+    """Starts the kernel by asking the zygote to fork one, instead of running the kernel command."""
+    zygote = None
+
+    @classmethod
+    def for_manager(cls, km, zygote) -> "_ZygoteProvisioner":
+        provisioner = cls(kernel_id=os.urandom(8).hex(), kernel_spec=km.kernel_spec, parent=km)
+        provisioner.zygote = zygote
+        return provisioner
+
+    async def launch_kernel(self, cmd, **kwargs):
+        connection_file = cmd[cmd.index("-f") + 1]
+        self.process = self.zygote.spawn(connection_file, dict(kwargs.get("env") or {}), str(kwargs.get("cwd")))
+        # The kernel leads its own session; signals go to it alone, and reset takes care of the rest.
+        self.pid, self.pgid, self.cwd = self.process.pid, None, kwargs.get("cwd")
+        return self.connection_info
+
+
 class _BoundedClient(_client_base()):
     """Keeps at most `output_limit` bytes of outputs; reports from check cells are always kept."""
 
@@ -212,8 +260,8 @@ class _BoundedClient(_client_base()):
 class _Watchdog:
     """Where no cgroup can be made: count the sandbox's processes and memory, and kill it if over."""
 
-    def __init__(self, km, limits):
-        self.km, self.limits, self.reason = km, limits, ""
+    def __init__(self, km, limits, zygote=None):
+        self.km, self.limits, self.reason, self.zygote = km, limits, "", zygote
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -230,7 +278,8 @@ class _Watchdog:
             process = getattr(getattr(self.km, "provisioner", None), "process", None)
             if process is None:
                 continue
-            tasks, rss_mb = count_tasks(process.pid)
+            # Under a zygote, count everything it forked (orphans included), not the zygote itself.
+            tasks, rss_mb = count_tasks(self.zygote.pid, skip_root=True) if self.zygote else count_tasks(process.pid)
             if tasks > self.limits.max_tasks or rss_mb > self.limits.memory_mb:
                 what = f"{tasks} processes" if tasks > self.limits.max_tasks else f"{rss_mb} MB of memory"
                 self.reason = f"the sandbox was stopped after using {what}, over its limit"

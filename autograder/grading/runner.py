@@ -47,7 +47,8 @@ def find_submissions(submissions: Path) -> list[Submission]:
 UNSAFE_WARNING = "graded WITHOUT a sandbox (--unsafe-no-sandbox): student code could read or change anything"
 
 
-def make_sandbox(course: Course, unsafe: bool, limits: SandboxLimits = SandboxLimits()) -> SandboxSpec | None:
+def make_sandbox(course: Course, unsafe: bool, limits: SandboxLimits = SandboxLimits(),
+                 warm: bool = True) -> SandboxSpec | None:
     """The sandbox every student kernel runs in; refuse to go on without one unless told to."""
     if unsafe:
         return None
@@ -57,7 +58,7 @@ def make_sandbox(course: Course, unsafe: bool, limits: SandboxLimits = SandboxLi
         raise CourseError(f"cannot grade safely: {exc}. Install bubblewrap, or pass --unsafe-no-sandbox "
                           "to grade without a sandbox") from None
     readonly = tuple(p for p in (course.root / "autograder", course.root / "coursekit") if p.is_dir())
-    return SandboxSpec(bwrap, limits, readonly)
+    return SandboxSpec(bwrap, limits, readonly, warm)
 
 
 def default_workers() -> int:
@@ -74,7 +75,7 @@ class _Planned:
 def grade_class(course: Course, submissions: Path, out_dir: Path, *, seed: int | None = None,
                 limits: KernelLimits = KernelLimits(), unsafe_no_sandbox: bool = False,
                 sandbox_limits: SandboxLimits = SandboxLimits(), workers: int | None = None,
-                scheduler: str | None = None, regrade: bool = False,
+                scheduler: str | None = None, regrade: bool = False, warm_kernels: bool = True,
                 progress: Callable[[str], None] | None = None) -> list[SubmissionResult]:
     """Grade every submission; every submission gets a row, whatever happens to its kernel.
 
@@ -129,7 +130,7 @@ def grade_class(course: Course, submissions: Path, out_dir: Path, *, seed: int |
             references = _build_references(course, needed, seeds, limits, workers)
         report.start_clock()
         options = WorkerOptions(replace(limits, threads=max(1, default_workers() // workers)), sandbox_limits,
-                                unsafe_no_sandbox)
+                                unsafe_no_sandbox, warm_kernels)
         by_key = {(p.submission.student, p.submission.assignment): p for p in pending}
         packed = (pack_submission(p.submission.student, p.submission.assignment, p.submission.folder) for p in pending)
         finished = run_dask(scheduler, references, packed, options) if scheduler else \

@@ -92,30 +92,45 @@ class CgroupLimit:
         return ["/bin/sh", "-c", f'{moves} && exec "$@"', "sandbox"]
 
     def remove(self) -> None:
+        """Kill what is left in the cgroups and delete them (a cgroup can only go once it is empty)."""
+        import time
+
         for path in self.paths:
-            try:
-                procs = (path / "cgroup.procs").read_text().split()
-                for pid in procs:
-                    try:
-                        os.kill(int(pid), 9)
-                    except (ProcessLookupError, ValueError):
-                        pass
-                path.rmdir()
-            except OSError:
-                pass
+            deadline = time.monotonic() + 5
+            while True:
+                try:
+                    for pid in (path / "cgroup.procs").read_text().split():
+                        try:
+                            os.kill(int(pid), 9)
+                        except (ProcessLookupError, ValueError):
+                            pass
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.05)
 
 
 def sandbox_command(bwrap: str, *, scratch: Path, channel_dir: Path, readonly: list[Path],
-                    limits: SandboxLimits, cgroup: CgroupLimit | None) -> list[str]:
-    """The command prefix that runs a kernel command inside the sandbox."""
+                    limits: SandboxLimits, cgroup: CgroupLimit | None, as_pid_1: bool = False) -> list[str]:
+    """The command prefix that runs a kernel command inside the sandbox.
+
+    `as_pid_1` runs the command as the sandbox's PID 1 (bwrap's own init left out), as the
+    zygote needs: only then does its kill(-1) reach every other process in the sandbox.
+    """
     rlimits = ["prlimit", f"--data={limits.memory_mb * 2**20}", f"--cpu={limits.cpu_seconds}",
                f"--nofile={limits.open_files}", f"--fsize={limits.file_size_mb * 2**20}", "--core=0", "--"]
     args = [bwrap, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--disable-userns",
-            "--cap-drop", "ALL"]
+            "--cap-drop", "ALL"] + (["--as-pid-1"] if as_pid_1 else [])
     for system_dir in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/etc"):
         if os.path.lexists(system_dir):
             args += ["--ro-bind", system_dir, system_dir]
+    # /dev is read-only apart from /dev/shm, so nothing there can be replaced for a later kernel.
     args += ["--ro-bind", "/sys", "/sys", "--proc", "/proc", "--dev", "/dev",
+             "--size", str(limits.scratch_mb * 2**20), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
              "--size", str(limits.scratch_mb * 2**20), "--tmpfs", "/tmp",
              "--tmpfs", "/home", "--dir", SANDBOX_HOME, "--tmpfs", "/run"]
     python_dirs = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(sys.prefix)}
@@ -129,8 +144,8 @@ def sandbox_command(bwrap: str, *, scratch: Path, channel_dir: Path, readonly: l
     return (cgroup.join_command() if cgroup else []) + rlimits + args
 
 
-def count_tasks(root_pid: int) -> tuple[int, int]:
-    """(processes, resident MiB) of a process and all its descendants, read from /proc."""
+def count_tasks(root_pid: int, skip_root: bool = False) -> tuple[int, int]:
+    """(processes, resident MiB) of a process and all its descendants (or only the latter), from /proc."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -142,6 +157,8 @@ def count_tasks(root_pid: int) -> tuple[int, int]:
         except (OSError, IndexError, ValueError):
             continue
     stack, count, rss_pages = [root_pid], 0, 0
+    if skip_root:
+        stack = list(children.get(root_pid, []))
     while stack:
         pid = stack.pop()
         count += 1

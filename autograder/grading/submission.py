@@ -4,15 +4,17 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nbformat
 
+from ..checks.core import INPUTS_ENV
 from ..notebooks import NotebookError, is_solution_cell, is_test_cell, nbgrader_meta, read_notebook
 from .execute import KernelLimits, SandboxSpec, describe_cell, execute, kernel_environment
 from .judge import judge_part
 from .reference import ReferenceOutputs
+from .zygote import zygote_for
 
 
 @dataclass
@@ -169,18 +171,20 @@ def grade_submission(reference: ReferenceOutputs, notebook_path: Path, student: 
                            time.monotonic() - started)
     tampering = detect_tampering(reference, submitted)
     merged = merge_with_source(reference, submitted)
+    env = kernel_environment(None, course_root, limits.threads)
+    zygote = zygote_for(sandbox, env, limits.startup_timeout) if sandbox is not None and sandbox.warm else None
     with tempfile.TemporaryDirectory(prefix="autograder-submission-") as tmp:
         # The kernel's scratch folder holds a copy of the submission's other files, nothing else.
-        workdir = Path(tmp) / "work"
-        shutil.copytree(notebook_path.parent, workdir, ignore=shutil.ignore_patterns("*.ipynb", ".*"))
-        inputs_dir = Path(tmp) / "inputs"
-        inputs_dir.mkdir()
+        workdir, inputs_dir = (zygote.scratch, zygote.inputs) if zygote else (Path(tmp) / "work", Path(tmp) / "inputs")
+        shutil.copytree(notebook_path.parent, workdir, ignore=shutil.ignore_patterns("*.ipynb", ".*"),
+                        dirs_exist_ok=True)
+        inputs_dir.mkdir(exist_ok=True)
         inputs_file = inputs_dir / "inputs.json"
         inputs_file.write_text(reference.inputs_json, encoding="utf-8")
-        if sandbox is not None:
-            sandbox = SandboxSpec(sandbox.bwrap, sandbox.limits, (*sandbox.readonly, inputs_dir))
-        executed = execute(merged, workdir=workdir, env=kernel_environment(inputs_file, course_root, limits.threads), limits=limits,
-                           sandbox=sandbox)
+        if sandbox is not None and zygote is None:
+            sandbox = replace(sandbox, readonly=(*sandbox.readonly, inputs_dir))
+        executed = execute(merged, workdir=workdir, env={**env, INPUTS_ENV: str(inputs_file)}, limits=limits,
+                           sandbox=sandbox, zygote=zygote)
     reported = executed.reports_by_grade_id()
     parts = []
     for part in reference.parts:

@@ -41,6 +41,8 @@ class WorkerOptions:
     limits: KernelLimits = KernelLimits()
     sandbox_limits: SandboxLimits = SandboxLimits()
     unsafe_no_sandbox: bool = False
+    #: Fork kernels from a zygote that has imported TensorFlow (zygote.py); False starts each afresh.
+    warm_kernels: bool = True
 
 
 @dataclass
@@ -84,9 +86,10 @@ def _sandbox_for(options: WorkerOptions):
     """This worker's sandbox, probed once per process (raises CourseError without bwrap)."""
     from .runner import make_sandbox
 
-    key = (options.unsafe_no_sandbox, options.sandbox_limits)
+    key = (options.unsafe_no_sandbox, options.sandbox_limits, options.warm_kernels)
     if key not in _SANDBOXES:
-        _SANDBOXES[key] = make_sandbox(Course.here(), options.unsafe_no_sandbox, options.sandbox_limits)
+        _SANDBOXES[key] = make_sandbox(Course.here(), options.unsafe_no_sandbox, options.sandbox_limits,
+                                       options.warm_kernels)
     return _SANDBOXES[key]
 
 
