@@ -1,4 +1,4 @@
-"""Command line: python -m autograder {generate,tidy,validate,grade,report,demo,bench}."""
+"""Command line: python -m autograder {generate,tidy,validate,grade,report,demo,bench,site}."""
 from __future__ import annotations
 
 import argparse
@@ -67,7 +67,8 @@ def _cmd_grade(args, course: Course) -> int:
     out = Path(args.out)
     results = grade_class(course, Path(args.submissions), out, seed=args.seed, limits=_limits(args),
                           unsafe_no_sandbox=args.unsafe_no_sandbox, sandbox_limits=_sandbox_limits(args),
-                          workers=args.workers, scheduler=args.scheduler, regrade=args.regrade)
+                          workers=args.workers, scheduler=args.scheduler, regrade=args.regrade,
+                          warm_kernels=not args.fresh_kernels)
     print()
     print(summary_table(results))
     print(f"\n{len(results)} submission(s) in {time.monotonic() - started:.1f} s. "
@@ -108,6 +109,18 @@ def _cmd_demo(args, course: Course) -> int:
     page = write_report(out / "graded")
     print(f"\nDemo finished in {time.monotonic() - started:.1f} s. Look at {out / 'graded' / 'grades.csv'}, "
           f"{out / 'graded' / 'feedback'}/<student>/01_neuron/01_neuron.html and the class report {page}")
+    return 0
+
+
+def _cmd_site(args, course: Course) -> int:
+    from .site import build_site
+
+    started = time.monotonic()
+    out = Path(args.out)
+    if out.resolve() in (course.root.resolve(), *course.root.resolve().parents):
+        raise CourseError(f"--out {out} would overwrite the course; pick a folder of its own")
+    index = build_site(course, out, workers=args.workers, cell_timeout=args.cell_timeout)
+    print(f"Site built in {time.monotonic() - started:.1f} s. Open {index.resolve().as_uri()}")
     return 0
 
 
@@ -164,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     verbs.add_parser("bench", help="time every solution notebook and lesson, and the sandbox's cost")
 
+    p = verbs.add_parser("site", help="execute every lesson and render the static course site (no server needed)")
+    p.add_argument("--out", default="site", help="output folder (default site/)")
+    p.add_argument("--workers", type=_positive, default=None, help="lessons run side by side (default: cores)")
+    p.add_argument("--cell-timeout", type=_positive, default=600, help="seconds per cell (default 600)")
+
     p = verbs.add_parser("bench-class", help="grade a class with nbgrader autograde and with ours; print the ratio")
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable; default: all)")
     p.add_argument("--minimum", type=_positive, default=24, help="at least this many submissions (default 24)")
@@ -194,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="seconds per notebook (default 900)")
             p.add_argument("--memory-mb", type=_positive, default=3072,
                            help="memory per student kernel, in MB (default 3072)")
+            p.add_argument("--fresh-kernels", action="store_true",
+                           help="start every student kernel from scratch instead of forking it from a sandboxed "
+                                "process that has imported TensorFlow (slower; same grades)")
         if name in ("grade", "demo"):
             p.add_argument("--seed", type=int, default=None, help="seed for the grader's inputs (default: random)")
             p.add_argument("--unsafe-no-sandbox", action="store_true",
@@ -205,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS = {"generate": _cmd_generate, "tidy": _cmd_tidy, "validate": _cmd_validate, "grade": _cmd_grade,
             "demo": _cmd_demo, "bench": _cmd_bench, "bench-class": _cmd_bench_class,
-            "report": _cmd_report}
+            "report": _cmd_report, "site": _cmd_site}
 
 
 def main(argv: list[str] | None = None) -> int:

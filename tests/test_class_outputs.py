@@ -127,3 +127,27 @@ def test_report_refuses_a_folder_without_details(tmp_path):
     done = subprocess.run([sys.executable, "-m", "autograder", "report", str(tmp_path)], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 2 and "details.json" in done.stderr and "grade" in done.stderr
+
+
+@pytest.mark.parametrize("flags, warm", [([], True), (["--fresh-kernels"], False)])
+def test_fresh_kernels_flag_reaches_the_workers(monkeypatch, tmp_path, flags, warm):
+    """`grade --fresh-kernels` turns the zygote off in every worker's options; warm is the default."""
+    from autograder import cli
+    from autograder.grading import runner
+
+    seen = []
+
+    def fake_run_local(references, work, options, workers):
+        seen.append(options)
+        return iter(())
+
+    monkeypatch.setattr(runner, "run_local", fake_run_local)
+    monkeypatch.setattr(runner, "_build_references", lambda *a, **k: {"01_neuron": object()})
+    student = tmp_path / "submitted" / "s1" / "01_neuron"
+    student.mkdir(parents=True)
+    (student / "01_neuron.ipynb").write_text("{}")
+    try:
+        cli.main(["grade", str(tmp_path), "--out", str(tmp_path / "out"), *flags])
+    except Exception:  # noqa: BLE001 - only the options handed to the workers matter here
+        pass
+    assert seen and all(o.warm_kernels is warm for o in seen)
