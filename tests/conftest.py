@@ -20,6 +20,28 @@ def course() -> Course:
     return Course(ROOT)
 
 
+@pytest.fixture(scope="session")
+def site(tmp_path_factory, course, worker_id) -> Path:
+    """The course site, built once per test run: every lesson executed (the first error stops the
+    build) and rendered. Shared by the xdist workers through a lock in their common temporary folder;
+    COURSE_TEST_SITE=folder reuses a site built before."""
+    import fcntl
+
+    from autograder.site import build_site
+
+    if os.environ.get("COURSE_TEST_SITE"):
+        return Path(os.environ["COURSE_TEST_SITE"])
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        shared = shared.parent
+    out = shared / "course-site"
+    with open(shared / "course-site.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "index.html").is_file():
+            build_site(course, out, progress=lambda line: None)
+    return out
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """Make `--dist loadgroup` keep each xdist_group on one worker again.
@@ -28,7 +50,7 @@ def pytest_collection_modifyitems(config, items):
     reads (node ids live in `item._id`), so groups were spread over both workers and every
     module-scoped class (attacks, graded classes) was graded twice. Tag them the way xdist means to.
     """
-    if not config.getvalue("loadgroup"):
+    if not getattr(config.option, "loadgroup", False):  # set on xdist workers under --dist loadgroup
         return
     try:
         from _pytest.nodeid import NodeId

@@ -1,4 +1,6 @@
-"""Notebooks that run in a kernel: every lesson, and `validate` on the solution and the exercise."""
+"""Notebooks that run in a kernel: `validate` and `grade` on each solution and exercise.
+
+Every lesson is executed once, by the site build (tests/test_site_build.py)."""
 from __future__ import annotations
 
 import subprocess
@@ -7,24 +9,10 @@ import sys
 import pytest
 
 from autograder.course import Course
-from autograder.grading.execute import execute, kernel_environment
-from autograder.notebooks import read_notebook
 
 from .conftest import ROOT
 
 pytestmark = pytest.mark.kernel
-
-
-@pytest.mark.parametrize("lesson", sorted(p.name for p in (ROOT / "lessons").glob("*.ipynb")))
-def test_lesson_executes_without_error(course, lesson, tmp_path):
-    path = course.lessons / lesson
-    executed = execute(read_notebook(path), workdir=path.parent, env=kernel_environment(None, course.root))
-    assert executed.problem == ""
-    errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(executed.notebook.cells)
-              for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    assert errors == []
-    images = [o for c in executed.notebook.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(images) >= 2, "a lesson shows at least two plots"
 
 
 @pytest.mark.parametrize("assignment", Course(ROOT).assignments())

@@ -6,15 +6,12 @@ have every image loaded, and have its equations typeset by the local MathJax, wi
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
-
-from autograder.site import build_site
 
 from .conftest import BROWSER, PageLog
 
@@ -23,23 +20,6 @@ pytestmark = BROWSER
 ROOT = Path(__file__).resolve().parents[2]
 LESSONS = sorted(p.stem for p in (ROOT / "lessons").glob("*.ipynb"))
 _MATH = re.compile(r"\$[^$\n]+\$|\\\(|\\\[")
-
-
-@pytest.fixture(scope="session")
-def site(tmp_path_factory, course, worker_id) -> Path:
-    """The site, built once per test run (all lessons executed), shared by the xdist workers through a
-    lock in their common temporary folder. COURSE_TEST_SITE=folder reuses a site built before."""
-    if os.environ.get("COURSE_TEST_SITE"):
-        return Path(os.environ["COURSE_TEST_SITE"])
-    shared = tmp_path_factory.getbasetemp()
-    if worker_id != "master":
-        shared = shared.parent
-    out = shared / "course-site"
-    with open(shared / "course-site.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (out / "index.html").is_file():
-            build_site(course, out, progress=lambda line: None)
-    return out
 
 
 def _has_maths(markdown: str) -> bool:
