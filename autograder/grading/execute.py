@@ -127,7 +127,6 @@ def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
     problem = ""
     watchdog = None
     cgroup = None
-    memory_failures = 0
     with contextlib.ExitStack() as stack:
         # IPC sockets in a private folder: no TCP port, nothing reachable from the network.
         channel_dir = str(zygote.channel) if zygote is not None else \
@@ -137,12 +136,14 @@ def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
                                      connection_file=os.path.join(channel_dir, f"{name}.json"))
         if zygote is not None:
             km.provisioner = _ZygoteProvisioner.for_manager(km, zygote)
-            cgroup, memory_failures = zygote.cgroup, zygote.memory_failures()
+            cgroup = zygote.cgroup
         elif sandbox is not None:
             from .sandbox import CgroupLimit, sandbox_command
             cgroup = CgroupLimit(sandbox.limits)
             km.wrapper = sandbox_command(sandbox.bwrap, scratch=workdir, channel_dir=Path(channel_dir),
                                          readonly=list(sandbox.readonly), limits=sandbox.limits, cgroup=cgroup)
+        # A zygote's cgroup outlives one kernel: count only the memory failures from now on.
+        memory_failures = cgroup.memory_failures() if cgroup is not None else 0
         client = _BoundedClient(
             nb, km=km, timeout_func=cell_timeout, startup_timeout=limits.startup_timeout, allow_errors=True,
             interrupt_on_timeout=False, kernel_name="python3", resources={"metadata": {"path": str(workdir)}},
@@ -165,8 +166,7 @@ def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
         finally:
             if watchdog is not None:
                 watchdog.stop()
-            memory_hit = cgroup is not None and (
-                zygote.memory_failures() > memory_failures if zygote is not None else _memory_limit_hit(cgroup))
+            memory_hit = cgroup is not None and cgroup.memory_failures() > memory_failures
             _shutdown(km)
             if zygote is not None:
                 try:
@@ -182,17 +182,6 @@ def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
     if client.output_truncated:
         problem = problem or f"output beyond {limits.output_bytes // 2**20} MB was dropped"
     return ExecutedNotebook(nb, problem)
-
-
-def _memory_limit_hit(cgroup) -> bool:
-    for path in cgroup.paths:
-        failcnt = path / "memory.failcnt"
-        try:
-            if failcnt.exists() and int(failcnt.read_text()) > 0:
-                return True
-        except (OSError, ValueError):
-            pass
-    return False
 
 
 def _kernel_manager_base():

@@ -91,6 +91,16 @@ class CgroupLimit:
         moves = " && ".join(f"echo $$ > {p / 'cgroup.procs'}" for p in self.paths)
         return ["/bin/sh", "-c", f'{moves} && exec "$@"', "sandbox"]
 
+    def memory_failures(self) -> int:
+        """How often the memory cgroup refused an allocation so far (memory.failcnt)."""
+        total = 0
+        for path in self.paths:
+            try:
+                total += int((path / "memory.failcnt").read_text())
+            except (OSError, ValueError):
+                pass
+        return total
+
     def remove(self) -> None:
         """Kill what is left in the cgroups and delete them (a cgroup can only go once it is empty)."""
         import time

@@ -392,15 +392,6 @@ class Zygote:
         self.kernel = ZygoteKernel(host_pid)
         return self.kernel
 
-    def memory_failures(self) -> int:
-        total = 0
-        for path in self.cgroup.paths:
-            try:
-                total += int((path / "memory.failcnt").read_text())
-            except (OSError, ValueError):
-                pass
-        return total
-
     def reset(self) -> None:
         """Kill the kernel and all it started, and empty every writable place, inside and out."""
         self.kernel = None

@@ -195,19 +195,26 @@ def _shot(page, cell, path: Path) -> None:
     page.screenshot(path=str(path))
 
 
-def test_untouched_exercise_shows_a_failure_for_every_todo(browser, lab, course, screenshots):
+def _run_exercise(browser, lab, course, folder: str):
+    """Open `folder`'s copy of the exercise, run every cell as a student would, and read the check cells.
+
+    Returns (context, page, log, runs, {grade_id: output text}, the first check cell's locator)."""
     indices = _test_cells(course)
     nb = json.loads((course.exercises / ASSIGNMENT / NOTEBOOK).read_text())
     code_cells = sum(c["cell_type"] == "code" for c in nb["cells"])
-    context, page, log = _open(browser, lab, "untouched")
+    context, page, log = _open(browser, lab, folder)
+    runs = _run_everything(page, code_cells)
+    first = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(min(indices.values()))
+    return context, page, log, runs, _outputs(page, indices), first
+
+
+def test_untouched_exercise_shows_a_failure_for_every_todo(browser, lab, course, screenshots):
+    context, page, log, runs, outputs, first = _run_exercise(browser, lab, course, "untouched")
     try:
-        runs = _run_everything(page, code_cells)
-        outputs = _outputs(page, indices)
         assert runs > 1, "a TODO left as `raise NotImplementedError()` should stop Run All Cells"
         for gid, text in outputs.items():
             assert text.strip().startswith("✗") and "is not implemented yet" in text, f"{gid} shows: {text[:500]!r}"
             assert "✓" not in text
-        first = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(min(indices.values()))
         _shot(page, first, screenshots / "lab-01_neuron-untouched.png")
         assert not [e for e in log.errors], log.errors
     finally:
@@ -215,13 +222,8 @@ def test_untouched_exercise_shows_a_failure_for_every_todo(browser, lab, course,
 
 
 def test_completed_exercise_passes_every_check_and_validate(browser, lab, course, screenshots):
-    indices = _test_cells(course)
-    nb = json.loads((course.exercises / ASSIGNMENT / NOTEBOOK).read_text())
-    code_cells = sum(c["cell_type"] == "code" for c in nb["cells"])
-    context, page, log = _open(browser, lab, "completed")
+    context, page, log, runs, outputs, first = _run_exercise(browser, lab, course, "completed")
     try:
-        runs = _run_everything(page, code_cells)
-        outputs = _outputs(page, indices)
         errors = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) [data-mime-type='application/vnd.jupyter.stderr']")
         assert runs == 1 and not errors.count(), (
             f"the completed exercise should run from top to bottom without an error ({runs} runs): "
@@ -229,7 +231,6 @@ def test_completed_exercise_passes_every_check_and_validate(browser, lab, course
         for gid, text in outputs.items():
             assert text.strip().startswith("✓") and "passed" in text, f"{gid} shows: {text[:500]!r}"
             assert "Error" not in text
-        first = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(min(indices.values()))
         _shot(page, first, screenshots / "lab-01_neuron-completed.png")
 
         # nbgrader's lab extension: the Validate button asks the server extension to run the notebook.
