@@ -127,7 +127,7 @@ def kernel_costs(course: Course, rounds: int = 3) -> dict[str, float]:
                     nb = nbformat.v4.new_notebook()
                     nb.cells = [nbformat.v4.new_code_cell(source)]
                     started = time.monotonic()
-                    execute(nb, workdir=warm.scratch if warm else Path(tmp), env=env, sandbox=spec, zygote=warm)
+                    execute(nb, workdir=warm.files if warm else Path(tmp), env=env, sandbox=spec, zygote=warm)
                     costs.setdefault(label + suffix, []).append(time.monotonic() - started)
     medians = {label: statistics.median(values) for label, values in costs.items()}
     medians["zygote start (once per worker)"] = zygote_start

@@ -111,24 +111,26 @@ class Check:
     def judge(self, inputs: dict, record: dict, expected: Any) -> Verdict:
         """Judge one probe record against the expected value (decoded plain data)."""
         if "error" in record:
-            if record["error"] == "NotImplementedError" and not record.get("detail"):
+            # What a kernel says about an error is shortened here too: a report is not trusted to be short.
+            error, detail = _short(str(record["error"]), 80), _short(str(record.get("detail", "")))
+            if error == "NotImplementedError" and not detail:
                 return Verdict(False, f"{self.signature} is not implemented yet: replace "
                                       "`raise NotImplementedError()` with your code.")
-            message = f"{self.signature} raised {record['error']}: {record.get('detail', '')}".rstrip(": ")
-            advice = "" if record["error"] == "NotImplementedError" else \
-                self.error_advice(inputs, str(record["error"]), str(record.get("detail", "")))
+            message = f"{self.signature} raised {error}: {detail}".rstrip(": ")
+            advice = "" if error == "NotImplementedError" else self.error_advice(inputs, error, detail)
             if advice:
                 message = f"{message.rstrip()}{'' if message.rstrip().endswith(('.', '!', '?')) else '.'} {advice}"
             return Verdict(False, message)
         if "unplain" in record:
-            return Verdict(False, f"{self.signature} returned {record['unplain']}, which is not a "
+            return Verdict(False, f"{self.signature} returned {_short(str(record['unplain']), 200)}, which is not a "
                                   "number, array or string the grader can check.")
         if "ok" not in record:
             return Verdict(False, f"{self.signature} produced no result.")
         try:
             got = from_plain(record["ok"])
-        except (ValueError, TypeError) as exc:
-            return Verdict(False, f"{self.signature} returned data the grader cannot read ({exc}).")
+        except (ValueError, TypeError, OverflowError, RecursionError, MemoryError) as exc:
+            return Verdict(False, f"{self.signature} returned data the grader cannot read "
+                                  f"({type(exc).__name__}: {_short(str(exc), 120)}).")
         try:
             message = self.compare(inputs, got, expected)
         except Exception as exc:  # noqa: BLE001 - an odd value must fail the part, not the grader

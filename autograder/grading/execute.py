@@ -80,6 +80,7 @@ def kernel_environment(inputs_file: Path | None, course_root: Path, threads: int
         "OPENBLAS_NUM_THREADS": intra,
         "PYTHONPATH": str(course_root),
         "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "/usr/bin:/bin")]),
     })
     if inputs_file is not None:
@@ -105,8 +106,12 @@ def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
             zygote: "Zygote | None" = None) -> ExecutedNotebook:
     """Execute every cell (errors allowed) and return the notebook with its outputs.
 
-    With a `zygote` (in `sandbox`), the kernel is forked from it instead of started afresh:
-    `workdir` must then be the zygote's scratch folder, and the zygote is reset afterwards.
+    `workdir` holds the notebook's files. Without a sandbox the kernel runs in it. In a sandbox
+    it is bound read-only and copied into the kernel's own size-limited working folder
+    (`sandbox.SANDBOX_WORK`), so nothing the kernel writes lands in it. With a `zygote` (in
+    `sandbox`), the kernel is forked from it instead of started afresh: `workdir` must then be
+    the zygote's `files` folder, and the zygote is reset afterwards. A reset that fails is
+    named in `problem` (the zygote is then replaced).
 
     A dead kernel, a timeout or a failed start never raises: it is described in `problem`,
     and the outputs of the cells that did run are kept. The first cell to time out stops
@@ -124,7 +129,7 @@ def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
     def cell_timeout(cell):
         return max(1, int(min(limits.cell_timeout, deadline - time.monotonic())))
 
-    problem = ""
+    problem = reset_problem = ""
     watchdog = None
     cgroup = None
     with contextlib.ExitStack() as stack:
@@ -138,10 +143,11 @@ def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
             km.provisioner = _ZygoteProvisioner.for_manager(km, zygote)
             cgroup = zygote.cgroup
         elif sandbox is not None:
-            from .sandbox import CgroupLimit, sandbox_command
+            from .sandbox import STAGE_FILES, CgroupLimit, sandbox_command
             cgroup = CgroupLimit(sandbox.limits)
-            km.wrapper = sandbox_command(sandbox.bwrap, scratch=workdir, channel_dir=Path(channel_dir),
-                                         readonly=list(sandbox.readonly), limits=sandbox.limits, cgroup=cgroup)
+            km.wrapper = sandbox_command(sandbox.bwrap, files=workdir, channel_dir=Path(channel_dir),
+                                         readonly=list(sandbox.readonly), limits=sandbox.limits,
+                                         cgroup=cgroup) + STAGE_FILES
         # A zygote's cgroup outlives one kernel: count only the memory failures from now on.
         memory_failures = cgroup.memory_failures() if cgroup is not None else 0
         client = _BoundedClient(
@@ -149,8 +155,8 @@ def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
             interrupt_on_timeout=False, kernel_name="python3", resources={"metadata": {"path": str(workdir)}},
             record_timing=False, on_cell_start=note_start, output_limit=limits.output_bytes,
         )
-        if sandbox is not None and not cgroup.active:
-            watchdog = _Watchdog(km, sandbox.limits, zygote)
+        if sandbox is not None:
+            watchdog = _Watchdog(km, sandbox.limits, zygote, Path(channel_dir), count_tasks=not cgroup.active)
             client.on_notebook_start = lambda notebook: watchdog.start()
         try:
             client.execute(env=env, cwd=str(workdir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -171,8 +177,8 @@ def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
             if zygote is not None:
                 try:
                     zygote.reset()
-                except ZygoteError:
-                    pass  # it stopped itself; the next submission gets a new sandbox
+                except ZygoteError as exc:  # it stopped itself; the next submission gets a new sandbox
+                    reset_problem = f"the sandbox could not be cleaned after this notebook and was replaced ({exc})"
             elif cgroup is not None:
                 cgroup.remove()
     if watchdog is not None and watchdog.reason:
@@ -181,6 +187,7 @@ def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
         problem = f"{problem}: it used more than the {sandbox.limits.memory_mb} MB memory limit"
     if client.output_truncated:
         problem = problem or f"output beyond {limits.output_bytes // 2**20} MB was dropped"
+    problem = "; ".join(filter(None, [problem, reset_problem[:300]]))
     return ExecutedNotebook(nb, problem)
 
 
@@ -219,7 +226,7 @@ class _ZygoteProvisioner(_local_provisioner_base()):
 
     async def launch_kernel(self, cmd, **kwargs):
         connection_file = cmd[cmd.index("-f") + 1]
-        self.process = self.zygote.spawn(connection_file, dict(kwargs.get("env") or {}), str(kwargs.get("cwd")))
+        self.process = self.zygote.spawn(connection_file, dict(kwargs.get("env") or {}))
         # The kernel leads its own session; signals go to it alone, and reset takes care of the rest.
         self.pid, self.pgid, self.cwd = self.process.pid, None, kwargs.get("cwd")
         return self.connection_info
@@ -235,10 +242,10 @@ class _BoundedClient(_client_base()):
         self.output_truncated = False
 
     def output(self, outs, msg, display_id, cell_index):
+        # Everything a kernel sends counts, reports and errors included: data of every type,
+        # stream text, tracebacks and metadata.
         content = msg.get("content", {})
-        size = sum(len(str(v)) for v in content.get("data", {}).values()) + len(str(content.get("text", "")))
-        if REPORT_MIME in content.get("data", {}) and size < 4 * 2**20:
-            return super().output(outs, msg, display_id, cell_index)
+        size = sum(len(str(v)) for v in content.values())
         self.output_bytes += size
         if self.output_bytes > self.output_limit:
             self.output_truncated = True
@@ -247,10 +254,18 @@ class _BoundedClient(_client_base()):
 
 
 class _Watchdog:
-    """Where no cgroup can be made: count the sandbox's processes and memory, and kill it if over."""
+    """Watch a sandboxed kernel from outside and kill it when it goes over a limit.
 
-    def __init__(self, km, limits, zygote=None):
+    The socket folder is the one writable place shared with the grader, so no tmpfs size
+    caps it: what is written there is measured here. Where no cgroup can be made, the
+    sandbox's processes and memory are counted here too.
+    """
+    #: What the socket folder may hold: its sockets and the connection file take a few kB.
+    CHANNEL_BYTES = 4 * 2**20
+
+    def __init__(self, km, limits, zygote=None, channel: Path | None = None, count_tasks: bool = True):
         self.km, self.limits, self.reason, self.zygote = km, limits, "", zygote
+        self.channel, self.watch_tasks = channel, count_tasks
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -267,16 +282,43 @@ class _Watchdog:
             process = getattr(getattr(self.km, "provisioner", None), "process", None)
             if process is None:
                 continue
-            # Under a zygote, count everything it forked (orphans included), not the zygote itself.
-            tasks, rss_mb = count_tasks(self.zygote.pid, skip_root=True) if self.zygote else count_tasks(process.pid)
-            if tasks > self.limits.max_tasks or rss_mb > self.limits.memory_mb:
-                what = f"{tasks} processes" if tasks > self.limits.max_tasks else f"{rss_mb} MB of memory"
+            what = ""
+            if self.channel is not None and folder_bytes(self.channel) > self.CHANNEL_BYTES:
+                what = f"more than {self.CHANNEL_BYTES // 2**20} MB written into its socket folder"
+            elif self.watch_tasks:
+                # Under a zygote, count everything it forked (orphans included), not the zygote itself.
+                tasks, rss_mb = count_tasks(self.zygote.pid, skip_root=True) if self.zygote else count_tasks(process.pid)
+                if tasks > self.limits.max_tasks or rss_mb > self.limits.memory_mb:
+                    what = f"{tasks} processes" if tasks > self.limits.max_tasks else f"{rss_mb} MB of memory"
+            if what:
                 self.reason = f"the sandbox was stopped after using {what}, over its limit"
                 try:
                     os.kill(process.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
                 return
+def folder_bytes(folder: Path, max_entries: int = 10_000) -> int:
+    """Bytes held by the files of a folder tree (a tree too big to count counts as too big)."""
+    total, stack, seen = 0, [str(folder)], 0
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            if seen > max_entries:
+                return 2**62
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                else:
+                    total += entry.stat(follow_symlinks=False).st_blocks * 512
+            except OSError:
+                continue
+    return total
+
+
 def _shutdown(km) -> None:
     """Stop the kernel we started (nbclient leaves a kernel manager it was given running)."""
     from jupyter_core.utils import run_sync

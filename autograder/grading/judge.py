@@ -23,9 +23,25 @@ class PartVerdict:
     feedback: str = ""
 
 
+UNREADABLE = ("The report of this part could not be read ({error}): the check cell's output was changed "
+              "or is not what the check writes.")
+
+
 def judge_part(checks: CheckSet, inputs: dict[str, list[dict]], expected: dict[str, dict],
                reported: dict[str, dict]) -> PartVerdict:
-    """Compare what a submission reported for one test cell with what the reference reported."""
+    """Compare what a submission reported for one test cell with what the reference reported.
+
+    Whatever the report holds, this returns a verdict for this part alone and never raises.
+    """
+    try:
+        return _judge_part(checks, inputs, expected, reported)
+    except Exception as exc:  # noqa: BLE001 - a report is data from the student's kernel
+        message = UNREADABLE.format(error=type(exc).__name__)
+        return PartVerdict(False, f"{message} ({' '.join(str(exc).split())[:200]})", message)
+
+
+def _judge_part(checks: CheckSet, inputs: dict[str, list[dict]], expected: dict[str, dict],
+                reported: dict[str, dict]) -> PartVerdict:
     public_failure = secret_failure = ""
     wrong = total = 0
     for key, reference in expected.items():

@@ -84,12 +84,11 @@ class CgroupLimit:
     def active(self) -> bool:
         return bool(self.paths)
 
-    def join_command(self) -> list[str]:
-        """A shell prefix that moves the launched process into the cgroups before it runs anything."""
-        if not self.paths:
-            return []
-        moves = " && ".join(f"echo $$ > {p / 'cgroup.procs'}" for p in self.paths)
-        return ["/bin/sh", "-c", f'{moves} && exec "$@"', "sandbox"]
+    def join_moves(self) -> str:
+        """Shell commands that move the shell running them into the cgroups ("" without any)."""
+        import shlex
+
+        return " && ".join(f"echo $$ > {shlex.quote(str(p / 'cgroup.procs'))}" for p in self.paths)
 
     def memory_failures(self) -> int:
         """How often the memory cgroup refused an allocation so far (memory.failcnt)."""
@@ -124,13 +123,26 @@ class CgroupLimit:
                     time.sleep(0.05)
 
 
-def sandbox_command(bwrap: str, *, scratch: Path, channel_dir: Path, readonly: list[Path],
+def sandbox_command(bwrap: str, *, files: Path, channel_dir: Path, readonly: list[Path],
                     limits: SandboxLimits, cgroup: CgroupLimit | None, as_pid_1: bool = False) -> list[str]:
     """The command prefix that runs a kernel command inside the sandbox.
+
+    Everything is read-only (the root and every folder bwrap creates for a mount included)
+    except the kernel's working folder `SANDBOX_WORK`, /tmp, /dev/shm, /home, /run and the
+    socket folder `channel_dir`. All but the last are tmpfs mounts with a size, so what a
+    kernel writes is capped by the kernel, and the socket folder is watched by the grader
+    (execute.py). The submission's files are bound read-only at `SANDBOX_FILES` (from the
+    host folder `files`); `stage_files` copies them into the working folder before the
+    kernel starts. A seccomp filter refuses keyrings and POSIX message queues (seccomp.py).
 
     `as_pid_1` runs the command as the sandbox's PID 1 (bwrap's own init left out), as the
     zygote needs: only then does its kill(-1) reach every other process in the sandbox.
     """
+    import shlex
+
+    from .seccomp import filter_file
+
+    size = str(limits.scratch_mb * 2**20)
     rlimits = ["prlimit", f"--data={limits.memory_mb * 2**20}", f"--cpu={limits.cpu_seconds}",
                f"--nofile={limits.open_files}", f"--fsize={limits.file_size_mb * 2**20}", "--core=0", "--"]
     args = [bwrap, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--disable-userns",
@@ -140,18 +152,36 @@ def sandbox_command(bwrap: str, *, scratch: Path, channel_dir: Path, readonly: l
             args += ["--ro-bind", system_dir, system_dir]
     # /dev is read-only apart from /dev/shm, so nothing there can be replaced for a later kernel.
     args += ["--ro-bind", "/sys", "/sys", "--proc", "/proc", "--dev", "/dev",
-             "--size", str(limits.scratch_mb * 2**20), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
-             "--size", str(limits.scratch_mb * 2**20), "--tmpfs", "/tmp",
-             "--tmpfs", "/home", "--dir", SANDBOX_HOME, "--tmpfs", "/run"]
+             "--size", size, "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
+             "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", "/home", "--dir", SANDBOX_HOME,
+             "--size", str(16 * 2**20), "--tmpfs", "/run"]
     python_dirs = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(sys.prefix)}
     for path in sorted({*python_dirs, *(Path(p) for p in readonly)}, key=lambda p: len(str(p))):
         args += ["--ro-bind", str(path), str(path)]
-    # Bound after the tmpfs mounts above, so they are not hidden by them.
-    args += ["--bind", str(scratch), str(scratch), "--bind", str(channel_dir), str(channel_dir),
-             "--chdir", str(scratch), "--unsetenv", "JPY_PARENT_PID",
+    # Bound after the tmpfs mounts above, so they are not hidden by them; then the root and every
+    # folder bwrap made for a mount point become read-only.
+    args += ["--size", size, "--tmpfs", SANDBOX_WORK, "--ro-bind", str(files), SANDBOX_FILES,
+             "--bind", str(channel_dir), str(channel_dir), "--remount-ro", "/",
+             "--chdir", SANDBOX_WORK, "--unsetenv", "JPY_PARENT_PID",
              "--setenv", "HOME", SANDBOX_HOME, "--setenv", "MPLCONFIGDIR", f"{SANDBOX_HOME}/.matplotlib",
-             "--setenv", "TMPDIR", "/tmp", "--"]
-    return (cgroup.join_command() if cgroup else []) + rlimits + args
+             "--setenv", "TMPDIR", "/tmp"]
+    seccomp = filter_file()
+    redirect = ""
+    if seccomp is not None:
+        args += ["--seccomp", str(_SECCOMP_FD)]
+        redirect = f" {_SECCOMP_FD}<{shlex.quote(str(seccomp))}"
+    args += ["--"]
+    moves = cgroup.join_moves() if cgroup else ""
+    shell = f'{moves + " && " if moves else ""}exec "$@"{redirect}'
+    return ["/bin/sh", "-c", shell, "sandbox"] + rlimits + args
+
+
+#: The kernel's working folder inside the sandbox (a tmpfs), and where the submission's files are bound.
+SANDBOX_WORK = "/submission"
+SANDBOX_FILES = "/submission-files"
+_SECCOMP_FD = 9
+#: The command that copies the submission's files into the working folder, then runs the kernel.
+STAGE_FILES = ["/bin/sh", "-c", f'cp -R {SANDBOX_FILES}/. {SANDBOX_WORK}/ 2>/dev/null; exec "$@"', "stage"]
 
 
 def count_tasks(root_pid: int, skip_root: bool = False) -> tuple[int, int]:

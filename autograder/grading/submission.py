@@ -1,6 +1,7 @@
 """Grading one submitted notebook against a `ReferenceOutputs`."""
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -149,10 +150,27 @@ def _out_of_memory(executed, reported: dict) -> str:
             return f"ran out of memory (MemoryError) in {describe_cell(executed.notebook, index)}"
     for grade_id, reports in reported.items():
         for payload in reports.values():
-            records = list(payload.get("results", [])) + list(payload.get("public", []))
+            records = [r for key in ("results", "public") if isinstance(payload.get(key), list) for r in payload[key]]
             if any(isinstance(r, dict) and r.get("error") == "MemoryError" for r in records):
                 return f"ran out of memory (MemoryError) in the checks of '{grade_id}'"
     return ""
+
+
+def _not_data_files(folder: str, names: list[str]) -> set[str]:
+    """What the kernel's copy leaves out: notebooks, hidden entries, and anything that is not a
+    regular file or folder (symbolic links, pipes, devices are never followed or opened)."""
+    import stat
+
+    left_out = set()
+    for name in names:
+        try:
+            mode = os.lstat(os.path.join(folder, name)).st_mode
+        except OSError:
+            left_out.add(name)
+            continue
+        if name.startswith(".") or name.endswith(".ipynb") or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            left_out.add(name)
+    return left_out
 
 
 def zero_result(reference: ReferenceOutputs, student: str, reason: str, seconds: float = 0.0) -> SubmissionResult:
@@ -160,10 +178,31 @@ def zero_result(reference: ReferenceOutputs, student: str, reason: str, seconds:
     return SubmissionResult(student, reference.assignment, reference.notebook_name, parts, reason, seconds)
 
 
+#: The longest message kept for one part (details.json) and shown for it (feedback).
+DETAIL_CHARS, FEEDBACK_CHARS = 2000, 1000
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def grade_submission(reference: ReferenceOutputs, notebook_path: Path, student: str, course_root: Path,
                      limits: KernelLimits = KernelLimits(), sandbox: SandboxSpec | None = None) -> SubmissionResult:
-    """Run one submission in its own kernel and judge every graded part. Never raises for bad input."""
+    """Run one submission in its own kernel and judge every graded part. Never raises.
+
+    Whatever goes wrong for this submission (its notebook, its kernel, the sandbox's reset,
+    judging, building its feedback) becomes its `reason`, and every part keeps its row.
+    """
     started = time.monotonic()
+    try:
+        return _grade_submission(reference, notebook_path, student, course_root, limits, sandbox, started)
+    except Exception as exc:  # noqa: BLE001 - one submission never stops the run
+        return zero_result(reference, student, f"grader error while grading this submission: {type(exc).__name__}: "
+                                               f"{' '.join(str(exc).split())[:200]}", time.monotonic() - started)
+
+
+def _grade_submission(reference: ReferenceOutputs, notebook_path: Path, student: str, course_root: Path,
+                      limits: KernelLimits, sandbox: SandboxSpec | None, started: float) -> SubmissionResult:
     try:
         submitted = read_notebook(notebook_path)
     except NotebookError as exc:
@@ -174,10 +213,9 @@ def grade_submission(reference: ReferenceOutputs, notebook_path: Path, student: 
     env = kernel_environment(None, course_root, limits.threads)
     zygote = zygote_for(sandbox, env, limits.startup_timeout) if sandbox is not None and sandbox.warm else None
     with tempfile.TemporaryDirectory(prefix="autograder-submission-") as tmp:
-        # The kernel's scratch folder holds a copy of the submission's other files, nothing else.
-        workdir, inputs_dir = (zygote.scratch, zygote.inputs) if zygote else (Path(tmp) / "work", Path(tmp) / "inputs")
-        shutil.copytree(notebook_path.parent, workdir, ignore=shutil.ignore_patterns("*.ipynb", ".*"),
-                        dirs_exist_ok=True)
+        # The kernel's files: a copy of the submission's other regular files, nothing else.
+        workdir, inputs_dir = (zygote.files, zygote.inputs) if zygote else (Path(tmp) / "work", Path(tmp) / "inputs")
+        shutil.copytree(notebook_path.parent, workdir, ignore=_not_data_files, dirs_exist_ok=True)
         inputs_dir.mkdir(exist_ok=True)
         inputs_file = inputs_dir / "inputs.json"
         inputs_file.write_text(reference.inputs_json, encoding="utf-8")
@@ -194,12 +232,17 @@ def grade_submission(reference: ReferenceOutputs, notebook_path: Path, student: 
         if not verdict.passed and executed.problem and not reported.get(part.grade_id):
             feedback = f"Not checked: {executed.problem}."
         parts.append(PartResult(part.grade_id, part.points, part.points if verdict.passed else 0.0,
-                                verdict.detail if not verdict.passed else "", feedback if not verdict.passed else ""))
+                                _clip(verdict.detail, DETAIL_CHARS) if not verdict.passed else "",
+                                _clip(feedback, FEEDBACK_CHARS) if not verdict.passed else ""))
     reason = "; ".join(filter(None, [executed.problem, _out_of_memory(executed, reported),
                                      tampering and "tampering: " + ", ".join(tampering[:5])]))
     result = SubmissionResult(student, reference.assignment, reference.notebook_name, parts, reason,
                               time.monotonic() - started)
-    result.feedback_notebook = feedback_notebook(reference, submitted, result)
+    try:
+        result.feedback_notebook = feedback_notebook(reference, submitted, result)
+    except Exception as exc:  # noqa: BLE001 - the grades stand; the feedback falls back to the score table
+        result.reason = "; ".join(filter(None, [result.reason, f"the feedback notebook could not be built "
+                                                               f"({type(exc).__name__})"]))
     return result
 
 

@@ -31,6 +31,7 @@ import os
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -42,7 +43,7 @@ PRELOAD = ("numpy", "tensorflow", "keras", "sklearn", "matplotlib.pyplot", "ipyk
 #: What ipykernel would set in a fresh kernel; matplotlib reads it when first imported.
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 #: Writable places inside the sandbox, emptied between kernels by the zygote.
-SANDBOX_WRITABLE = ("/tmp", "/home", "/run", "/dev/shm")
+SANDBOX_WRITABLE = ("/submission", "/tmp", "/home", "/run", "/dev/shm")
 #: Variables the sandbox sets for itself; a kernel keeps the sandbox's values.
 SANDBOX_ENV = ("HOME", "MPLCONFIGDIR", "TMPDIR")
 _PR_SET_DUMPABLE = 4
@@ -101,32 +102,93 @@ def _mount_points() -> set[str]:
 
 def _empty(folder: str, mounts: set[str]) -> list[str]:
     """Delete everything inside `folder` except mount points (the folders bound into the sandbox,
-    which the grader empties from outside) and the folders leading to them; what could not go."""
-    def writable_then_retry(function, path, _exc):
-        os.chmod(os.path.dirname(path), 0o700)
-        if os.path.isdir(path) and not os.path.islink(path):
-            os.chmod(path, 0o700)
-        function(path)
+    which the grader empties from outside) and the folders leading to them; what could not go.
 
+    Never recursive and never raises: a tree thousands of folders deep, folders without
+    permissions, odd names and files that vanish meanwhile are all handled (see `empty_tree`).
+    """
     left = []
     try:
         entries = list(os.scandir(folder))
     except FileNotFoundError:
         return []
+    except OSError as exc:
+        return [f"{folder} ({exc.strerror})"]
     for entry in entries:
-        if entry.path in mounts:
+        path = entry.path
+        if path in mounts:
             continue
         try:
-            if any(m.startswith(entry.path + "/") for m in mounts) and entry.is_dir(follow_symlinks=False):
-                left += _empty(entry.path, mounts)
-            elif entry.is_dir(follow_symlinks=False):
-                os.chmod(entry.path, 0o700)
-                shutil.rmtree(entry.path, onerror=writable_then_retry)
+            is_dir = entry.is_dir(follow_symlinks=False)
+            if is_dir and any(m.startswith(path + "/") for m in mounts):
+                left += _empty(path, mounts)
+            elif is_dir:
+                if not empty_tree(path):
+                    left.append(path)
             else:
-                os.unlink(entry.path)
+                os.unlink(path)
         except OSError:
-            left.append(entry.path)
-    return left
+            left.append(path)
+    return [os.fsencode(p).decode("utf-8", "backslashreplace") for p in left]
+
+
+def empty_tree(path: str, budget: int = 2_000_000) -> bool:
+    """Remove the folder `path` and everything in it, iteratively, with O(1) open files.
+
+    Each step opens one folder, unlinks its files and moves each of its sub-folders up into
+    `path` itself, so depth never grows a stack or a path: a tree 100,000 folders deep goes as
+    easily as a flat one. Permissions are restored on the way. False if anything is left.
+    """
+    try:
+        if stat.S_ISDIR(os.lstat(path).st_mode):
+            os.chmod(path, 0o700)
+        root = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    counter = 0
+    try:
+        while budget > 0:
+            try:
+                os.chmod(root, 0o700)
+            except OSError:
+                pass
+            names = os.listdir(root)
+            if not names:
+                break
+            for name in names:
+                budget -= 1
+                try:
+                    info = os.stat(name, dir_fd=root, follow_symlinks=False)
+                    if not stat.S_ISDIR(info.st_mode):
+                        os.unlink(name, dir_fd=root)
+                        continue
+                    os.chmod(name, 0o700, dir_fd=root)  # no process is left to swap it for a link
+                    child = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=root)
+                    try:
+                        for inner in os.listdir(child):
+                            budget -= 1
+                            inner_info = os.stat(inner, dir_fd=child, follow_symlinks=False)
+                            if stat.S_ISDIR(inner_info.st_mode):
+                                counter += 1
+                                os.rename(inner, f".up-{os.getpid()}-{counter}", src_dir_fd=child, dst_dir_fd=root)
+                            else:
+                                os.unlink(inner, dir_fd=child)
+                    finally:
+                        os.close(child)
+                    os.rmdir(name, dir_fd=root)
+                except FileNotFoundError:
+                    continue
+                except OSError:
+                    budget -= 1000
+    except OSError:
+        return False
+    finally:
+        os.close(root)
+    try:
+        os.rmdir(path)
+    except OSError:
+        return False
+    return True
 
 
 def _remove_ipc_objects() -> None:
@@ -149,12 +211,16 @@ def _remove_ipc_objects() -> None:
 
 
 def _reset(home: str) -> list[str]:
-    problems = [] if _kill_others() else ["processes survived SIGKILL"]
-    mounts = _mount_points()
-    for folder in SANDBOX_WRITABLE:
-        problems += [f"could not delete {p}" for p in _empty(folder, mounts)]
-    os.makedirs(home, exist_ok=True)
-    _remove_ipc_objects()
+    """Kill every other process and empty every writable place; the problems (none means clean)."""
+    try:
+        problems = [] if _kill_others() else ["processes survived SIGKILL"]
+        mounts = _mount_points()
+        for folder in SANDBOX_WRITABLE:
+            problems += [f"could not delete {p}" for p in _empty(folder, mounts)]
+        os.makedirs(home, exist_ok=True)
+        _remove_ipc_objects()
+    except BaseException as exc:  # noqa: BLE001 - any failure means the sandbox is not known clean
+        problems = [f"the reset failed ({type(exc).__name__})"]
     return problems
 
 
@@ -177,6 +243,11 @@ def _become_kernel(request: dict, protocol_fds: tuple[int, int]) -> None:
     env["PWD"] = request["cwd"]  # as bwrap's --chdir sets it for a fresh kernel
     os.environ.clear()
     os.environ.update(env)
+    # The submission's files, staged read-only by the grader, become the kernel's own copy.
+    try:
+        shutil.copytree(request["files"], request["cwd"], dirs_exist_ok=True, symlinks=True)
+    except (OSError, shutil.Error):
+        pass  # a working folder too small for the files: the notebook finds what was copied
     os.chdir(request["cwd"])
     importlib.invalidate_caches()
     if "numpy" in sys.modules:
@@ -298,17 +369,17 @@ class Zygote:
 
         self.limits = sandbox.limits
         self.home = Path(tempfile.mkdtemp(prefix="autograder-zygote-"))
-        self.scratch, self.channel, self.inputs = (self.home / n for n in ("work", "channel", "inputs"))
-        for folder in (self.scratch, self.channel, self.inputs):
+        self.files, self.channel, self.inputs = (self.home / n for n in ("files", "channel", "inputs"))
+        for folder in (self.files, self.channel, self.inputs):
             folder.mkdir()
         self.cgroup = CgroupLimit(sandbox.limits)
-        command = sandbox_command(sandbox.bwrap, scratch=self.scratch, channel_dir=self.channel,
+        command = sandbox_command(sandbox.bwrap, files=self.files, channel_dir=self.channel,
                                   readonly=[*sandbox.readonly, self.inputs], limits=sandbox.limits,
                                   cgroup=self.cgroup, as_pid_1=True)
         command += [sys.executable, "-m", "autograder.grading.zygote", *PRELOAD]
         self._log = open(self.home / "zygote.log", "wb")
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
-                                        env={**env, "MPLBACKEND": INLINE_BACKEND}, cwd=self.scratch)
+                                        env={**env, "MPLBACKEND": INLINE_BACKEND}, cwd=self.files)
         self._buffer = b""
         self.pid: int | None = None
         self.kernel: ZygoteKernel | None = None
@@ -379,11 +450,15 @@ class Zygote:
             return ""
         return f": {lines[-1][:200]}" if lines else ""
 
-    def spawn(self, connection_file: str, env: dict[str, str], cwd: str) -> ZygoteKernel:
-        """Fork one kernel; the previous one must have been reset away."""
+    def spawn(self, connection_file: str, env: dict[str, str]) -> ZygoteKernel:
+        """Fork one kernel in the sandbox's working folder, with the files staged in `self.files`;
+        the previous kernel must have been reset away."""
+        from .sandbox import SANDBOX_FILES, SANDBOX_WORK
+
         if self.kernel is not None:
             raise ZygoteError("a kernel is still running in this zygote")
-        self._send({"op": "spawn", "connection_file": connection_file, "env": env, "cwd": cwd})
+        self._send({"op": "spawn", "connection_file": connection_file, "env": env, "cwd": SANDBOX_WORK,
+                    "files": SANDBOX_FILES})
         ns_pid = self._reply(30)["pid"]
         host_pid = _find_in_sandbox(self.pid, ns_pid)
         if host_pid is None:
@@ -393,18 +468,27 @@ class Zygote:
         return self.kernel
 
     def reset(self) -> None:
-        """Kill the kernel and all it started, and empty every writable place, inside and out."""
+        """Kill the kernel and all it started, and empty every writable place, inside and out.
+
+        Any failure, of any kind, stops this zygote (ZygoteError): a sandbox not known to be
+        clean never runs another kernel.
+        """
         self.kernel = None
-        self._send({"op": "reset"})
-        answer = self._reply(60)
-        if not answer.get("ok"):
+        try:
+            self._send({"op": "reset"})
+            answer = self._reply(120)
+            problems = answer.get("problems", []) if isinstance(answer, dict) else ["no answer"]
+            if not (isinstance(answer, dict) and answer.get("ok")):
+                raise ZygoteError(f"the sandbox could not be cleaned: {'; '.join(map(str, problems))[:200]}")
+            # Empty the bound folders in place: a new folder would not be the one mounted in the sandbox.
+            left = [p for folder in (self.files, self.channel, self.inputs) for p in _empty(str(folder), set())]
+            if left:
+                raise ZygoteError(f"could not empty {left[0][:200]}")
+        except BaseException as exc:
             self.close()
-            raise ZygoteError(f"the sandbox could not be cleaned: {'; '.join(answer.get('problems', []))[:200]}")
-        # Empty the bound folders in place: a new folder would not be the one mounted in the sandbox.
-        left = [p for folder in (self.scratch, self.channel, self.inputs) for p in _empty(str(folder), set())]
-        if left:
-            self.close()
-            raise ZygoteError(f"could not empty {left[0]}")
+            if isinstance(exc, ZygoteError):
+                raise
+            raise ZygoteError(f"the sandbox could not be cleaned ({type(exc).__name__})") from None
 
     def close(self) -> None:
         for pid in filter(None, (self.pid, self.process.pid if self.process.poll() is None else None)):

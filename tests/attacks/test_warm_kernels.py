@@ -47,7 +47,7 @@ def zygote(sandbox, env):
 def run_cells(zygote, sandbox, env, *sources: str) -> list[str]:
     """Run code cells in one forked kernel; the stdout of each cell (errors as 'ERROR name: value')."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(textwrap.dedent(s)) for s in sources])
-    executed = execute(nb, workdir=zygote.scratch, env=env, sandbox=sandbox, zygote=zygote)
+    executed = execute(nb, workdir=zygote.files, env=env, sandbox=sandbox, zygote=zygote)
     assert not executed.problem, executed.problem
     texts = []
     for cell in executed.notebook.cells:
