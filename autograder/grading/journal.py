@@ -13,25 +13,24 @@ import json
 from pathlib import Path
 
 from ..course import CHECK_MODULES, Course
+from .names import safe_name
 from .outputs import atomic_write_text
 from .submission import PartResult, SubmissionResult
+from .submission_files import SubmissionFiles, read_submission
 
 JOURNAL_VERSION = 1
 
 
-def folder_hash(folder: Path) -> str:
-    """Content hash of everything a student submitted for one assignment (names and bytes)."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        relative = path.relative_to(folder)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
-        digest.update(str(relative).encode() + b"\0")
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        digest.update(b"\0")
-    return digest.hexdigest()
+def folder_hash(folder: Path, problem: str = "") -> str:
+    """Content hash of exactly what is packed for grading (names as bytes, contents, what was skipped).
+
+    Read the way `pack_submission` reads it (submission_files.py): links are not followed, so
+    changing what a link points at changes nothing. With a `problem` (the folder is not read at
+    all, e.g. it is a symbolic link) the hash is that of the problem alone.
+    """
+    if problem:
+        return SubmissionFiles({}, (), problem).content_hash()
+    return read_submission(folder).content_hash()
 
 
 def assignment_fingerprint(course: Course, assignment: str, seed: int) -> str:
@@ -64,7 +63,8 @@ def result_from_dict(data: dict) -> SubmissionResult:
 
 
 class Journal:
-    """The records of one output folder: `<out>/.journal/<assignment>/<student>.json` and `run.json`."""
+    """The records of one output folder: `<out>/.journal/<assignment>/<student>.json` and `run.json`,
+    with safe names (names.py) for the student and the assignment."""
 
     def __init__(self, out_dir: Path):
         self.folder = out_dir / ".journal"
@@ -80,17 +80,33 @@ class Journal:
         atomic_write_text(self.run_file, json.dumps({"seeds": dict(sorted(seeds.items()))}, indent=1) + "\n")
 
     def _path(self, student: str, assignment: str) -> Path:
+        """`<assignment>/<student>.json`, both as safe names (names.py): `alice` stays `alice.json`."""
+        return self.folder / safe_name(assignment) / f"{safe_name(student)}.json"
+
+    def _legacy_path(self, student: str, assignment: str) -> Path | None:
+        """Where records were written before safe names, for an id whose safe name differs."""
+        if safe_name(student) == student and safe_name(assignment) == assignment:
+            return None
+        names = (student, assignment)
+        if any(not n or "/" in n or "\0" in n or n in (".", "..") for n in names):
+            return None
         return self.folder / assignment / f"{student}.json"
 
     def load(self, student: str, assignment: str, content_hash: str, fingerprint: str) -> SubmissionResult | None:
         """The recorded result, if it was graded from these very files against this very assignment."""
-        try:
-            record = json.loads(self._path(student, assignment).read_text(encoding="utf-8"))
-            if record.get("content_hash") != content_hash or record.get("fingerprint") != fingerprint:
+        for path in filter(None, (self._path(student, assignment), self._legacy_path(student, assignment))):
+            try:
+                record = json.loads(path.read_text(encoding="utf-8"))
+                if record.get("content_hash") != content_hash or record.get("fingerprint") != fingerprint:
+                    return None
+                result = result_from_dict(record["result"])
+            except FileNotFoundError:
+                continue
+            except (OSError, ValueError, KeyError, TypeError, UnicodeError):
                 return None
-            return result_from_dict(record["result"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
+            # Two ids never share a safe name, but a record is only ever taken for its own id.
+            return result if (result.student, result.assignment) == (student, assignment) else None
+        return None
 
     def record(self, result: SubmissionResult, content_hash: str, fingerprint: str) -> None:
         record = {"content_hash": content_hash, "fingerprint": fingerprint, "result": result_to_dict(result)}

@@ -6,42 +6,83 @@ import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from ..course import Course, CourseError
 from .execute import KernelLimits, SandboxSpec
 from .gradebook import write_gradebook
 from .journal import Journal, assignment_fingerprint, folder_hash
+from .names import folder_id
 from .outputs import atomic_write_text, feedback_folder, write_feedback, write_grades_csv
 from .progress import GradingProgress
 from .reference import ReferenceOutputs, build_reference, new_seed
 from .sandbox import SandboxLimits, SandboxUnavailable, find_bwrap
 from .submission import SubmissionResult, zero_result
+from .submission_files import SYMLINK_PROBLEM
 from .workers import GradedSubmission, WorkerOptions, pack_submission, run_dask, run_local
 
 
 @dataclass(frozen=True)
 class Submission:
+    #: The id everyone downstream sees (grades.csv, gradebook): the folder's name, always encodable (names.py).
     student: str
     assignment: str
+    #: The folder as it is on disk (its names may be bytes that are not UTF-8).
     folder: Path
+    #: Set when the submission is found but must not be read (a symbolic link); its row says why.
+    problem: str = ""
 
 
 def find_submissions(submissions: Path) -> list[Submission]:
     """Submissions laid out as nbgrader's submitted/<student>/<assignment>/*.ipynb.
 
-    SUBMISSIONS may be the `submitted` folder itself or a course folder containing it.
+    SUBMISSIONS may be the `submitted` folder itself or a course folder containing it. A student
+    or assignment folder that is a symbolic link is found, so it gets its row, but not graded.
     """
     if not submissions.is_dir():
         raise CourseError(f"submissions folder not found: {submissions}")
     root = submissions / "submitted" if (submissions / "submitted").is_dir() else submissions
     found = []
-    for student in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        for assignment in sorted(p for p in student.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            found.append(Submission(student.name, assignment.name, assignment))
+    for student_id, student_name, student_link in _subfolders(root):
+        for assignment_id, assignment_name, assignment_link in _subfolders(root / student_name):
+            problem = SYMLINK_PROBLEM if student_link or assignment_link else ""
+            found.append(Submission(student_id, assignment_id, root / student_name / assignment_name, problem))
     if not found:
         raise CourseError(f"no submissions in {root} (expected <student>/<assignment>/<notebook>.ipynb)")
     return found
+
+
+def _subfolders(folder: Path) -> list[tuple[str, str, bool]]:
+    """(id, name on disk, is a symbolic link) of each visible folder in `folder`, in order of id.
+
+    A name that is not UTF-8 gets an id with `\\xff` escapes (names.folder_id); should that id be
+    another folder's name already, the raw bytes in hex are added, so no submission is lost.
+    """
+    entries = []
+    try:
+        with os.scandir(folder) as it:
+            for entry in it:
+                if entry.name.startswith("."):
+                    continue
+                try:
+                    if entry.is_dir():  # a link to a folder too: found, and refused when packed
+                        entries.append((entry.name, entry.is_symlink()))
+                except OSError:
+                    continue
+    except OSError:
+        return []
+    taken = {name for name, _ in entries if folder_id(name) == name}
+    named = []
+    for name, link in entries:
+        ident = folder_id(name)
+        if ident != name:
+            if ident in taken:
+                ident = f"{ident}~{os.fsencode(name).hex()}"
+            while ident in taken:
+                ident += "~"
+            taken.add(ident)
+        named.append((ident, name, link))
+    return sorted(named)
 
 
 UNSAFE_WARNING = "graded WITHOUT a sandbox (--unsafe-no-sandbox): student code could read or change anything"
@@ -114,7 +155,8 @@ def grade_class(course: Course, submissions: Path, out_dir: Path, *, seed: int |
                                             f"unknown assignment {submission.assignment!r}")
             report.update(results[key])
             continue
-        planned = _Planned(submission, folder_hash(submission.folder), fingerprints[submission.assignment])
+        planned = _Planned(submission, folder_hash(submission.folder, submission.problem),
+                           fingerprints[submission.assignment])
         cached = journal.load(*key, planned.content_hash, planned.fingerprint)
         if cached is not None and _feedback_exists(out_dir, cached):
             results[key] = cached
@@ -132,7 +174,8 @@ def grade_class(course: Course, submissions: Path, out_dir: Path, *, seed: int |
         options = WorkerOptions(replace(limits, threads=max(1, default_workers() // workers)), sandbox_limits,
                                 unsafe_no_sandbox, warm_kernels)
         by_key = {(p.submission.student, p.submission.assignment): p for p in pending}
-        packed = (pack_submission(p.submission.student, p.submission.assignment, p.submission.folder) for p in pending)
+        packed = (pack_submission(p.submission.student, p.submission.assignment, p.submission.folder,
+                                  p.submission.problem) for p in pending)
         finished = run_dask(scheduler, references, packed, options) if scheduler else \
             run_local(references, packed, options, workers)
         last_csv = 0.0
@@ -141,8 +184,12 @@ def grade_class(course: Course, submissions: Path, out_dir: Path, *, seed: int |
             reference = references[item.assignment]
             if isinstance(outcome, GradedSubmission):
                 result = outcome.result
-                write_feedback(result, out_dir, outcome.feedback)
-                journal.record(result, planned.content_hash, planned.fingerprint)
+                try:
+                    write_feedback(result, out_dir, outcome.feedback)
+                    journal.record(result, planned.content_hash, planned.fingerprint)
+                except Exception as exc:  # noqa: BLE001 - the row stands; it is graded again next run
+                    result.reason = "; ".join(filter(None, [result.reason, f"its feedback could not be written "
+                                                                           f"({type(exc).__name__})"]))
             else:  # the grader failed, not the student: keep the row, and grade it again next run
                 result = zero_result(reference, item.student, f"grader error: {type(outcome).__name__}: {outcome}")
                 result.sandboxed = not unsafe_no_sandbox
@@ -157,7 +204,7 @@ def grade_class(course: Course, submissions: Path, out_dir: Path, *, seed: int |
         write_grades_csv(ordered, out_dir / "grades.csv")
         if ordered:
             write_gradebook(out_dir / "gradebook.db", course, ordered)
-            _write_details(ordered, seeds, out_dir / "details.json")
+            _write_details(ordered, seeds, out_dir / "details.json", found)
     return ordered
 
 
@@ -177,16 +224,33 @@ def _feedback_exists(out_dir: Path, result: SubmissionResult) -> bool:
     return (feedback_folder(out_dir, result.student, result.assignment) / f"{result.notebook}.html").is_file()
 
 
-def _write_details(results: list[SubmissionResult], seeds: dict[str, int], path: Path) -> None:
-    """For the instructor only: the run's seeds and the full message of every failed part."""
+def _write_details(results: list[SubmissionResult], seeds: dict[str, int], path: Path,
+                   found: Iterable[Submission] = ()) -> None:
+    """For the instructor only: the run's seeds and the full message of every failed part.
+
+    `feedback_folder` says where each student's feedback is (ids that are not safe file names
+    are mapped, names.py); `submitted_folder_hex` gives the raw bytes of a folder name that is
+    not the student's id (not UTF-8), relative to submitted/.
+    """
+    raw = {}
+    for submission in found:
+        on_disk = os.fsencode(submission.folder.parent.name) + b"/" + os.fsencode(submission.folder.name)
+        if on_disk != f"{submission.student}/{submission.assignment}".encode("utf-8", "surrogateescape"):
+            raw[(submission.student, submission.assignment)] = on_disk.hex()
+
+    def entry(r: SubmissionResult) -> dict:
+        item = {"student_id": r.student, "assignment": r.assignment, "score": r.score, "max_score": r.max_score,
+                "reason": r.reason, "seconds": round(r.seconds, 2),
+                "parts": {p.grade_id: [p.points, p.max_points] for p in r.parts},
+                "failed_parts": {p.grade_id: p.detail for p in r.parts if not p.passed}}
+        if r.notebook:
+            item["feedback_folder"] = feedback_folder(Path(), r.student, r.assignment).as_posix()
+        if (r.student, r.assignment) in raw:
+            item["submitted_folder_hex"] = raw[(r.student, r.assignment)]
+        return item
+
     details = {
         "seeds": dict(sorted(seeds.items())),
-        "submissions": [
-            {"student_id": r.student, "assignment": r.assignment, "score": r.score, "max_score": r.max_score,
-             "reason": r.reason, "seconds": round(r.seconds, 2),
-             "parts": {p.grade_id: [p.points, p.max_points] for p in r.parts},
-             "failed_parts": {p.grade_id: p.detail for p in r.parts if not p.passed}}
-            for r in sorted(results, key=lambda r: (r.assignment, r.student))
-        ],
+        "submissions": [entry(r) for r in sorted(results, key=lambda r: (r.assignment, r.student))],
     }
     atomic_write_text(path, json.dumps(details, indent=1, sort_keys=True) + "\n")

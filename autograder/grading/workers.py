@@ -17,23 +17,24 @@ from typing import Iterable, Iterator
 
 from ..course import Course, CourseError
 from .execute import KernelLimits
+from .names import safe_name
 from .outputs import RenderedFeedback, render_feedback
 from .reference import ReferenceOutputs
 from .sandbox import SandboxLimits
 from .submission import SubmissionResult, grade_submission, zero_result
-
-#: A submission folder bigger than this is not sent to a worker (its row says why).
-MAX_SUBMISSION_BYTES = 64 * 2**20
+from .submission_files import MAX_SUBMISSION_BYTES, read_submission, skipped_reason  # noqa: F401 - re-exported
 
 
 @dataclass(frozen=True)
 class PackedSubmission:
     student: str
     assignment: str
-    #: Relative path -> content, hidden files left out.
+    #: Relative path -> content: the folder's regular files, hidden ones left out (submission_files.py).
     files: dict[str, bytes] = field(repr=False)
     #: Set when the folder could not be packed; the worker then records this reason.
     problem: str = ""
+    #: Entries not packed (links, pipes, devices, too deep), each "'name' (why)"; named on the row.
+    skipped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,31 +53,45 @@ class GradedSubmission:
     worker: str
 
 
-def pack_submission(student: str, assignment: str, folder: Path) -> PackedSubmission:
-    files, total = {}, 0
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        relative = path.relative_to(folder)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
-        total += path.stat().st_size
-        if total > MAX_SUBMISSION_BYTES:
-            return PackedSubmission(student, assignment, {},
-                                    f"the submission folder is larger than {MAX_SUBMISSION_BYTES // 2**20} MB")
-        files[str(relative)] = path.read_bytes()
-    return PackedSubmission(student, assignment, files)
+def pack_submission(student: str, assignment: str, folder: Path, problem: str = "") -> PackedSubmission:
+    """The submission's regular files as bytes; links, pipes and devices are never followed or read."""
+    if problem:
+        return PackedSubmission(student, assignment, {}, problem)
+    read = read_submission(folder)
+    return PackedSubmission(student, assignment, read.files, read.problem, read.skipped)
 
 
 def _notebook_for(folder: Path, notebook_name: str) -> tuple[Path | None, str]:
     """The submitted notebook to grade, or None and the reason none can be graded."""
     expected = folder / f"{notebook_name}.ipynb"
-    if expected.is_file():
+    if expected.is_file() and not expected.is_symlink():
         return expected, ""
-    notebooks = sorted(folder.glob("*.ipynb"))
+    notebooks = sorted(p for p in folder.glob("*.ipynb") if p.is_file() and not p.is_symlink())
     if len(notebooks) == 1:
         return notebooks[0], ""
     if not notebooks:
         return None, f"no notebook submitted (expected {expected.name})"
     return None, f"{expected.name} not found among {len(notebooks)} notebooks"
+
+
+def _unpack(files: dict[str, bytes], folder: Path) -> None:
+    """Write packed files under `folder`; a name that is absolute, has NUL or `..`/`.` parts is refused."""
+    folder.mkdir(parents=True, exist_ok=True)
+    base = folder.resolve()
+    for relative, content in files.items():
+        parts = relative.split("/")
+        if "\0" in relative or relative.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            continue
+        target = folder.joinpath(*parts)
+        if base not in target.resolve().parents:
+            continue  # never write outside the upload folder
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(os.fsencode(target), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        except (OSError, UnicodeError):
+            continue
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
 
 
 _SANDBOXES: dict = {}
@@ -102,19 +117,15 @@ def grade_packed(reference: ReferenceOutputs, packed: PackedSubmission, options:
     else:
         sandbox = _sandbox_for(options)
         with tempfile.TemporaryDirectory(prefix="autograder-upload-") as tmp:
-            folder = Path(tmp) / packed.student / packed.assignment
-            for relative, content in packed.files.items():
-                target = (folder / relative).resolve()
-                if folder.resolve() not in target.parents:
-                    continue  # never write outside the upload folder
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(content)
-            folder.mkdir(parents=True, exist_ok=True)
+            folder = Path(tmp) / safe_name(packed.student) / safe_name(packed.assignment)
+            _unpack(packed.files, folder)
             notebook, problem = _notebook_for(folder, reference.notebook_name)
             if notebook is None:
                 result = zero_result(reference, packed.student, problem)
             else:
                 result = grade_submission(reference, notebook, packed.student, course.root, options.limits, sandbox)
+            if packed.skipped:
+                result.reason = "; ".join(filter(None, [result.reason, skipped_reason(packed.skipped)]))
         result.sandboxed = sandbox is not None
     feedback = render_feedback(result)
     result.feedback_notebook = None  # the rendered copy is what travels back
