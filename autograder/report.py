@@ -10,9 +10,7 @@ a "Points Possible" row as Canvas's gradebook import expects (Moodle maps `stude
 """
 from __future__ import annotations
 
-import csv
 import html
-import io
 import json
 import statistics
 from collections import defaultdict
@@ -20,7 +18,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .course import CourseError
-from .grading.outputs import atomic_write_text
+from .grading.outputs import atomic_write_text, write_csv_rows
+from .grading.sanitize import clean_text
+
+#: The report shows its own PNGs (next to it) and nothing else: no script, no load from anywhere.
+REPORT_CSP = ("default-src 'none'; script-src 'none'; object-src 'none'; img-src 'self' data:; "
+              "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'")
 
 
 def load_details(graded: Path) -> dict:
@@ -159,20 +162,19 @@ def _write_lms_csv(rows, assignments, path: Path) -> Path:
     for row in rows:
         if row["assignment"] in maxima:
             scores[row["student_id"]][row["assignment"]] = row["score"]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student_id", *assignments, "total"])
-    writer.writerow(["Points Possible", *(f"{maxima[a]:g}" for a in assignments), f"{sum(maxima.values()):g}"])
+    table = [["student_id", *assignments, "total"],
+             ["Points Possible", *(f"{maxima[a]:g}" for a in assignments), f"{sum(maxima.values()):g}"]]
     for student in sorted(scores):
         own = scores[student]
-        writer.writerow([student, *(f"{own[a]:g}" if a in own else "" for a in assignments),
-                         f"{sum(own.values()):g}"])
-    atomic_write_text(path, buffer.getvalue())
+        table.append([student, *(f"{own[a]:g}" if a in own else "" for a in assignments), f"{sum(own.values()):g}"])
+    write_csv_rows(table, path)  # an id such as =HYPERLINK(...) is written as text: '=HYPERLINK(...)
     return path
 
 
 def _page(rows, by_assignment, assignments, figures, lms_name: str) -> str:
-    e = html.escape
+    def e(value) -> str:  # text and attribute values alike (quotes too); lone surrogates become U+FFFD
+        return html.escape(clean_text(str(value)), quote=True)
+
     summary = ["<tr><th>assignment</th><th>submissions</th><th>mean</th><th>median</th><th>full marks</th>"
                "<th>with problems</th></tr>"]
     for assignment in assignments:
@@ -192,7 +194,8 @@ def _page(rows, by_assignment, assignments, figures, lms_name: str) -> str:
         for title, name, caption in figures)
     created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Grading report</title>
+<html lang="en"><head><meta http-equiv="Content-Security-Policy" content="{html.escape(REPORT_CSP, quote=False)}">
+<meta charset="utf-8"><meta name="referrer" content="no-referrer"><title>Grading report</title>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 1000px; margin: 2em auto; padding: 0 1em; color: #222; }}
 table {{ border-collapse: collapse; margin: 1em 0; }} th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; }}

@@ -13,6 +13,7 @@ from typing import Iterable
 import nbformat
 
 from ..notebooks import dumps
+from .sanitize import body_of, clean_text, exporter, inert_notebook, safe_page
 from .submission import SubmissionResult
 
 BASE_COLUMNS = ["student_id", "assignment", "score", "max_score"]
@@ -41,14 +42,39 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
+#: A spreadsheet (Excel, LibreOffice, Google Sheets) reads a cell starting with one of these as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def spreadsheet_cell(value) -> str:
+    """`value` as a CSV cell a spreadsheet shows as text, never runs as a formula (OWASP "CSV injection").
+
+    Text starting with = + - @ tab or CR gets a leading single quote; numbers (-1, -0.5, +2) are left
+    alone. Lone surrogates (an undecodable folder name) become U+FFFD, so the file can be UTF-8.
+    """
+    text = clean_text(value if isinstance(value, str) else str(value))
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def write_csv_rows(rows: Iterable[Iterable], path: Path) -> None:
+    """Write rows atomically as CSV, every cell through `spreadsheet_cell`.
+
+    Lines end in CRLF (RFC 4180): the csv module then quotes a cell holding a lone CR, which with
+    "\n" endings it writes bare, and a spreadsheet would start a new row (and maybe a formula) there.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerows([spreadsheet_cell(cell) for cell in row] for row in rows)
+    atomic_write_text(path, buffer.getvalue())
+
+
 def write_grades_csv(results: Iterable[SubmissionResult], path: Path) -> None:
     """Write grades.csv atomically: readers see the old file or the new one, never half of one."""
     header, rows = grades_table(results)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=header, restval="", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(path, buffer.getvalue())
+    write_csv_rows([header, *([row.get(column, "") for column in header] for row in rows)], path)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -66,23 +92,29 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
-
-
 def _markdown_text(text: str) -> str:
-    """Check messages as literal text in a Markdown table cell: `beta_1**t` stays `beta_1**t`."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    """`text` as literal Markdown text on one line, also inside a table cell: every ASCII punctuation
+    mark is backslash-escaped and & < > are entities, so `beta_1**t` stays `beta_1**t` and
+    `<img onerror=...>` stays text (in nbconvert and in JupyterLab alike)."""
+    text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(clean_text(str(text)).split()))
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-%'-/:;=?@\[-`{-~])")
 
 
 def summary_markdown(result: SubmissionResult) -> str:
-    lines = [f"# Feedback: {result.assignment}", "",
-             f"**Student:** {result.student}  ", f"**Score:** {_num(result.score)} / {_num(result.max_score)}", ""]
+    """The feedback's first cell. Every value in it (student id, reason, messages) is escaped text."""
+    lines = [f"# Feedback: {_markdown_text(result.assignment)}", "",
+             f"**Student:** {_markdown_text(result.student)}  ",
+             f"**Score:** {_num(result.score)} / {_num(result.max_score)}", ""]
     if result.reason:
-        lines += [f"**Note:** {result.reason}", ""]
+        lines += [f"**Note:** {_markdown_text(result.reason)}", ""]
     lines += ["| Part | Points | Result |", "|---|---|---|"]
     for part in result.parts:
         outcome = "✓ passed" if part.passed else "✗ " + _markdown_text(part.feedback)
-        lines.append(f"| `{part.grade_id}` | {_num(part.points)} / {_num(part.max_points)} | {outcome} |")
+        lines.append(f"| <code>{_markdown_text(part.grade_id)}</code> | {_num(part.points)} / "
+                     f"{_num(part.max_points)} | {outcome} |")
     return "\n".join(lines)
 
 
@@ -96,21 +128,30 @@ class RenderedFeedback:
 def render_feedback(result: SubmissionResult) -> RenderedFeedback:
     """The feedback notebook (a summary table on top of the student's notebook) and its HTML.
 
-    Rendered where the submission was graded, so that grading workers share the work.
+    Rendered where the submission was graded, so that grading workers share the work. The student's
+    notebook is made inert first and the page is cleaned (see `sanitize`): nothing in it runs or
+    loads anything. Never raises for what the notebook holds: if nbconvert fails on it, the page
+    shows the summary and says the notebook could not be shown.
     """
-    from nbconvert import HTMLExporter
-
-    if result.feedback_notebook is not None:
-        nb = nbformat.from_dict(result.feedback_notebook)
-    else:
-        nb = nbformat.v4.new_notebook()
-    nb.cells.insert(0, nbformat.v4.new_markdown_cell(summary_markdown(result)))
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
-    return RenderedFeedback(dumps(nb), body)
+    student = result.feedback_notebook if isinstance(result.feedback_notebook, dict) else {}
+    cells = student.get("cells") if isinstance(student.get("cells"), list) else []
+    nb = inert_notebook({"metadata": student.get("metadata", {}),
+                         "cells": [nbformat.v4.new_markdown_cell(summary_markdown(result)), *cells]})
+    title = f"Feedback: {result.assignment} ({result.student})"
+    try:
+        page, _ = exporter().from_notebook_node(nb)
+    except Exception as exc:  # noqa: BLE001 - a notebook nbconvert chokes on still gets its summary
+        note = nbformat.v4.new_markdown_cell(
+            f"*Your notebook could not be shown here ({_markdown_text(type(exc).__name__)}).*")
+        page, _ = exporter().from_notebook_node(nbformat.v4.new_notebook(cells=[nb.cells[0], note]))
+    return RenderedFeedback(dumps(nb), safe_page(body_of(page), title))
 
 
 def feedback_folder(out_dir: Path, student: str, assignment: str) -> Path:
-    return out_dir / "feedback" / student / assignment
+    """`<out>/feedback/<student>/<assignment>`, as safe names (names.py): `alice` stays `alice`."""
+    from .names import safe_name
+
+    return out_dir / "feedback" / safe_name(student) / safe_name(assignment)
 
 
 def write_feedback(result: SubmissionResult, out_dir: Path, rendered: RenderedFeedback | None = None) -> Path:

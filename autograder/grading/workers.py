@@ -127,7 +127,13 @@ def grade_packed(reference: ReferenceOutputs, packed: PackedSubmission, options:
             if packed.skipped:
                 result.reason = "; ".join(filter(None, [result.reason, skipped_reason(packed.skipped)]))
         result.sandboxed = sandbox is not None
-    feedback = render_feedback(result)
+    try:
+        feedback = render_feedback(result)
+    except Exception as exc:  # noqa: BLE001 - the grades stand; the page falls back to the score table alone
+        result.reason = "; ".join(filter(None, [result.reason, f"the feedback page could not be rendered from the "
+                                                               f"notebook ({type(exc).__name__})"]))
+        result.feedback_notebook = None
+        feedback = render_feedback(result)
     result.feedback_notebook = None  # the rendered copy is what travels back
     return GradedSubmission(result, feedback, worker)
 
