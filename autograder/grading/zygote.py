@@ -170,6 +170,8 @@ def empty_tree(path: str, budget: int = 2_000_000) -> bool:
                             inner_info = os.stat(inner, dir_fd=child, follow_symlinks=False)
                             if stat.S_ISDIR(inner_info.st_mode):
                                 counter += 1
+                                # Moving a folder to a new parent needs write permission on the folder itself.
+                                os.chmod(inner, 0o700, dir_fd=child)
                                 os.rename(inner, f".up-{os.getpid()}-{counter}", src_dir_fd=child, dst_dir_fd=root)
                             else:
                                 os.unlink(inner, dir_fd=child)
