@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from .compare import close, compare_array, fmt
+from .compare import close, compare_array, fmt, matches
 from .core import INPUTS_ENV, Case, Check, CheckSet, Verdict
 
 
@@ -74,6 +74,26 @@ class _ArrayFunctionCheck(Check):
         """Adjust an answer before comparing (e.g. accept any subgradient where a slope is undefined)."""
         return got
 
+    #: The same function in Keras, as a name of keras.ops (None: no float32 twin to measure against).
+    keras_twin: str | None = None
+
+    def float32_twin(self, z: np.ndarray):
+        """Keras's own float32 result on z, so that an answer as accurate as Keras's passes (see matches)."""
+        if self.keras_twin is None:
+            return None
+        try:
+            import keras
+
+            value = keras.ops.convert_to_numpy(getattr(keras.ops, self.keras_twin)(np.asarray(z, dtype="float32")))
+        except Exception:  # noqa: BLE001 - without Keras, only the tolerance and the floor apply
+            return None
+        value = np.asarray(value, dtype=np.float64)
+        return self.from_twin(z, value)
+
+    def from_twin(self, z: np.ndarray, value: np.ndarray) -> np.ndarray:
+        """Turn Keras's function value into this check's quantity (a derivative, say)."""
+        return value
+
     def compare(self, inputs, got, expected):
         z = np.asarray(inputs["z"], dtype=float)
         expected = np.asarray(expected, dtype=float)
@@ -90,11 +110,12 @@ class _ArrayFunctionCheck(Check):
             bad = ~np.isfinite(got_arr) & np.isfinite(expected)
             if bad.any():
                 return self.nonfinite_message(z, got_arr, expected, bad)
-            if close(self.prepare(z, got_arr, expected), expected, self.tol):
+            twin = self.float32_twin(z)
+            if matches(self.prepare(z, got_arr, expected), expected, self.tol, twin=twin):
                 return None
             # Describe the answer as it came back, not as prepared.
             return compare_array(self.signature, got_arr, expected, inputs, tol=self.tol,
-                                 diagnoses=self.diagnoses(z))
+                                 diagnoses=self.diagnoses(z), twin=twin)
 
     def nonfinite_message(self, z, got, expected, bad) -> str:
         where = _first(bad)
@@ -210,6 +231,7 @@ def _large_inputs(rng, shape):
 
 class Sigmoid(_ArrayFunctionCheck):
     name = "sigmoid"
+    keras_twin = "sigmoid"
     signature = "sigmoid(z)"
     overflow_advice = _SIGMOID_OVERFLOW
     warning_tip = ("the stable form with e = np.exp(-np.abs(z)) computes it without any overflow, so numpy "
@@ -247,6 +269,11 @@ class Sigmoid(_ArrayFunctionCheck):
 
 class SigmoidGrad(_ArrayFunctionCheck):
     name = "sigmoid_grad"
+    keras_twin = "sigmoid"
+
+    def from_twin(self, z, value):
+        return (value * (1 - value)).astype(np.float32).astype(np.float64)
+
     signature = "sigmoid_grad(z)"
     overflow_advice = ("An exponential of a large number overflowed (np.exp(1000) = inf), and inf / inf is nan, "
                        "as in exp(-z) / (1 + exp(-z))**2 at z = -1000. Compute s = sigmoid(z) with your stable "
@@ -284,6 +311,7 @@ class SigmoidGrad(_ArrayFunctionCheck):
 # ----------------------------------------------------------------------------------------- tanh
 class Tanh(_ArrayFunctionCheck):
     name = "tanh"
+    keras_twin = "tanh"
     signature = "tanh(z)"
     overflow_advice = ("For large |z|, exp(z) or exp(-z) overflows to inf, and (exp(z) - exp(-z)) / (exp(z) + exp(-z)) "
                        "becomes inf / inf = nan (np.sinh(z) / np.cosh(z) does the same). Write tanh(z) = "
@@ -320,6 +348,11 @@ class Tanh(_ArrayFunctionCheck):
 
 class TanhGrad(_ArrayFunctionCheck):
     name = "tanh_grad"
+    keras_twin = "tanh"
+
+    def from_twin(self, z, value):
+        return (1 - value.astype(np.float32) ** 2).astype(np.float64)
+
     signature = "tanh_grad(z)"
     overflow_advice = ("An exponential or cosh of a large number overflowed, and the division gave nan. Compute "
                        "t = tanh(z) with a stable tanh and return 1 - t**2.")
@@ -355,6 +388,7 @@ class TanhGrad(_ArrayFunctionCheck):
 # -------------------------------------------------------------------------------------- softmax
 class Softmax(_ArrayFunctionCheck):
     name = "softmax"
+    keras_twin = "softmax"
     signature = "softmax(z)"
     shape_advice = ("softmax keeps the shape of z: one probability per entry. Reduce with keepdims=True, and "
                     "return exp(z - max) divided by its sum, not the sum itself.")
