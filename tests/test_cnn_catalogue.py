@@ -351,3 +351,242 @@ def test_public_cases_agree_with_keras():
         x, p, s = case.inputs["x"], case.inputs["pool_size"], case.inputs["stride"]
         pooled = keras.layers.MaxPooling2D(p, strides=s)(x.astype("float32"))
         assert np.allclose(np.asarray(pooled), case.expected["out"]), case.label
+
+
+# ============================================================================= attacks on the Keras parts
+# A Keras part is judged from the model the kernel reports (its config and weights), rebuilt by the grader and
+# run on arrays in grader-only "_" keys. These attacks replace the kernel's report, or report a model that
+# looks the public digits up, and must score 0 on the part without raising.
+import json  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from autograder.checks.core import dump_inputs, kernel_view  # noqa: E402
+from autograder.checks.model_data import report_model  # noqa: E402
+from autograder.checks.plain import from_plain, to_plain  # noqa: E402
+from autograder.grading.judge import judge_part  # noqa: E402
+
+KERAS_SEEDS = (33, 34, 35)
+
+
+def _grader_inputs(seed):
+    return {k: [from_plain(i) for i in lst] for k, lst in json.loads(dump_inputs(cnn.CHECKS.secret_inputs(seed))).items()}
+
+
+def judge_forged(name, forge, reference, seed=ONE_SEED[0]):
+    """Grade a part as if the kernel's check `run` had been replaced by `forge(inputs)` for every case.
+
+    `forge` gets the grader's full inputs ("_" keys included), so it can claim perfect facts: the strongest lie.
+    """
+    check = _check(name)
+    inputs = _grader_inputs(seed)
+    keys = [k for k in (check.name, check.hidden_name) if k in inputs]
+    expected = {k: check.report_payload(_subject(name, reference), k, inputs[k]) for k in keys}
+
+    def record(inp):
+        return {"ok": json.loads(json.dumps(to_plain(forge(inp))))}
+
+    reported = {k: {"check": k, "results": [record(i) for i in inputs[k]],
+                    **({"public": [record(c.inputs) for c in check.public_cases]} if k == check.name else {})}
+                for k in keys}
+    return judge_part(cnn.CHECKS, inputs, expected, reported)
+
+
+def _mlp(input_shape, n_classes, compiled=True):
+    import keras
+
+    model = keras.Sequential([keras.Input(shape=input_shape), keras.layers.Flatten(),
+                              keras.layers.Dense(16, activation="relu"), keras.layers.Dense(n_classes, activation="softmax")])
+    if compiled:
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _perfect_build_claims(inp):
+    """The old kernel-side report of a correct CNN: consistent layers, outputs, compile settings and loss."""
+    m, n_classes = len(inp["_X"]), int(inp["n_classes"])
+    return {"is_model": True, "layers": ["Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"], "n_conv": 1,
+            "n_pool": 1, "n_params": 1000, "outputs": np.full((m, n_classes), 1.0 / n_classes), "compiled": True,
+            "loss_name": "sparse_categorical_crossentropy", "from_logits": False, "loss": float(np.log(n_classes)),
+            "loss_error": ""}
+
+
+def _claims(inp):
+    return {k: v for k, v in _perfect_build_claims(inp).items() if k != "is_model"}
+
+
+def _dense_renamed_conv(inp):
+    """An MLP's record whose keras_config calls its Dense layers Conv2D; the weights stay the MLP's."""
+    record = report_model(_mlp(tuple(inp["input_shape"]), int(inp["n_classes"])))
+    config = json.loads(record["keras_config"])
+    for layer in config["config"]["layers"]:
+        if layer["class_name"] == "Dense":
+            layer["class_name"] = "Conv2D"
+    return {**record, "keras_config": json.dumps(config)}
+
+
+def _untrained_cnn(reference):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return reference["build_cnn"]((8, 8, 1), 10)
+
+
+def _perfect_trained_claims(inp):
+    """The old report of digits_cnn, claiming one-hot outputs of the grader's own labels."""
+    return {"is_model": True, "outputs": np.eye(10)[np.asarray(inp["_labels"], dtype=int)], "n_conv": 1, "n_pool": 1,
+            "layers": ["Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"], "n_params": 33482}
+
+
+#: part -> [(label, forge)], forge(reference) -> (inputs -> what the replaced `run` reports).
+LYING_REPORTS = {
+    "build_cnn": [
+        ("old claim dict with perfect facts", lambda ref: _perfect_build_claims),
+        ("an MLP's record, with claims of convolutions added",
+         lambda ref: lambda inp: {**report_model(_mlp(tuple(inp["input_shape"]), int(inp["n_classes"]))), **_claims(inp)}),
+        ("an uncompiled CNN's record, with claims of compile settings added",
+         lambda ref: lambda inp: {**report_model(_built_cnn(ref, inp, compiled=False)), **_claims(inp)}),
+        ("an MLP's config edited to call its Dense layers Conv2D", lambda ref: _dense_renamed_conv),
+    ],
+    "train_cnn": [
+        ("old claim dict with perfect outputs", lambda ref: _perfect_trained_claims),
+        ("an untrained CNN's record, with perfect outputs claimed",
+         lambda ref: (lambda record: lambda inp: {**record, **{k: v for k, v in _perfect_trained_claims(inp).items()
+                                                               if k != "is_model"}})(report_model(_untrained_cnn(ref)))),
+        ("the trained CNN's record with a serialize_error",
+         lambda ref: lambda inp: {**report_model(ref["digits_cnn"]), "serialize_error": "forged"}),
+        ("not a model at all", lambda ref: lambda inp: {"is_model": True, "keras_config": 10 ** 30}),
+    ],
+}
+
+
+_UNCOMPILED = _build(('    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n', ""))
+
+
+def _built_cnn(reference, inp, compiled=True):
+    build = reference["build_cnn"] if compiled else define(_UNCOMPILED, "build_cnn", reference)
+    return build(tuple(inp["input_shape"]), int(inp["n_classes"]))
+
+
+@pytest.mark.parametrize("name,label,forge", [pytest.param(n, label, forge, id=f"{n}-{label}")
+                                              for n, rows in LYING_REPORTS.items() for label, forge in rows])
+def test_lying_report_scores_zero(reference, name, label, forge):
+    verdict = judge_forged(name, forge(reference), reference)
+    assert not verdict.passed, f"{label} passed"
+    assert verdict.feedback and "could not use" not in verdict.detail, verdict.detail
+
+
+_LAMBDA_CNN = ("def build_cnn(input_shape=(8, 8, 1), n_classes=10):\n"
+               "    model = keras.Sequential([keras.Input(shape=input_shape),\n"
+               "        keras.layers.Conv2D(8, 3, padding='same', activation='relu'), keras.layers.MaxPooling2D(2),\n"
+               "        keras.layers.Flatten(), keras.layers.Dense(n_classes),\n"
+               "        keras.layers.Lambda(lambda z: keras.ops.softmax(z))])\n"
+               "    model.compile(optimizer='adam', loss='sparse_categorical_crossentropy')\n    return model\n")
+_SUBCLASSED_CNN = ("def build_cnn(input_shape=(8, 8, 1), n_classes=10):\n"
+                   "    class Net(keras.Model):\n"
+                   "        def __init__(self):\n            super().__init__()\n"
+                   "            self.conv, self.pool = keras.layers.Conv2D(8, 3, activation='relu'), keras.layers.MaxPooling2D(2)\n"
+                   "            self.flat, self.out = keras.layers.Flatten(), keras.layers.Dense(n_classes, activation='softmax')\n"
+                   "        def call(self, x):\n            return self.out(self.flat(self.pool(self.conv(x))))\n"
+                   "    model = Net()\n    model(keras.ops.zeros((1, *input_shape)))\n"
+                   "    model.compile(optimizer='adam', loss='sparse_categorical_crossentropy')\n    return model\n")
+
+#: label -> (code defining build_cnn, what the message must say). Both Keras parts refuse them.
+REJECTED_MODELS = {
+    "Lambda layer": (_LAMBDA_CNN, "Lambda layer"),
+    "subclassed model": (_SUBCLASSED_CNN, "subclassed models"),
+}
+
+
+@pytest.mark.parametrize("name", ["build_cnn", "train_cnn"])
+@pytest.mark.parametrize("label", list(REJECTED_MODELS))
+def test_models_the_grader_does_not_run_are_refused(reference, name, label):
+    code, advice = REJECTED_MODELS[label]
+    build = define(code, "build_cnn", reference)
+    answer = build((8, 8, 1), 10) if name == "train_cnn" else build
+    verdicts, public = grade(name, answer, reference, ONE_SEED)
+    assert public is not None and "cannot be checked" in public and advice in public, public
+    assert not verdicts[0].passed and advice in verdicts[0].feedback, verdicts[0].detail
+
+
+def _exact_lookup_cnn(images, labels):
+    """A "CNN" of built-in layers that memorises `images`: the right class when the input IS one of them, else
+    class 0. A 1x1 identity Conv2D, then relu(1e4 (1e-3 - |x - p|^2)) over every prototype p, then its label."""
+    import keras
+
+    rows = np.asarray(images, dtype="float64").reshape(len(images), -1)
+    n, d = rows.shape
+    x = keras.Input(shape=(8, 8, 1))
+    conv = keras.layers.Conv2D(1, 1, use_bias=False)
+    flat = keras.layers.Flatten()(conv(x))
+    both = keras.layers.Concatenate()([flat, keras.layers.Multiply()([flat, flat])])
+    match, head = keras.layers.Dense(n, activation="relu"), keras.layers.Dense(10)
+    model = keras.Model(x, head(match(both)))
+    conv.set_weights([np.ones((1, 1, 1, 1), "float32")])
+    match.set_weights([np.vstack([2e4 * rows.T, -1e4 * np.ones((d, n))]).astype("float32"),
+                       (1e4 * (1e-3 - (rows ** 2).sum(1))).astype("float32")])
+    head.set_weights([np.eye(10)[np.asarray(labels, dtype=int)].astype("float32"), np.zeros(10, "float32")])
+    return model
+
+
+def _public_digits():
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return (digits.data / 16.0).astype("float32"), digits.target
+
+
+def test_lookup_of_the_public_digits_fails_on_held_out_digits(reference):
+    """A model that memorises all 1797 public digits (test split included) would have passed when the grader
+    showed it the test split's rows; the grader's perturbed digits match none of them exactly."""
+    from coursekit.data import digits_split
+
+    X_all, y_all = _public_digits()
+    lookup = _exact_lookup_cnn(X_all, y_all)
+    record = from_plain(json.loads(json.dumps(to_plain(report_model(lookup)))))
+    _, X_test, _, y_test = digits_split()
+    old_inputs = {"_X": X_test[:300].reshape(-1, 8, 8, 1), "_labels": y_test[:300]}
+    assert cnn.trained_cnn.compare(old_inputs, record, None) is None  # perfect on rows it memorised
+    for seed in KERAS_SEEDS:
+        (inputs,) = _grader_inputs(seed)["trained_cnn"]
+        message = cnn.trained_cnn.compare(inputs, record, None)
+        assert message is not None and "close to guessing" in message, message
+    verdicts, public = grade("train_cnn", lookup, reference, ONE_SEED)
+    assert not verdicts[0].passed and public is not None
+
+
+def test_trained_cnn_is_judged_on_digits_the_kernel_never_saw():
+    """The kernel gets no input at all; the digits it is judged on are not rows of the public data set."""
+    X_all, _ = _public_digits()
+    public = {row.tobytes() for row in X_all}
+    draws = []
+    for seed in KERAS_SEEDS:
+        (inputs,) = _grader_inputs(seed)["trained_cnn"]
+        assert kernel_view(inputs) == {}
+        rows = np.asarray(inputs["_X"], dtype="float32").reshape(len(inputs["_X"]), -1)
+        assert len(rows) == 300 and not any(row.tobytes() in public for row in rows)
+        draws.append(rows)
+    assert not np.array_equal(draws[0], draws[1])  # a fresh perturbation per grading run
+    (case,) = cnn.trained_cnn.public_cases
+    assert kernel_view(case.inputs) == {}
+    for inputs in _grader_inputs(ONE_SEED[0])["build_cnn"]:
+        assert set(kernel_view(inputs)) == {"input_shape", "n_classes"}
+
+
+@pytest.mark.parametrize("name", ["build_cnn", "train_cnn"])
+def test_reference_passes_on_several_seeds(reference, name):
+    expect_correct(*grade(name, _subject(name, reference), reference, KERAS_SEEDS))
+
+
+def test_odd_reports_fail_with_a_message():
+    """compare never raises on data of the wrong type: it says what was wrong."""
+    inputs = _grader_inputs(ONE_SEED[0])
+    for odd in ("a string", 10 ** 30, None, [1, 2], {"is_model": True}, {"is_model": True, "keras_config": "{"},
+                {"is_model": True, "keras_config": "[]", "weights": 3},
+                {"is_model": True, "keras_config": json.dumps({"class_name": "Sequential", "config": 5})},
+                {"is_model": True, "keras_config": "[" * 10 ** 5, "weights": []},
+                {"is_model": True, "keras_config": json.dumps({"class_name": "Dense", "module": "keras.layers",
+                                                               "config": {"units": 10 ** 9}}), "weights": []}):
+        for name in ("build_cnn", "trained_cnn"):
+            message = cnn.CHECKS[name].compare(inputs[name][0], odd, None)
+            assert isinstance(message, str) and message, (name, odd)

@@ -241,3 +241,173 @@ def test_copy_weights_waits_for_keras_mlp(reference):
     answer = subject_of("copy_weights", "def keras_mlp(layer_sizes):\n    raise NotImplementedError()", reference)
     message = public_message(feedforward.copy_weights, answer)
     assert message is not None and "finish Exercise 4 first" in message
+
+
+# ============================================================================= attacks on the Keras parts
+# A Keras part is judged from the model the kernel reports (its config and weights), rebuilt by the grader and
+# run on a batch in the grader-only key "_X". These attacks replace the kernel's report and must score 0 on the
+# part without raising.
+import json  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from autograder.checks.core import dump_inputs, kernel_view  # noqa: E402
+from autograder.checks.model_data import report_model  # noqa: E402
+from autograder.checks.plain import from_plain, to_plain  # noqa: E402
+from autograder.grading.judge import judge_part  # noqa: E402
+
+MORE_KERAS_SEEDS = (11, 14, 15)
+
+
+def _grader_inputs(seed):
+    return {k: [from_plain(i) for i in lst]
+            for k, lst in json.loads(dump_inputs(feedforward.CHECKS.secret_inputs(seed))).items()}
+
+
+def judge_forged(name, forge, reference, seed=KERAS_SEEDS[0]):
+    """Grade a part as if the kernel's check `run` had been replaced by `forge(inputs)` for every case
+    (hidden cases included). `forge` gets the grader's full inputs, "_" keys included: the strongest lie."""
+    check = feedforward.CHECKS[name]
+    inputs = _grader_inputs(seed)
+    keys = [k for k in (check.name, check.hidden_name) if k in inputs]
+    expected = {k: check.report_payload(subject_of(name, None, reference), k, inputs[k]) for k in keys}
+
+    def record(inp):
+        return {"ok": json.loads(json.dumps(to_plain(forge(inp))))}
+
+    reported = {k: {"check": k, "results": [record(i) for i in inputs[k]],
+                    **({"public": [record(c.inputs) for c in check.public_cases]} if k == check.name else {})}
+                for k in keys}
+    return judge_part(feedforward.CHECKS, inputs, expected, reported)
+
+
+def _mlp(sizes, hidden="relu"):
+    import keras
+
+    return keras.Sequential([keras.Input(shape=(sizes[0],))] + [keras.layers.Dense(n, activation=hidden)
+                                                               for n in sizes[1:-1]] + [keras.layers.Dense(sizes[-1])])
+
+
+def _perfect_mlp_claims(inp):
+    """What the old kernel-side report said about a correct keras_mlp."""
+    sizes = [int(v) for v in inp["layer_sizes"]]
+    layers = [{"kind": "Dense", "units": n, "activation": "relu", "use_bias": True} for n in sizes[1:-1]]
+    return {"is_model": True, "layers": layers + [{"kind": "Dense", "units": sizes[-1], "activation": "linear",
+                                                   "use_bias": True}],
+            "n_params": sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])), "output_shape": [3, sizes[-1]]}
+
+
+def _numpy_forward(inp):
+    A = np.asarray(inp["_X"], dtype=np.float64)
+    params = inp["params"]
+    for W, b in params[:-1]:
+        A = np.maximum(0.0, A @ np.asarray(W) + np.asarray(b))
+    return A @ np.asarray(params[-1][0]) + np.asarray(params[-1][1])
+
+
+def _copied(inp, hidden="relu"):
+    model = _mlp([int(v) for v in inp["layer_sizes"]], hidden)
+    dense = [layer for layer in model.layers if layer.weights]
+    for layer, (W, b) in zip(dense, inp["params"]):
+        layer.set_weights([np.asarray(W), np.asarray(b)])
+    return model
+
+
+def _relu_edited_to_linear(inp):
+    """A correctly copied model's record, its keras_config edited to drop the ReLUs; the weights stay."""
+    record = report_model(_copied(inp))
+    return {**record, "keras_config": record["keras_config"].replace('"activation": "relu"', '"activation": "linear"')}
+
+
+def _claims(inp):
+    return {k: v for k, v in _perfect_mlp_claims(inp).items() if k != "is_model"}
+
+
+#: part -> [(label, forge)], forge(reference) -> (inputs -> what the replaced `run` reports).
+LYING_REPORTS = {
+    "keras_mlp": [
+        ("old claim dict with perfect facts", lambda ref: _perfect_mlp_claims),
+        ("a linear network's record, with perfect claims added",
+         lambda ref: lambda inp: {**report_model(_mlp([int(v) for v in inp["layer_sizes"]], None)), **_claims(inp)}),
+        ("the first public case's model replayed for every input", lambda ref: lambda inp: report_model(_mlp([4, 8, 6, 3]))),
+    ],
+    "copy_weights": [
+        ("old claim dict with the outputs computed in numpy",
+         lambda ref: lambda inp: {"is_model": True, "outputs": _numpy_forward(inp)}),
+        ("an uncopied model's record, with the right outputs claimed",
+         lambda ref: lambda inp: {**report_model(_mlp([int(v) for v in inp["layer_sizes"]])),
+                                  "outputs": _numpy_forward(inp)}),
+        ("a copied model's config edited to drop the ReLUs, weights kept", lambda ref: _relu_edited_to_linear),
+        ("weights of another shape under the right config",
+         lambda ref: lambda inp: {**report_model(_copied(inp)), "weights": [np.zeros(3)]}),
+    ],
+}
+
+
+@pytest.mark.parametrize("name,label,forge", [pytest.param(n, label, forge, id=f"{n}-{label}")
+                                              for n, rows in LYING_REPORTS.items() for label, forge in rows])
+def test_lying_report_scores_zero(reference, name, label, forge):
+    verdict = judge_forged(name, forge(reference), reference)
+    assert not verdict.passed, f"{label} passed"
+    assert verdict.feedback and "could not use" not in verdict.detail, verdict.detail
+
+
+_LAMBDA_MLP = ("def keras_mlp(layer_sizes):\n    layers = [keras.Input(shape=(layer_sizes[0],))]\n"
+               "    for n in layer_sizes[1:-1]:\n"
+               "        layers += [keras.layers.Dense(n), keras.layers.Lambda(lambda z: keras.ops.maximum(z, 0.0))]\n"
+               "    return keras.Sequential(layers + [keras.layers.Dense(layer_sizes[-1])])\n")
+_SUBCLASSED_MLP = ("def keras_mlp(layer_sizes):\n    class MLP(keras.Model):\n"
+                   "        def __init__(self):\n            super().__init__()\n"
+                   "            self.hidden = [keras.layers.Dense(n, activation='relu') for n in layer_sizes[1:-1]]\n"
+                   "            self.out = keras.layers.Dense(layer_sizes[-1])\n"
+                   "        def call(self, x):\n            for layer in self.hidden:\n                x = layer(x)\n"
+                   "            return self.out(x)\n"
+                   "    model = MLP()\n    model(keras.ops.zeros((1, layer_sizes[0])))\n    return model\n")
+
+#: label -> (code defining keras_mlp, what the message must say). Both Keras parts refuse them.
+REJECTED_MODELS = {
+    "Lambda layer": (_LAMBDA_MLP, "Lambda layer"),
+    "subclassed model": (_SUBCLASSED_MLP, "subclassed models"),
+}
+
+
+@pytest.mark.parametrize("name", ["keras_mlp", "copy_weights"])
+@pytest.mark.parametrize("label", list(REJECTED_MODELS))
+def test_models_the_grader_does_not_run_are_refused(reference, name, label):
+    code, advice = REJECTED_MODELS[label]
+    verdicts, public = grade(name, subject_of(name, code, reference), reference)
+    assert public is not None and "cannot be checked" in public and advice in public, public
+    assert all(not v.passed and advice in v.feedback for v in verdicts), [v.detail for v in verdicts]
+
+
+def test_kernel_never_sees_the_batch_a_model_is_judged_on():
+    """keras_mlp's and copy_weights's probe batches stay in "_X": the kernel gets only sizes and params."""
+    for seed in MORE_KERAS_SEEDS:
+        inputs = _grader_inputs(seed)
+        for key in ("keras_mlp", "keras_mlp:hidden"):
+            assert all(set(kernel_view(i)) == {"layer_sizes"} for i in inputs[key])
+        for key in ("copy_weights", "copy_weights:hidden"):
+            assert all(set(kernel_view(i)) == {"layer_sizes", "params"} and "_X" in i for i in inputs[key])
+    for case in feedforward.keras_mlp.public_cases + feedforward.copy_weights.public_cases:
+        assert "X" not in kernel_view(case.inputs) and "_X" in case.inputs
+
+
+@pytest.mark.parametrize("name", ["keras_mlp", "copy_weights"])
+def test_reference_passes_on_several_seeds(reference, name):
+    check, ref = feedforward.CHECKS[name], subject_of(name, None, reference)
+    expect_correct([simulate_grading(feedforward.CHECKS, check, ref, ref, s) for s in MORE_KERAS_SEEDS],
+                   public_message(check, ref))
+
+
+def test_odd_reports_fail_with_a_message():
+    """compare never raises on data of the wrong type: it says what was wrong."""
+    inputs = _grader_inputs(KERAS_SEEDS[0])
+    for odd in ("a string", 10 ** 30, None, [1, 2], {"is_model": True}, {"is_model": True, "keras_config": "{"},
+                {"is_model": True, "keras_config": "[]", "weights": 3},
+                {"is_model": True, "keras_config": json.dumps({"class_name": "Sequential", "config": 5})},
+                {"is_model": True, "keras_config": "[" * 10 ** 5, "weights": []},
+                {"is_model": True, "keras_config": json.dumps({"class_name": "Dense", "module": "keras.layers",
+                                                               "config": {"units": 10 ** 9}}), "weights": []}):
+        for name in ("keras_mlp", "copy_weights"):
+            message = feedforward.CHECKS[name].compare(inputs[name][0], odd, {"n_params": 1})
+            assert isinstance(message, str) and message, (name, odd)

@@ -5,6 +5,10 @@ Public expected values are literals, computed once offline and checked against `
 mistake, `run` also calls the student's function on a few transformed inputs (a flipped kernel, the image
 mirrored, stride 1, no padding), the reference solution reports the same probes, and the diagnoses compare
 the student's main answer with the reference's probes.
+
+The two Keras parts are judged from the model itself (see `model_data`): the kernel reports only
+`report_model(model)`, and the grader rebuilds it and computes its layers, outputs, compiled loss and
+accuracy on arrays in grader-only "_" keys; the trained CNN on perturbed held-out digits (`heldout`).
 """
 from __future__ import annotations
 
@@ -14,9 +18,12 @@ import numpy as np
 
 from .compare import fmt, within_scale
 from .core import Case, Check, CheckSet, Verdict
-from .first_model import _all_layers, _cross_entropy, _describe_loss, _is_probabilities, _rel_close, _to_numpy
+from .heldout import digits_heldout
+from .model_data import (ModelLimits, ModelRejected, all_layers, compile_summary, compute_loss, cross_entropy,
+                         is_probabilities, predict, rel_close, report_model)
 
-#: The trained CNN must classify at least this share of held-out digits (the reference reaches about 0.975-0.98).
+#: The trained CNN must classify at least this share of held-out digits (the reference reaches about 0.975-0.98
+#: on the test split, and about 0.97 once the grader perturbs them).
 ACCURACY_THRESHOLD = 0.93
 
 
@@ -468,13 +475,83 @@ class MaxPool2D(Check):
 _POOLING = ("MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D", "GlobalAveragePooling2D")
 
 
+def _error_text(exc: BaseException, limit: int = 160) -> str:
+    """An exception as one short line, without the terminal colour codes Keras puts in its messages."""
+    import re
+
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).split())
+    return f"{type(exc).__name__}: {text[:limit]}"
+
+
+def _rebuild(record, limits: ModelLimits = ModelLimits()):
+    """The reported model, rebuilt in the grader as `model_data.rebuild_model` does; raises ModelRejected.
+
+    Local stand-in for rebuild_model, which cannot rebuild a Functional model today: its size probe
+    deserialises the parsed config, and Keras's Functional.from_config pops the nested config's
+    keys, so the second deserialisation fails ("could not be deserialized properly"). The same
+    steps here run on fresh copies. It also refuses a model that was never built (no input shape):
+    the size probe cannot measure one, and calling it would create weights of any size.
+    """
+    import copy
+    import json
+
+    import keras
+
+    from . import model_data
+
+    text = record.get("keras_config") if isinstance(record, dict) else None
+    if not (isinstance(record, dict) and record.get("is_model") and not record.get("serialize_error")
+            and isinstance(text, str) and len(text) <= limits.config_chars):
+        return model_data.rebuild_model(record, limits)  # its message for a record it refuses up front
+    try:
+        config = json.loads(text)
+    except (ValueError, RecursionError):  # json raises RecursionError on "[" * 10**5
+        raise ModelRejected("the model's configuration is not valid JSON, or is nested too deeply") from None
+    if not isinstance(config, dict):
+        raise ModelRejected("the model's configuration is not a Keras object")
+    model_data._check_config(config, limits)
+    model_data._probe_size(copy.deepcopy(config), limits)
+    try:
+        model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - a config Keras cannot read is the student's to fix
+        raise ModelRejected(f"the model could not be rebuilt from its configuration ({_error_text(exc)})") from None
+    if not isinstance(model, keras.Model):
+        raise ModelRejected(f"the reported object is a {type(model).__name__}, not a keras.Model")
+    if not model.built or not all(layer.built for layer in all_layers(model)):
+        raise ModelRejected("the model was never built, so the grader cannot tell its size: start it with "
+                            "keras.Input(shape=...)")
+    weights = record.get("weights")
+    shapes = [tuple(int(d) for d in v.shape) for v in model.weights]
+    if not isinstance(weights, list) or len(weights) != len(shapes):
+        raise ModelRejected(f"the model reported {len(weights) if isinstance(weights, list) else 'no'} weight arrays "
+                            f"for {len(shapes)} weights")
+    if any(not isinstance(w, np.ndarray) or tuple(w.shape) != shape or w.dtype.kind not in "fiub"
+           for w, shape in zip(weights, shapes)):
+        raise ModelRejected("the reported weights do not fit the model's layers")
+    model.set_weights(weights)
+    return model
+
+
+def _built(model, input_shape: tuple):
+    """In the kernel: a model made without keras.Input has no weights until it is called once; build it
+    on zeros (nothing is reported from that call) so that its report holds its weights."""
+    import keras
+
+    if isinstance(model, keras.Model) and not model.built:
+        model(np.zeros((1, *input_shape), dtype="float32"))
+    return model
+
+
 def _cnn_case(rng, input_shape, n_classes, m: int = 24) -> dict:
+    """build_cnn's arguments, and a batch of images and labels ("_X", "_y") that only the grader sees."""
     return {"input_shape": tuple(int(d) for d in input_shape), "n_classes": int(n_classes),
-            "X": rng.uniform(0, 1, (m, *input_shape)), "y": rng.integers(0, n_classes, m)}
+            "_X": rng.uniform(0, 1, (m, *input_shape)), "_y": rng.integers(0, n_classes, m)}
 
 
-def _describe_cnn(model, keras) -> dict:
-    layers = _all_layers(model)
+def _describe_cnn(model) -> dict:
+    import keras
+
+    layers = [layer for layer in all_layers(model) if not isinstance(layer, keras.layers.InputLayer)]
     pooling = tuple(getattr(keras.layers, name) for name in _POOLING)
     return {"layers": [type(layer).__name__ for layer in layers],
             "n_conv": sum(isinstance(layer, keras.layers.Conv2D) for layer in layers),
@@ -483,6 +560,7 @@ def _describe_cnn(model, keras) -> dict:
 
 
 class BuildCNN(Check):
+    """The kernel reports the model; the grader rebuilds it, runs it on "_X" and computes its compiled loss on "_y"."""
     name = "build_cnn"
     signature = "build_cnn(input_shape, n_classes)"
     public_cases = (
@@ -496,24 +574,8 @@ class BuildCNN(Check):
                 _cnn_case(rng, (side, int(rng.integers(8, 17)), int(rng.integers(1, 4))), int(rng.integers(2, 7)))]
 
     def run(self, subject, inputs):
-        import keras
-
-        model = subject(input_shape=tuple(inputs["input_shape"]), n_classes=int(inputs["n_classes"]))
-        if not isinstance(model, keras.Model):
-            return {"is_model": False, "kind": type(model).__name__}
-        X = np.asarray(inputs["X"], dtype="float32")
-        y = np.asarray(inputs["y"]).astype("int64")
-        y_pred = model(X, training=False)
-        loss_name, from_logits = _describe_loss(getattr(model, "loss", None))
-        report = {"is_model": True, **_describe_cnn(model, keras), "outputs": _to_numpy(y_pred),
-                  "compiled": bool(getattr(model, "compiled", False)) and getattr(model, "optimizer", None) is not None,
-                  "loss_name": loss_name, "from_logits": from_logits, "loss": None, "loss_error": ""}
-        if report["compiled"]:
-            try:
-                report["loss"] = float(_to_numpy(model.compute_loss(x=X, y=y, y_pred=y_pred, training=False)))
-            except Exception as exc:  # noqa: BLE001 - a loss that cannot take integer labels is a finding
-                report["loss_error"] = f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
-        return report
+        shape = tuple(int(d) for d in inputs["input_shape"])
+        return report_model(_built(subject(input_shape=shape, n_classes=int(inputs["n_classes"])), shape))
 
     def error_advice(self, inputs, error, detail):
         if "incompatible" in detail or "expected shape" in detail or "expected axis" in detail:
@@ -530,15 +592,27 @@ class BuildCNN(Check):
             if got.get("kind") == "NoneType":
                 return f"{sig} returned None: end the function with `return model`."
             return f"{sig} returned a {got.get('kind')}, not a keras.Model."
-        layers = ", ".join(got.get("layers", []))
-        if not got.get("n_conv"):
+        try:
+            model = _rebuild(got)
+        except ModelRejected as exc:
+            return f"The model from {sig} cannot be checked: {exc}."
+        facts = _describe_cnn(model)
+        layers = ", ".join(facts["layers"])
+        if not facts["n_conv"]:
             return (f"The model from {sig} has no Conv2D layer (layers: {layers}). This exercise asks for a "
                     "convolutional network: start with keras.layers.Conv2D(filters, 3, activation='relu').")
-        if not got.get("n_pool"):
+        if not facts["n_pool"]:
             return (f"The model from {sig} has no pooling layer (layers: {layers}). Put a "
                     "keras.layers.MaxPooling2D(2) after a convolution.")
-        outputs = np.asarray(got.get("outputs"), dtype=np.float64)
-        m = len(inputs["X"])
+        X = np.asarray(inputs["_X"], dtype="float32")
+        y = np.asarray(inputs["_y"]).astype("int64")
+        m = len(X)
+        try:
+            outputs = predict(model, X)
+        except Exception as exc:  # noqa: BLE001 - a model that cannot take the images is the student's to fix
+            detail = _error_text(exc)
+            advice = self.error_advice(inputs, type(exc).__name__, detail)
+            return f"The model from {sig} could not be run on a batch of {m} images of shape {shape} ({detail}). {advice}".rstrip()
         if outputs.shape != (m, n_classes):
             if outputs.ndim == 4:
                 return (f"The model from {sig} maps a batch of images to outputs of shape {outputs.shape}, expected "
@@ -546,21 +620,23 @@ class BuildCNN(Check):
                         "keras.layers.Flatten() between the convolutional part and the Dense layers.")
             return (f"The model from {sig} maps a batch of {m} images to outputs of shape {outputs.shape}, expected "
                     f"({m}, {n_classes}): the last layer is Dense(n_classes). (Layers: {layers}.)")
-        if not got.get("compiled"):
+        compiled = compile_summary(model)
+        if not compiled.get("compiled"):
             return (f"The model from {sig} is not compiled: call model.compile(optimizer='adam', "
                     "loss='sparse_categorical_crossentropy', metrics=['accuracy']) before returning it.")
-        probabilities = _is_probabilities(outputs)
-        name = got.get("loss_name", "?")
-        if probabilities and got.get("from_logits"):
+        probabilities = is_probabilities(outputs)
+        name = compiled.get("loss", "?")
+        if probabilities and compiled.get("from_logits"):
             return (f"The model from {sig} ends in softmax, but its loss ({name}) was told from_logits=True, "
                     "so it would apply softmax a second time. Keep one of the two.")
-        loss = got.get("loss")
-        if loss is None:
+        try:
+            loss = compute_loss(model, X, y)
+        except Exception as exc:  # noqa: BLE001 - a loss that cannot take integer labels is a finding
             return (f"The compiled loss of the model from {sig} ({name}) cannot take integer labels 0..{n_classes - 1} "
-                    f"({got.get('loss_error')}). Use loss='sparse_categorical_crossentropy'.")
-        target = _cross_entropy(outputs, np.asarray(inputs["y"]).astype(int), from_logits=not probabilities)
-        if not _rel_close(float(loss), target, 1e-3):
-            if not probabilities and not got.get("from_logits"):
+                    f"({_error_text(exc)}). Use loss='sparse_categorical_crossentropy'.")
+        target = cross_entropy(outputs, y.astype(int), from_logits=not probabilities)
+        if not rel_close(float(loss), target, 1e-3):
+            if not probabilities and not compiled.get("from_logits"):
                 return (f"The outputs of the model from {sig} are not probabilities, but its loss ({name}) expects "
                         "them: end with Dense(n_classes, activation='softmax'), or give the loss from_logits=True.")
             return (f"The compiled loss of the model from {sig} ({name}) gives {float(loss):.4g} on the check's batch, "
@@ -569,35 +645,32 @@ class BuildCNN(Check):
 
 
 # ============================================================================ Exercise 5: the trained CNN
-def _digits_test_images():
-    from coursekit.data import digits_split
-
-    _, X_test, _, y_test = digits_split()
-    return X_test.reshape(-1, 8, 8, 1), y_test
+def _images(X: np.ndarray) -> np.ndarray:
+    return np.asarray(X, dtype="float32").reshape(-1, 8, 8, 1)
 
 
 class TrainedCNN(Check):
-    """Judged by a threshold: the CNN trained in the notebook must classify held-out digits."""
+    """Judged by a threshold: the CNN trained in the notebook must classify held-out digits.
+
+    The kernel reports only the model. The grader classifies test-split digits perturbed with the
+    run's seed (`heldout.digits_heldout`), in grader-only keys: the kernel sees no image, and a model
+    that looks its inputs up in the public digits finds no exact match.
+    """
     name = "trained_cnn"
     signature = "train_cnn(model, X_train, y_train)"
 
     @cached_property
     def public_cases(self):
-        X_test, y_test = _digits_test_images()
-        return (Case({"X": X_test[:150], "_labels": y_test[:150]}, None, "the first 150 test digits"),)
+        X, y = digits_heldout(np.random.default_rng(10), 150)
+        return (Case({"_X": _images(X), "_labels": y}, None,
+                     "150 test digits, each with a random brightness and a little pixel noise"),)
 
     def secret_inputs(self, rng):
-        X_test, y_test = _digits_test_images()
-        chosen = np.sort(rng.choice(len(X_test), 300, replace=False))
-        return [{"X": X_test[chosen], "_labels": y_test[chosen]}]
+        X, y = digits_heldout(rng, 300)
+        return [{"_X": _images(X), "_labels": y}]
 
     def run(self, subject, inputs):
-        import keras
-
-        if not isinstance(subject, keras.Model):  # None: the training cell stopped before keeping the model
-            return {"is_model": False, "kind": type(subject).__name__}
-        outputs = _to_numpy(subject(np.asarray(inputs["X"], dtype="float32"), training=False))
-        return {"is_model": True, "outputs": outputs, **_describe_cnn(subject, keras)}
+        return report_model(subject)  # None (the training cell stopped before keeping the model) is reported too
 
     def compare(self, inputs, got, expected):
         if not isinstance(got, dict):
@@ -607,10 +680,18 @@ class TrainedCNN(Check):
                 return ("digits_cnn is None: build_cnn or train_cnn is not implemented yet, or the training cell "
                         "above stopped with an error. Finish Exercises 4 and 5 and fix any error that cell shows.")
             return f"digits_cnn is a {got.get('kind')}, not a keras.Model: train_cnn must train the model it is given."
-        if not got.get("n_conv"):
+        try:
+            model = _rebuild(got)
+        except ModelRejected as exc:
+            return f"The trained model digits_cnn cannot be checked: {exc}."
+        if not _describe_cnn(model)["n_conv"]:
             return "The trained model has no Conv2D layer: build_cnn must build a convolutional network (Exercise 4)."
         labels = np.asarray(inputs["_labels"]).astype(int)
-        outputs = np.asarray(got["outputs"], dtype=np.float64)
+        try:
+            outputs = predict(model, inputs["_X"])
+        except Exception as exc:  # noqa: BLE001
+            return (f"The trained model could not classify a batch of digits of shape (m, 8, 8, 1) "
+                    f"({_error_text(exc)}).")
         if outputs.ndim != 2 or outputs.shape[0] != len(labels):
             return (f"The trained model returned outputs of shape {outputs.shape} for {len(labels)} digits, "
                     "expected one row of 10 class scores per digit.")

@@ -4,6 +4,12 @@ a Keras network with Dropout layers, and the overfitting gap it closes.
 The numpy parts fix how the mask is drawn (``keep = rng.random(x.shape) >= rate``) so that a
 correct answer is reproducible from the generator's seed. Diagnoses work back from the expected
 mask and output; nothing here computes dropout the way the exercise asks.
+
+The Keras parts are judged from the model itself (see `model_data`): the kernel reports only
+`report_model(model)`, and the grader rebuilds it and computes every fact (layers, parameters,
+outputs with dropout on and off, accuracies) on arrays in grader-only "_" keys. The trained
+network's validation accuracy is measured on fresh samples of the same task drawn with the run's
+seed (`heldout_validation`), never on the validation arrays the notebook has.
 """
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ import numpy as np
 
 from .compare import close, compare_array, fmt
 from .core import Case, Check, CheckSet
+from .model_data import ModelLimits, ModelRejected, all_layers, predict, report_model, to_numpy
 
 #: The trained dropout network must have train accuracy minus validation accuracy below this.
 #: Measured over training seeds 0-3: with Dropout(0.5) the gap is 0.14-0.16; without dropout 0.32-0.34.
@@ -29,15 +36,38 @@ def overfitting_task(seed: int = 0, n_train: int = 200, n_val: int = 1000, n_fea
     `label_noise` of the labels are flipped, so a network can only reach 100% on the training
     set by memorising noise. 200 training samples make that memorising quick.
     """
+    rng, X, w = _task_rule(seed, n_train + n_val, n_features, n_informative)
+    y = _noisy_labels(X, w, rng, label_noise)
+    return X[:n_train], y[:n_train], X[n_train:], y[n_train:]
+
+
+def _task_rule(seed: int, n: int, n_features: int, n_informative: int):
+    """The task's generator after drawing its n samples and its rule w (the order overfitting_task draws them)."""
     rng = np.random.default_rng(seed)
-    n = n_train + n_val
     X = rng.normal(0.0, 1.0, (n, n_features)).astype("float32")
     w = np.zeros(n_features)
     w[:n_informative] = rng.normal(0.0, 1.0, n_informative)
+    return rng, X, w
+
+
+def _noisy_labels(X: np.ndarray, w: np.ndarray, rng: np.random.Generator, label_noise: float) -> np.ndarray:
     y = (X @ w > 0).astype("int64")
-    flip = rng.random(n) < label_noise
+    flip = rng.random(len(X)) < label_noise
     y[flip] = 1 - y[flip]
-    return X[:n_train], y[:n_train], X[n_train:], y[n_train:]
+    return y
+
+
+def heldout_validation(rng: np.random.Generator, n: int = 1000, seed: int = 0, n_train: int = 200,
+                       n_val: int = 1000, n_features: int = 10, n_informative: int = 5,
+                       label_noise: float = 0.15):
+    """(X, y): `n` new samples of overfitting_task(seed)'s task (same rule w, same label noise), drawn from `rng`.
+
+    The grader judges the trained network on these, drawn with the run's own generator: they are
+    not the validation arrays the notebook trained next to, and no kernel can know them.
+    """
+    _, _, w = _task_rule(seed, n_train + n_val, n_features, n_informative)
+    X = rng.normal(0.0, 1.0, (n, n_features)).astype("float32")
+    return X, _noisy_labels(X, w, rng, label_noise)
 
 
 # ----------------------------------------------------------------------------- shared helpers
@@ -342,16 +372,82 @@ class DropoutBackward(Check):
 
 
 # ----------------------------------------------------------------------------- Exercise 3: the Keras model
+def _rebuild(record, limits: ModelLimits = ModelLimits()):
+    """The reported model, rebuilt in the grader as `model_data.rebuild_model` does; raises ModelRejected.
+
+    Local stand-in for rebuild_model, which cannot rebuild a Functional model today: its size probe
+    deserialises the parsed config, and Keras's Functional.from_config pops the nested config's
+    keys, so the second deserialisation fails ("could not be deserialized properly"). The same
+    steps here run on fresh copies. It also refuses a model that was never built (no input shape):
+    the size probe cannot measure one, and calling it would create weights of any size.
+    """
+    import copy
+    import json
+
+    import keras
+
+    from . import model_data
+
+    text = record.get("keras_config") if isinstance(record, dict) else None
+    if not (isinstance(record, dict) and record.get("is_model") and not record.get("serialize_error")
+            and isinstance(text, str) and len(text) <= limits.config_chars):
+        return model_data.rebuild_model(record, limits)  # its message for a record it refuses up front
+    try:
+        config = json.loads(text)
+    except (ValueError, RecursionError):  # json raises RecursionError on "[" * 10**5
+        raise ModelRejected("the model's configuration is not valid JSON, or is nested too deeply") from None
+    if not isinstance(config, dict):
+        raise ModelRejected("the model's configuration is not a Keras object")
+    model_data._check_config(config, limits)
+    model_data._probe_size(copy.deepcopy(config), limits)
+    try:
+        model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - a config Keras cannot read is the student's to fix
+        raise ModelRejected(f"the model could not be rebuilt from its configuration ({_error_text(exc)})") from None
+    if not isinstance(model, keras.Model):
+        raise ModelRejected(f"the reported object is a {type(model).__name__}, not a keras.Model")
+    if not model.built or not all(layer.built for layer in all_layers(model)):
+        raise ModelRejected("the model was never built, so the grader cannot tell its size: start it with "
+                            "keras.Input(shape=...)")
+    weights = record.get("weights")
+    shapes = [tuple(int(d) for d in v.shape) for v in model.weights]
+    if not isinstance(weights, list) or len(weights) != len(shapes):
+        raise ModelRejected(f"the model reported {len(weights) if isinstance(weights, list) else 'no'} weight arrays "
+                            f"for {len(shapes)} weights")
+    if any(not isinstance(w, np.ndarray) or tuple(w.shape) != shape or w.dtype.kind not in "fiub"
+           for w, shape in zip(weights, shapes)):
+        raise ModelRejected("the reported weights do not fit the model's layers")
+    model.set_weights(weights)
+    return model
+
+
+def _error_text(exc: BaseException, limit: int = 160) -> str:
+    """An exception as one short line, without the terminal colour codes Keras puts in its messages."""
+    import re
+
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).split())
+    return f"{type(exc).__name__}: {text[:limit]}"
+
+
+def _reported_model(what: str, got):
+    """(the rebuilt keras.Model, None), or (None, the message) when there is no model to check."""
+    if not isinstance(got, dict):
+        return None, f"{what} reported something the check cannot read."
+    if not got.get("is_model"):
+        if got.get("kind") == "NoneType":
+            return None, (f"{what} is None: build_dropout_model is not implemented yet, or the training cell above "
+                          "stopped with an error. Finish Exercise 3 (end it with `return model`) and rerun that cell.")
+        return None, f"{what} is a {got.get('kind')}, not a keras.Model."
+    try:
+        return _rebuild(got), None
+    except ModelRejected as exc:
+        return None, f"{what} cannot be checked: {exc}."
+
+
 def _layers(model) -> list:
     import keras
 
-    found = []
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            found.extend(_layers(layer))
-        elif not isinstance(layer, keras.layers.InputLayer):
-            found.append(layer)
-    return found
+    return [layer for layer in all_layers(model) if not isinstance(layer, keras.layers.InputLayer)]
 
 
 def _describe(layer) -> list:
@@ -365,39 +461,24 @@ def _describe(layer) -> list:
     return [type(layer).__name__]
 
 
-def _to_numpy(value) -> np.ndarray:
-    if hasattr(value, "numpy"):
-        return np.array(value.numpy())
-    import keras
-
-    return np.array(keras.ops.convert_to_numpy(value))
-
-
-def _model_report(model, X: np.ndarray) -> dict:
-    """Structure, and whether dropout is off at inference and on in training, as plain data."""
-    import keras
-
-    if not isinstance(model, keras.Model):
-        return {"is_model": False, "kind": type(model).__name__}
+def _model_facts(what: str, model, X: np.ndarray):
+    """(facts, None) or (None, message): structure, and whether dropout is off at inference and on in
+    training, computed by the grader on its own batch X (which the kernel never saw)."""
     X = np.asarray(X, dtype="float32")
-    first = _to_numpy(model(X, training=False))
-    second = _to_numpy(model(X, training=False))
-    trained = _to_numpy(model(X, training=True))
-    return {"is_model": True, "layers": [_describe(layer) for layer in _layers(model)],
-            "n_params": int(model.count_params()), "outputs": first,
-            "inference_stable": bool(np.array_equal(first, second)),
-            "training_differs": bool(not np.allclose(first, trained))}
+    try:
+        first = predict(model, X)
+        second = predict(model, X)
+        trained = np.asarray(to_numpy(model(X, training=True)), dtype=np.float64)
+    except Exception as exc:  # noqa: BLE001 - a model that cannot take the batch is the student's to fix
+        return None, (f"{what} could not be run on a batch of shape {X.shape} ({_error_text(exc)}). "
+                      "Start it with keras.Input(shape=(n_features,)).")
+    return {"layers": [_describe(layer) for layer in _layers(model)], "n_params": int(model.count_params()),
+            "outputs": first, "inference_stable": bool(np.array_equal(first, second)),
+            "training_differs": bool(first.shape != trained.shape or not np.allclose(first, trained))}, None
 
 
-def _structure_problem(what: str, got: dict) -> str | None:
-    if not isinstance(got, dict):
-        return f"{what} reported something the check cannot read."
-    if not got.get("is_model"):
-        if got.get("kind") == "NoneType":
-            return (f"{what} is None: build_dropout_model is not implemented yet, or the training cell above "
-                    "stopped with an error. Finish Exercise 3 (end it with `return model`) and rerun that cell.")
-        return f"{what} is a {got.get('kind')}, not a keras.Model."
-    if not got.get("inference_stable"):
+def _structure_problem(what: str, facts: dict) -> str | None:
+    if not facts.get("inference_stable"):
         return (f"{what} gives different outputs on two calls with training=False: dropout is still active at "
                 "inference. Do not call the Dropout layers with training=True; Keras switches them off by "
                 "itself in predict, evaluate and model(x, training=False).")
@@ -409,17 +490,20 @@ def _layer_text(layers) -> str:
                      else str(entry[0]) for entry in layers)
 
 
+def _probe(rng: np.random.Generator, n_features: int) -> np.ndarray:
+    return rng.normal(0.0, 1.0, (16, n_features))
+
+
 class BuildDropoutModel(Check):
+    """The kernel reports the model; the grader rebuilds it and runs it on "_X", a batch the kernel never sees."""
     name = "build_dropout_model"
     signature = "build_dropout_model(n_features, units, rate)"
     public_cases = (
-        Case({"n_features": 10, "units": 32, "rate": 0.5,
-              "X": np.random.default_rng(11).normal(0.0, 1.0, (16, 10))},
+        Case({"n_features": 10, "units": 32, "rate": 0.5, "_X": _probe(np.random.default_rng(11), 10)},
              {"layers": [["Dense", 32, "relu"], ["Dropout", 0.5], ["Dense", 32, "relu"], ["Dropout", 0.5],
                          ["Dense", 1, "sigmoid"]], "n_params": 1441},
              "n_features=10, units=32, rate=0.5"),
-        Case({"n_features": 4, "units": 8, "rate": 0.3,
-              "X": np.random.default_rng(12).normal(0.0, 1.0, (16, 4))},
+        Case({"n_features": 4, "units": 8, "rate": 0.3, "_X": _probe(np.random.default_rng(12), 4)},
              {"layers": [["Dense", 8, "relu"], ["Dropout", 0.3], ["Dense", 8, "relu"], ["Dropout", 0.3],
                          ["Dense", 1, "sigmoid"]], "n_params": 121},
              "n_features=4, units=8, rate=0.3"),
@@ -430,31 +514,38 @@ class BuildDropoutModel(Check):
         for _ in range(2):
             n = int(rng.integers(3, 20))
             cases.append({"n_features": n, "units": int(rng.choice([8, 16, 24, 48, 64])),
-                          "rate": float(round(rng.uniform(0.2, 0.5), 2)), "X": rng.normal(0.0, 1.0, (16, n))})
+                          "rate": float(round(rng.uniform(0.2, 0.5), 2)), "_X": _probe(rng, n)})
         return cases
 
     def hidden_inputs(self, rng):
-        return [{"n_features": 1, "units": 4, "rate": 0.2, "X": rng.normal(0.0, 1.0, (16, 1))}]
+        return [{"n_features": 1, "units": 4, "rate": 0.2, "_X": _probe(rng, 1)}]
 
     def run(self, subject, inputs):
         model = subject(n_features=int(inputs["n_features"]), units=int(inputs["units"]), rate=float(inputs["rate"]))
-        return _model_report(model, inputs["X"])
+        return report_model(_built(model, (int(inputs["n_features"]),)))
 
     def compare(self, inputs, got, expected):
         sig = self.signature
         what = f"The model from {sig}"
-        problem = _structure_problem(what, got)
+        model, problem = _reported_model(what, got)
         if problem:
             return problem
-        layers, want = got["layers"], expected["layers"]
+        facts, problem = _model_facts(what, model, inputs["_X"])
+        if problem:
+            return problem
+        problem = _structure_problem(what, facts)
+        if problem:
+            return problem
+        want = _expected_structure(expected, inputs["_X"])
+        layers = facts["layers"]
         call = f"n_features={inputs['n_features']}, units={inputs['units']}, rate={inputs['rate']:g}"
-        shown = f"{what} with {call} has layers {_layer_text(layers)}; expected {_layer_text(want)}."
+        shown = f"{what} with {call} has layers {_layer_text(layers)}; expected {_layer_text(want['layers'])}."
         rates = [entry[1] for entry in layers if entry[0] == "Dropout"]
-        if layers == want or (_same_layers(layers, want)):
-            if got["n_params"] != expected["n_params"]:
-                return (f"{what} with {call} has {got['n_params']} parameters, expected {expected['n_params']}: "
+        if layers == want["layers"] or _same_layers(layers, want["layers"]):
+            if facts["n_params"] != want["n_params"]:
+                return (f"{what} with {call} has {facts['n_params']} parameters, expected {want['n_params']}: "
                         "keep use_bias=True and add no other layers with weights.")
-            if inputs["rate"] > 0 and not got.get("training_differs"):
+            if inputs["rate"] > 0 and not facts["training_differs"]:
                 return (f"{what} gives the same outputs with training=True as with training=False: its Dropout "
                         "layers never drop anything.")
             return None
@@ -473,6 +564,24 @@ class BuildDropoutModel(Check):
                 "Dense(1, sigmoid), in that order.")
 
 
+def _built(model, input_shape: tuple):
+    """In the kernel: a model made without keras.Input has no weights until it is called once; build it
+    on zeros (nothing is reported from that call) so that its report holds its weights."""
+    import keras
+
+    if isinstance(model, keras.Model) and not model.built:
+        model(np.zeros((1, *input_shape), dtype="float32"))
+    return model
+
+
+def _expected_structure(expected, X) -> dict:
+    """The layers and parameter count expected: a public case's literal, or the reference's reported model."""
+    if isinstance(expected, dict) and "layers" in expected:
+        return expected
+    model = _rebuild(expected)
+    return {"layers": [_describe(layer) for layer in _layers(model)], "n_params": int(model.count_params())}
+
+
 def _same_layers(a, b) -> bool:
     if len(a) != len(b):
         return False
@@ -488,42 +597,54 @@ def _same_layers(a, b) -> bool:
 
 # ----------------------------------------------------------------------------- Exercise 4: the trained gap
 class DropoutGap(Check):
-    """Judged by thresholds: the trained dropout network overfits much less than the plain one."""
+    """Judged by thresholds: the trained dropout network overfits much less than the plain one.
+
+    The kernel reports only the model. The grader measures training accuracy on the task's training
+    set ("_X") and validation accuracy on `heldout_validation` samples drawn with the run's seed
+    ("_X_val"), all in grader-only keys: the kernel sees no input at all.
+    """
     name = "dropout_gap"
     signature = "dropout_model (build_dropout_model(n_features, rate=0.5), trained by fit_model)"
 
     @cached_property
     def public_cases(self):
         X_train, y_train, X_val, y_val = overfitting_task()
-        return (Case({"X": X_train, "_labels": y_train, "X_val": X_val[:500], "_val_labels": y_val[:500]}, None,
+        return (Case({"_X": X_train, "_labels": y_train, "_X_val": X_val[:500], "_val_labels": y_val[:500]}, None,
                      "the 200 training samples and the first 500 validation samples"),)
 
     def secret_inputs(self, rng):
-        X_train, y_train, X_val, y_val = overfitting_task()
-        chosen = np.sort(rng.choice(len(X_val), 800, replace=False))
-        return [{"X": X_train, "_labels": y_train, "X_val": X_val[chosen], "_val_labels": y_val[chosen]}]
+        X_train, y_train, _, _ = overfitting_task()
+        X_val, y_val = heldout_validation(rng, 1000)
+        return [{"_X": X_train, "_labels": y_train, "_X_val": X_val, "_val_labels": y_val}]
 
     def run(self, subject, inputs):
-        report = _model_report(subject, inputs["X"])
-        if report.get("is_model"):
-            report["val_outputs"] = _to_numpy(subject(np.asarray(inputs["X_val"], dtype="float32"), training=False))
-        return report
+        return report_model(subject)
 
     def compare(self, inputs, got, expected):
         what = "dropout_model"
-        problem = _structure_problem(what, got)
+        model, problem = _reported_model(what, got)
         if problem:
             return problem
-        rates = [entry[1] for entry in got["layers"] if entry[0] == "Dropout"]
+        facts, problem = _model_facts(what, model, inputs["_X"])
+        if problem:
+            return problem
+        problem = _structure_problem(what, facts)
+        if problem:
+            return problem
+        rates = [entry[1] for entry in facts["layers"] if entry[0] == "Dropout"]
         if not rates or max(rates) <= 0:
             dropout_note = " It has no Dropout layer with a rate above 0."
         else:
             dropout_note = ""
-        train = np.asarray(got["outputs"], dtype=np.float64).reshape(-1)
-        val = np.asarray(got["val_outputs"], dtype=np.float64).reshape(-1)
+        try:
+            val_outputs = predict(model, inputs["_X_val"])
+        except Exception as exc:  # noqa: BLE001
+            return f"{what} could not be run on the validation samples ({_error_text(exc)})."
+        train = np.asarray(facts["outputs"], dtype=np.float64).reshape(-1)
+        val = np.asarray(val_outputs, dtype=np.float64).reshape(-1)
         labels, val_labels = np.asarray(inputs["_labels"]), np.asarray(inputs["_val_labels"])
         if train.shape != labels.shape or val.shape != val_labels.shape:
-            return (f"{what} returned outputs of shape {np.shape(got['outputs'])} for {len(labels)} samples; "
+            return (f"{what} returned outputs of shape {np.shape(facts['outputs'])} for {len(labels)} samples; "
                     "expected one probability per sample, from Dense(1, activation='sigmoid').")
         train_acc = float(np.mean((train > 0.5) == labels))
         val_acc = float(np.mean((val > 0.5) == val_labels))

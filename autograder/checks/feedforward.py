@@ -3,6 +3,10 @@
 Nothing here computes a forward pass. Expected outputs of the public cases are literals
 (worked out once, offline), and so are the outputs of the common mistakes on those cases,
 kept under the grader-only key "_mistakes" so a message can name the mistake.
+
+The two Keras parts are judged from the model itself (see `model_data`): the kernel reports only
+`report_model(model)`, and the grader rebuilds it and computes its layers, parameter count and
+outputs on a batch in the grader-only key "_X", which the kernel never sees.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import numpy as np
 
 from .compare import compare_array, fmt, within_scale
 from .core import Case, Check, CheckSet, Verdict
+from .model_data import ModelLimits, ModelRejected, all_layers, predict, report_model
 
 
 # ------------------------------------------------------------------ shared helpers
@@ -371,6 +376,78 @@ class CountParams(Check):
 
 
 # ------------------------------------------------------------------ Exercise 4: keras_mlp
+def _error_text(exc: BaseException, limit: int = 160) -> str:
+    """An exception as one short line, without the terminal colour codes Keras puts in its messages."""
+    import re
+
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).split())
+    return f"{type(exc).__name__}: {text[:limit]}"
+
+
+def _rebuild(record, limits: ModelLimits = ModelLimits()):
+    """The reported model, rebuilt in the grader as `model_data.rebuild_model` does; raises ModelRejected.
+
+    Local stand-in for rebuild_model, which cannot rebuild a Functional model today: its size probe
+    deserialises the parsed config, and Keras's Functional.from_config pops the nested config's
+    keys, so the second deserialisation fails ("could not be deserialized properly"). The same
+    steps here run on fresh copies. It also refuses a model that was never built (no input shape):
+    the size probe cannot measure one, and calling it would create weights of any size.
+    """
+    import copy
+    import json
+
+    import keras
+
+    from . import model_data
+
+    text = record.get("keras_config") if isinstance(record, dict) else None
+    if not (isinstance(record, dict) and record.get("is_model") and not record.get("serialize_error")
+            and isinstance(text, str) and len(text) <= limits.config_chars):
+        return model_data.rebuild_model(record, limits)  # its message for a record it refuses up front
+    try:
+        config = json.loads(text)
+    except (ValueError, RecursionError):  # json raises RecursionError on "[" * 10**5
+        raise ModelRejected("the model's configuration is not valid JSON, or is nested too deeply") from None
+    if not isinstance(config, dict):
+        raise ModelRejected("the model's configuration is not a Keras object")
+    model_data._check_config(config, limits)
+    model_data._probe_size(copy.deepcopy(config), limits)
+    try:
+        model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - a config Keras cannot read is the student's to fix
+        raise ModelRejected(f"the model could not be rebuilt from its configuration ({_error_text(exc)})") from None
+    if not isinstance(model, keras.Model):
+        raise ModelRejected(f"the reported object is a {type(model).__name__}, not a keras.Model")
+    if not model.built or not all(layer.built for layer in all_layers(model)):
+        raise ModelRejected("the model was never built, so the grader cannot tell its size: start it with "
+                            "keras.Input(shape=...)")
+    weights = record.get("weights")
+    shapes = [tuple(int(d) for d in v.shape) for v in model.weights]
+    if not isinstance(weights, list) or len(weights) != len(shapes):
+        raise ModelRejected(f"the model reported {len(weights) if isinstance(weights, list) else 'no'} weight arrays "
+                            f"for {len(shapes)} weights")
+    if any(not isinstance(w, np.ndarray) or tuple(w.shape) != shape or w.dtype.kind not in "fiub"
+           for w, shape in zip(weights, shapes)):
+        raise ModelRejected("the reported weights do not fit the model's layers")
+    model.set_weights(weights)
+    return model
+
+
+def _built(model, n_inputs: int):
+    """In the kernel: a model made without keras.Input has no weights until it is called once; build it
+    on zeros (nothing is reported from that call) so that its report holds its weights."""
+    import keras
+
+    if isinstance(model, keras.Model) and not model.built:
+        model(np.zeros((1, n_inputs), dtype="float32"))
+    return model
+
+
+def _sample(n_inputs: int) -> np.ndarray:
+    """The public cases' batch of 3 samples; the grader's own cases draw theirs."""
+    return np.linspace(-1.0, 1.0, 3 * n_inputs).reshape(3, n_inputs)
+
+
 def _activation_name(value) -> str:
     if isinstance(value, str):
         return value
@@ -384,7 +461,7 @@ def _activation_name(value) -> str:
 
 def _describe_layers(model, keras) -> list[dict]:
     layers = []
-    for layer in model.layers:
+    for layer in all_layers(model):
         if isinstance(layer, keras.layers.InputLayer):
             continue
         if isinstance(layer, keras.layers.Dense):
@@ -427,30 +504,24 @@ class KerasMLP(Check):
     name = "keras_mlp"
     signature = "keras_mlp(layer_sizes)"
     public_cases = (
-        Case({"layer_sizes": [4, 8, 6, 3]}, {"n_params": 115}, "layer_sizes = [4, 8, 6, 3]"),
-        Case({"layer_sizes": [2, 16, 1]}, {"n_params": 65}, "layer_sizes = [2, 16, 1]"),
+        Case({"layer_sizes": [4, 8, 6, 3], "_X": _sample(4)}, {"n_params": 115}, "layer_sizes = [4, 8, 6, 3]"),
+        Case({"layer_sizes": [2, 16, 1], "_X": _sample(2)}, {"n_params": 65}, "layer_sizes = [2, 16, 1]"),
     )
 
     def secret_inputs(self, rng):
         sizes = [int(rng.integers(2, 9))] + [int(rng.integers(3, 17)) for _ in range(int(rng.integers(2, 4)))] \
             + [int(rng.integers(1, 5))]
-        return [{"layer_sizes": sizes}]
+        return [{"layer_sizes": sizes, "_X": rng.normal(0.0, 1.0, (3, sizes[0]))}]
 
     def hidden_inputs(self, rng):
         # Only an output layer (no hidden layer at all), and five layers.
-        return [{"layer_sizes": [int(rng.integers(2, 8)), int(rng.integers(1, 4))]},
-                {"layer_sizes": [3, 8, 8, 8, 8, 1]}]
+        n = int(rng.integers(2, 8))
+        return [{"layer_sizes": [n, int(rng.integers(1, 4))], "_X": rng.normal(0.0, 1.0, (3, n))},
+                {"layer_sizes": [3, 8, 8, 8, 8, 1], "_X": rng.normal(0.0, 1.0, (3, 3))}]
 
     def run(self, subject, inputs):
-        import keras
         sizes = list(inputs["layer_sizes"])
-        model = subject(list(sizes))
-        if not isinstance(model, keras.Model):
-            return {"is_model": False, "kind": type(model).__name__}
-        sample = np.linspace(-1.0, 1.0, 3 * sizes[0], dtype="float32").reshape(3, sizes[0])
-        outputs = np.asarray(model(sample))  # also builds a model that was made without keras.Input
-        return {"is_model": True, "layers": _describe_layers(model, keras), "n_params": int(model.count_params()),
-                "output_shape": [int(d) for d in outputs.shape]}
+        return report_model(_built(subject(list(sizes)), int(sizes[0])))
 
     def error_advice(self, inputs, error, detail):
         if "incompatible" in detail or "expected axis" in detail or "shape" in detail:
@@ -459,6 +530,8 @@ class KerasMLP(Check):
         return ""
 
     def compare(self, inputs, got, expected):
+        import keras
+
         sizes = [int(v) for v in inputs["layer_sizes"]]
         sig = f"keras_mlp({sizes})"
         if not isinstance(got, dict):
@@ -466,7 +539,11 @@ class KerasMLP(Check):
         if not got.get("is_model"):
             return (f"{sig} returned a {got.get('kind')}, not a keras.Model. Put the layers in a model, e.g. "
                     "keras.Sequential([keras.Input(shape=(n0,)), keras.layers.Dense(...), ...]).")
-        dense, problem = _effective_dense(got.get("layers", []))
+        try:
+            model = _rebuild(got)
+        except ModelRejected as exc:
+            return f"The model from {sig} cannot be checked: {exc}."
+        dense, problem = _effective_dense(_describe_layers(model, keras))
         if problem:
             return f"{sig}: {problem}."
         units = [d[0] for d in dense]
@@ -489,13 +566,28 @@ class KerasMLP(Check):
                     "network is linear: Dense(n_out) with no activation.")
         if not all(d[2] for d in dense):
             return f"{sig}: a Dense layer has use_bias=False. Every layer of this network has biases."
-        n_params = got.get("n_params")
-        if n_params != expected["n_params"]:
-            return f"{sig} has {n_params} parameters (model.count_params()), expected {expected['n_params']}."
-        shape = got.get("output_shape")
-        if shape != [3, sizes[-1]]:
-            return f"{sig} maps a batch of 3 samples to outputs of shape {tuple(shape or ())}, expected (3, {sizes[-1]})."
+        n_params = int(model.count_params())
+        want = _expected_params(expected)
+        if n_params != want:
+            return f"{sig} has {n_params} parameters (model.count_params()), expected {want}."
+        X = np.asarray(inputs["_X"], dtype="float32")
+        try:
+            shape = list(predict(model, X).shape)
+        except Exception as exc:  # noqa: BLE001 - a model that cannot take the batch is the student's to fix
+            detail = _error_text(exc)
+            advice = self.error_advice(inputs, type(exc).__name__, detail)
+            return f"{sig} could not be run on a batch of shape {X.shape} ({detail}). {advice}".rstrip()
+        if shape != [len(X), sizes[-1]]:
+            return (f"{sig} maps a batch of {len(X)} samples to outputs of shape {tuple(shape)}, expected "
+                    f"({len(X)}, {sizes[-1]}).")
         return None
+
+
+def _expected_params(expected) -> int:
+    """The expected parameter count: a public case's literal, or that of the reference's reported model."""
+    if isinstance(expected, dict) and "n_params" in expected:
+        return int(expected["n_params"])
+    return int(_rebuild(expected).count_params())
 
 
 # ------------------------------------------------------------------ Exercise 5: copy_weights
@@ -508,9 +600,9 @@ class CopyWeights(Check):
     name = "copy_weights"
     signature = "copy_weights(model, params)"
     public_cases = (
-        Case({"layer_sizes": [2, 3, 2], "params": _PARAMS_A, "X": _X_A, "_mistakes": _MISTAKES_A}, _OUT_A,
+        Case({"layer_sizes": [2, 3, 2], "params": _PARAMS_A, "_X": _X_A, "_mistakes": _MISTAKES_A}, _OUT_A,
              "the 2-3-2 network of Exercise 2"),
-        Case({"layer_sizes": [3, 4, 3, 2], "params": _PARAMS_B, "X": _X_B, "_mistakes": _MISTAKES_B}, _OUT_B,
+        Case({"layer_sizes": [3, 4, 3, 2], "params": _PARAMS_B, "_X": _X_B, "_mistakes": _MISTAKES_B}, _OUT_B,
              "the 3-4-3-2 network of Exercise 2"),
     )
 
@@ -524,7 +616,7 @@ class CopyWeights(Check):
     def secret_inputs(self, rng):
         sizes = [int(rng.integers(2, 7))] + [int(rng.integers(3, 9)) for _ in range(2)] + [int(rng.integers(1, 4))]
         params = [(rng.normal(0, np.sqrt(2 / a), (a, b)), rng.normal(0, 0.5, b)) for a, b in zip(sizes[:-1], sizes[1:])]
-        return [{"layer_sizes": sizes, "params": params, "X": rng.normal(0, 1.5, (8, sizes[0]))}]
+        return [{"layer_sizes": sizes, "params": params, "_X": rng.normal(0, 1.5, (8, sizes[0]))}]
 
     def hidden_inputs(self, rng):
         # A single (output) layer, and weights as float32 arrays.
@@ -532,8 +624,8 @@ class CopyWeights(Check):
         sizes = [5, 7, 7, 3]
         f32 = [(rng.normal(0, 0.6, (a, b)).astype("float32"), rng.normal(0, 0.3, b).astype("float32"))
                for a, b in zip(sizes[:-1], sizes[1:])]
-        return [{"layer_sizes": [3, 2], "params": one, "X": rng.normal(0, 1, (5, 3))},
-                {"layer_sizes": sizes, "params": f32, "X": rng.normal(0, 1, (6, 5))}]
+        return [{"layer_sizes": [3, 2], "params": one, "_X": rng.normal(0, 1, (5, 3))},
+                {"layer_sizes": sizes, "params": f32, "_X": rng.normal(0, 1, (6, 5))}]
 
     def run(self, subject, inputs):
         import keras
@@ -550,8 +642,7 @@ class CopyWeights(Check):
         returned = copy_fn(model, [(W, b) for W, b in inputs["params"]])
         if isinstance(returned, keras.Model):
             model = returned
-        outputs = np.asarray(model(np.asarray(inputs["X"], dtype="float32")))
-        return {"is_model": True, "outputs": outputs}
+        return report_model(_built(model, int(inputs["layer_sizes"][0])))
 
     def error_advice(self, inputs, error, detail):
         if "is not compatible with provided weight shape" in detail:
@@ -578,8 +669,18 @@ class CopyWeights(Check):
         if not got.get("is_model"):
             return (f"keras_mlp returned a {got.get('kind')}, not a keras.Model: finish Exercise 4 first, "
                     "this check copies the weights into its model.")
-        expected = np.asarray(expected["outputs"] if isinstance(expected, dict) else expected, dtype=np.float64)
-        outputs = got.get("outputs")
+        try:
+            model = _rebuild(got)
+        except ModelRejected as exc:
+            return f"The model from keras_mlp, after {self.signature}, cannot be checked: {exc}."
+        X = np.asarray(inputs["_X"], dtype="float32")
+        # A public case's expected outputs are literals; for the grader's own cases, the reference's model is rebuilt.
+        expected = predict(_rebuild(expected), X) if isinstance(expected, dict) else np.asarray(expected, np.float64)
+        try:
+            outputs = predict(model, X)
+        except Exception as exc:  # noqa: BLE001 - a model that cannot take the batch is the student's to fix
+            return (f"After copy_weights(model, params), the model could not be run on a batch of shape {X.shape} "
+                    f"({_error_text(exc)}).")
         if _near(outputs, expected):
             return None
         what = "After copy_weights(model, params), model(X)"

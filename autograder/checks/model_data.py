@@ -18,6 +18,7 @@ grader, on inputs it chose (see `heldout.py` for the data sets).
 """
 from __future__ import annotations
 
+import copy
 import io
 import json
 import math
@@ -139,12 +140,17 @@ def _probe_size(config: dict, limits: ModelLimits) -> None:
     """Build the architecture without creating any weight, and check its parameters and activations."""
     import keras
 
-    architecture = {k: v for k, v in config.items() if k != "compile_config"}
+    # Keras empties nested dicts while it deserialises, so it only ever sees a copy.
+    architecture = copy.deepcopy({k: v for k, v in config.items() if k != "compile_config"})
     try:
         with keras.StatelessScope(initialize_variables=False):
             model = keras.saving.deserialize_keras_object(architecture, safe_mode=True)
             if not isinstance(model, keras.Model):
                 raise ModelRejected(f"the reported object is a {type(model).__name__}, not a keras.Model")
+            if not model.built or not all(layer.built for layer in _layers_in(model)):
+                # Weights would be made on the first call, of any size: the grader measures first.
+                raise ModelRejected("the model has no input shape, so it has no weights yet: start it with "
+                                    "keras.Input(shape=...) (or call it once on data) before returning it")
             params = sum(math.prod(int(d) for d in v.shape) for v in model.weights)
             widest = 0
             for layer in _layers_in(model):
@@ -153,6 +159,8 @@ def _probe_size(config: dict, limits: ModelLimits) -> None:
                     widest = max(widest, math.prod(dims) if dims else 1)
     except ModelRejected:
         raise
+    except RecursionError:
+        raise ModelRejected("the model's configuration is nested too deeply to rebuild") from None
     except Exception as exc:  # noqa: BLE001 - a config Keras cannot read is the student's to fix
         raise ModelRejected(f"the model could not be rebuilt from its configuration "
                             f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]})") from None
@@ -185,14 +193,14 @@ def rebuild_model(record: Any, limits: ModelLimits = ModelLimits()):
         raise ModelRejected("the model's configuration is missing or too large")
     try:
         config = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ModelRejected("the model's configuration is not valid JSON") from None
     if not isinstance(config, dict):
         raise ModelRejected("the model's configuration is not a Keras object")
     _check_config(config, limits)
     _probe_size(config, limits)
     try:
-        model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+        model = keras.saving.deserialize_keras_object(copy.deepcopy(config), safe_mode=True)
     except Exception as exc:  # noqa: BLE001
         raise ModelRejected(f"the model could not be rebuilt from its configuration "
                             f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]})") from None
@@ -350,7 +358,7 @@ def load_saved_model(record: Any, limits: ModelLimits = ModelLimits(),
             raise ModelRejected("the saved file has no model configuration (config.json): save with model.save(path)")
         try:
             config = json.loads(archive.read("config.json"))
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ModelRejected("the saved file's configuration is not valid JSON") from None
     if not isinstance(config, dict):
         raise ModelRejected("the saved file's configuration is not a Keras object")
