@@ -555,6 +555,35 @@ def test_lookup_of_the_public_digits_fails_on_held_out_digits(reference):
     assert not verdicts[0].passed and public is not None
 
 
+def _nearest_prototype_cnn(images, labels):
+    """A nearest-neighbour "CNN" over `images`: scores 2 x.p - |p|^2 for every prototype p, a sharp softmax,
+    then the prototype's label. Small noise does not fool it, so only its size gives it away."""
+    import keras
+
+    rows = np.asarray(images, dtype="float64").reshape(len(images), -1)
+    x = keras.Input(shape=(8, 8, 1))
+    conv = keras.layers.Conv2D(1, 1, use_bias=False)
+    match = keras.layers.Dense(len(rows), activation="softmax")
+    head = keras.layers.Dense(10)
+    model = keras.Model(x, head(match(keras.layers.Flatten()(conv(x)))))
+    conv.set_weights([np.ones((1, 1, 1, 1), "float32")])
+    match.set_weights([(200 * 2 * rows.T).astype("float32"), (-200 * (rows ** 2).sum(1)).astype("float32")])
+    head.set_weights([np.eye(10)[np.asarray(labels, dtype=int)].astype("float32"), np.zeros(10, "float32")])
+    return model
+
+
+def test_nearest_neighbour_lookup_of_the_public_digits_is_refused_by_its_size(reference):
+    """Perturbation defeats an exact lookup, not a nearest-neighbour one: that one is refused because it is not
+    the network build_cnn describes (far more parameters than the reference's trained CNN)."""
+    X_all, y_all = _public_digits()
+    lookup = _nearest_prototype_cnn(X_all, y_all)
+    record = from_plain(json.loads(json.dumps(to_plain(report_model(lookup)))))
+    (inputs,) = _grader_inputs(KERAS_SEEDS[0])["trained_cnn"]
+    assert cnn.trained_cnn.compare(inputs, record, None) is None  # accurate on the perturbed digits
+    verdicts, _ = grade("train_cnn", lookup, reference, ONE_SEED)
+    assert not verdicts[0].passed and "times the" in verdicts[0].feedback + verdicts[0].detail, verdicts[0]
+
+
 def test_trained_cnn_is_judged_on_digits_the_kernel_never_saw():
     """The kernel gets no input at all; the digits it is judged on are not rows of the public data set."""
     X_all, _ = _public_digits()

@@ -19,7 +19,7 @@ import numpy as np
 from .compare import fmt, within_scale
 from .core import Case, Check, CheckSet, Verdict
 from .heldout import digits_heldout
-from .model_data import (ModelLimits, ModelRejected, all_layers, compile_summary, compute_loss, cross_entropy,
+from .model_data import (ModelLimits, ModelRejected, over_budget, all_layers, compile_summary, compute_loss, cross_entropy,
                          is_probabilities, predict, rel_close, report_model)
 
 #: The trained CNN must classify at least this share of held-out digits (the reference reaches about 0.975-0.98
@@ -686,6 +686,9 @@ class TrainedCNN(Check):
             return f"The trained model digits_cnn cannot be checked: {exc}."
         if not _describe_cnn(model)["n_conv"]:
             return "The trained model has no Conv2D layer: build_cnn must build a convolutional network (Exercise 4)."
+        too_big = over_budget(model, expected, "The trained model digits_cnn")
+        if too_big:
+            return too_big
         labels = np.asarray(inputs["_labels"]).astype(int)
         try:
             outputs = predict(model, inputs["_X"])

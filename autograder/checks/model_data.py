@@ -416,3 +416,29 @@ def linearity_gap(outputs: np.ndarray, mid_outputs: np.ndarray) -> float:
     scores = centred_scores(np.concatenate([outputs[:2 * half], mid_outputs]))
     first, second, mid = scores[:half], scores[half:2 * half], scores[2 * half:]
     return float(np.max(np.abs(mid - (first + second) / 2)) / max(1e-8, np.max(np.abs(scores))))
+
+
+# ----------------------------------------------------------------------------- trained models (grader side)
+#: A trained model may have at most this many times the parameters of the reference's trained model.
+PARAMETER_BUDGET = 2.0
+
+
+def over_budget(model, reference_record: Any, what: str) -> str | None:
+    """A message when `model` is far bigger than the reference's model for the same part, else None.
+
+    A trained-model part asks for the network its build part describes. A model many times its size
+    (a layer holding the whole public data set as prototypes, say) is not that network, whatever
+    its accuracy; the message names the build part as the cause.
+    """
+    if not isinstance(reference_record, dict) or not reference_record.get("is_model"):
+        return None
+    try:
+        reference = rebuild_model(reference_record)
+    except ModelRejected:
+        return None
+    mine, theirs = int(model.count_params()), int(reference.count_params())
+    if theirs and mine > PARAMETER_BUDGET * theirs:
+        return (f"{what} has {mine:,} parameters, more than {PARAMETER_BUDGET:g} times the {theirs:,} of the network "
+                "the exercise asks for: it is not the model the build exercise describes. Build it with that "
+                "exercise's function and train it; do not add layers or widen them.")
+    return None
