@@ -1,4 +1,5 @@
-"""07_fitting: common wrong answers lose the part with a message that teaches; correct variants pass.
+"""07_fitting: common wrong answers lose the part with a message that teaches; correct variants pass;
+kernels that lie about the model earn nothing.
 
 Runs in one process against the checks directly, as the grader judges them (see autograder.catalogue).
 The reference namespace trains the notebook's three small models once (a few seconds); the checks
@@ -6,14 +7,25 @@ themselves train nothing, so every answer is graded on several seeds.
 """
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+
+import numpy as np
 import pytest
 
 from autograder.catalogue import (alternative_cases, define, expect_correct, expect_wrong, public_message,
                                   reference_namespace, simulate_grading, wrong_cases)
 from autograder.checks import fitting
+from autograder.checks.core import dump_inputs, kernel_view, probe
+from autograder.checks.model_data import report_model
+from autograder.checks.plain import from_plain
+from autograder.grading.judge import judge_part
 
 SEEDS = (31, 32)
 ONE_SEED = (33,)
+#: The reference must pass every part on each of these grading seeds.
+REFERENCE_SEEDS = (31, 32, 34)
 
 _SPLIT = "def split_indices(n, val_fraction, test_fraction, seed):\n"
 _SIZES = "    n_test = int(round(test_fraction * n))\n    n_val = int(round(val_fraction * n))\n"
@@ -81,6 +93,9 @@ WRONG = {
         ("default learning rate", _build(optimizer="'adam'"), "learning rate 0.001"),
         ("not compiled", _build(compile_=False), "not compiled"),
         ("metric named acc", _build().replace("metrics=['accuracy']", "metrics=['acc']"), "'val_accuracy'. Compile with"),
+        # Built-in Keras only: a Lambda layer or a subclassed model is refused, whatever it computes.
+        ("Lambda layer", _build(output="keras.layers.Dense(n_classes, activation='softmax')); "
+                                "model.add(keras.layers.Lambda(lambda t: t * 1.0)"), "Lambda layer"),
     ],
     "diagnose": [
         ("training accuracy alone", _DIAG + "    return 'good fit' if logs['accuracy'][-1] >= target_accuracy "
@@ -218,7 +233,7 @@ def grade(name, answer, reference, seeds):
 
 @pytest.mark.parametrize("name", ["split_indices", "standardize", "build_model", "diagnose", "choose_capacity"])
 def test_reference_passes_public_and_grading(reference, name):
-    expect_correct(*grade(name, reference[name], reference, SEEDS))
+    expect_correct(*grade(name, reference[name], reference, REFERENCE_SEEDS))
 
 
 @pytest.mark.parametrize("name,label,code,advice", wrong_cases(WRONG))
@@ -236,3 +251,127 @@ def test_notebook_sweep_diagnoses_each_capacity(reference):
     diagnoses = [reference["diagnose"](h) for h in reference["histories"].values()]
     assert diagnoses == ["underfitting", "good fit", "overfitting"], diagnoses
     assert reference["choose_capacity"](reference["results"]) == 1
+
+
+# ------------------------------------------------------------------------------------------ attacks
+# A kernel whose check `run` was replaced (or whose keras was patched) reports whatever it likes. Each
+# attack is what such a kernel sends for build_model: `forge(namespace, kernel_inputs)` sees only what a
+# kernel sees (the four arguments, never the "_" probe batch) and returns the report.
+def _model(namespace, inputs, code=None):
+    build = define(code, "build_model", namespace) if code else namespace["build_model"]
+    return build(inputs["width"], inputs["depth"], inputs["n_inputs"], inputs["n_classes"])
+
+
+def _old_claims(namespace, inputs):
+    """What the old protocol's run reported for a perfect model: facts, with outputs made up."""
+    width, depth, n_in, k = (int(inputs[key]) for key in ("width", "depth", "n_inputs", "n_classes"))
+    sizes = [n_in] + [width] * depth + [k]
+    outputs = np.full((40, k), 1.0 / k)
+    return {"is_model": True, "outputs": outputs, "mid_outputs": outputs,
+            "layers": [["Dense", "relu"]] * depth + [["Dense", "softmax"]], "dense_units": sizes[1:],
+            "n_params": sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:])), "compiled": True,
+            "loss_name": "sparse_categorical_crossentropy", "from_logits": False, "learning_rate": 0.01,
+            "optimizer": "Adam", "metric_names": ["accuracy"]}
+
+
+def _learning_rate_claimed(namespace, inputs):
+    """A model compiled with the default learning rate, its report claiming 0.01."""
+    record = report_model(_model(namespace, inputs, _build(optimizer="'adam'")))
+    return {**record, "learning_rate": 0.01, "optimizer": "Adam"}
+
+
+def _weights_of_another_width(namespace, inputs):
+    """The config of the asked model, with the weights of a model twice as wide."""
+    record = report_model(_model(namespace, inputs))
+    wider = report_model(_model(namespace, {**inputs, "width": 2 * inputs["width"]}))
+    return {**record, "weights": wider["weights"]}
+
+
+def _unbuilt_giant(namespace, inputs):
+    """No input shape, so its size cannot be measured; its first call would allocate 10^9 weights."""
+    import keras
+
+    model = keras.Sequential([keras.layers.Dense(10**7, activation="relu"),
+                              keras.layers.Dense(inputs["n_classes"], activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return report_model(model)
+
+
+def _subclassed(namespace, inputs):
+    import keras
+
+    class Probabilities(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.out = keras.layers.Dense(inputs["n_classes"], activation="softmax")
+
+        def call(self, x):
+            return self.out(x)
+
+    model = Probabilities()
+    model(np.zeros((1, inputs["n_inputs"]), dtype="float32"))
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return report_model(model)
+
+
+def _lambda_model(namespace, inputs):
+    import keras
+
+    model = keras.Sequential([keras.Input(shape=(inputs["n_inputs"],)), keras.layers.Lambda(lambda t: t * 2.0),
+                              keras.layers.Dense(inputs["n_classes"], activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return report_model(model)
+
+
+ATTACKS = {
+    "build_model": [
+        ("old claims, perfect facts", _old_claims, "cannot be checked"),
+        ("default learning rate, 0.01 claimed", _learning_rate_claimed, "learning rate 0.001"),
+        ("the asked config with another model's weights", _weights_of_another_width, "weights do not fit"),
+        ("one correct model replayed for every call",
+         lambda ns, inp: report_model(ns["build_model"](8, 1, 2, 2)), "cannot be called on a batch"),
+        ("unbuilt model of 10^9 weights", _unbuilt_giant, "no input shape"),
+        ("Lambda layer", _lambda_model, "Lambda layer"),
+        ("subclassed model", _subclassed, "not a built-in Keras class"),
+    ],
+}
+
+
+def grader_inputs(seed):
+    """The grader's inputs for one run, decoded as the grader decodes them."""
+    return {k: [from_plain(i) for i in lst] for k, lst in json.loads(dump_inputs(fitting.CHECKS.secret_inputs(seed))).items()}
+
+
+def forged_verdict(name, reference, forge, seed):
+    """Grade a kernel whose `check.run` was replaced by `forge`: the reference reports honestly, the forger
+    reports `forge(namespace, kernel_view(inputs))` for every input and public case."""
+    check = fitting.CHECKS[name]
+    inputs = grader_inputs(seed)
+    keys = [k for k in (check.name, check.hidden_name) if k in inputs]
+    with contextlib.redirect_stdout(io.StringIO()):
+        expected = {k: check.report_payload(reference[name], k, inputs[k]) for k in keys}
+    reported = {}
+    for key in keys:
+        reported[key] = {"check": key,
+                         "results": [probe(lambda inp=inp: forge(reference, kernel_view(inp))) for inp in inputs[key]]}
+        if key == check.name:
+            reported[key]["public"] = [probe(lambda case=case: forge(reference, kernel_view(case.inputs)))
+                                       for case in check.public_cases]
+    return judge_part(fitting.CHECKS, inputs, expected, reported)
+
+
+@pytest.mark.parametrize("part,label,forge,advice",
+                         [pytest.param(part, label, forge, advice, id=f"{part}-{label}")
+                          for part, entries in ATTACKS.items() for label, forge, advice in entries])
+def test_lying_kernel_scores_zero(reference, part, label, forge, advice):
+    verdict = forged_verdict(part, reference, forge, ONE_SEED[0])
+    assert not verdict.passed, f"{label} passed"
+    assert advice in verdict.feedback or advice in verdict.detail, (verdict.feedback, verdict.detail)
+
+
+def test_probe_batch_stays_with_the_grader():
+    """The batch the grader evaluates the model on is in "_" keys, in public cases too."""
+    check = fitting.CHECKS["build_model"]
+    for inputs in [c.inputs for c in check.public_cases] + grader_inputs(31)["build_model"]:
+        assert set(inputs) - set(kernel_view(inputs)) == {"_X", "_y"}
+        assert all(not isinstance(v, np.ndarray) for v in kernel_view(inputs).values())

@@ -1,16 +1,26 @@
-"""04_losses: common wrong answers lose the part with a message that teaches; correct variants pass.
+"""04_losses: common wrong answers lose the part with a message that teaches; correct variants pass;
+kernels that lie about the trained model, and models that look their training data up, earn nothing.
 
 Runs in one process against the checks directly, as the grader judges them (see autograder.catalogue).
-The training part fits small Keras models, so it runs with one seed.
+The training part fits small Keras models, so it runs with one seed (the reference with three).
 """
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+
+import numpy as np
 import pytest
 
 from autograder.catalogue import (alternative_cases, define, expect_correct, expect_wrong,
                                   grade_trained_part, public_message, reference_namespace, simulate_grading,
                                   wrong_cases)
 from autograder.checks import losses
+from autograder.checks.core import dump_inputs, kernel_view, probe
+from autograder.checks.model_data import predict, report_model
+from autograder.checks.plain import from_plain
+from autograder.grading.judge import judge_part
 
 SEEDS = (11, 12, 13)
 TRAINING_SEEDS = (11,)
@@ -163,6 +173,17 @@ WRONG = {
                                "    return loss", "went negative"),
         ("model not returned", fit().replace("return model, history", "return history.history['loss'], history"),
          "not the trained keras.Model"),
+        # Built-in Keras only: a Lambda layer or a subclassed model is refused, however well it trains.
+        ("Lambda layer", fit().replace('keras.layers.Dense(1)])', 'keras.layers.Dense(1), '
+                                       'keras.layers.Lambda(lambda t: t * 1.0)])'), "Lambda layer"),
+        ("subclassed model", "class Regressor(keras.Model):\n    def __init__(self):\n        super().__init__()\n"
+                             "        self.hidden = keras.layers.Dense(16, activation='relu')\n"
+                             "        self.out = keras.layers.Dense(1)\n"
+                             "    def call(self, x):\n        return self.out(self.hidden(x))\n"
+                             "def fit_regressor(X, y, loss, epochs=8):\n    model = Regressor()\n"
+                             "    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss=loss)\n"
+                             "    history = model.fit(X, y, epochs=epochs, batch_size=32, verbose=0)\n"
+                             "    return model, history.history['loss']", "not a built-in Keras class"),
     ],
 }
 
@@ -273,7 +294,7 @@ def correct(reference):
 
 @pytest.mark.parametrize("name", [c.name for c in losses.CHECKS.checks])
 def test_reference_passes_public_and_grading(correct, name):
-    results = [grade(name, correct[name], correct[name], seed) for seed in seeds(name)]
+    results = [grade(name, correct[name], correct[name], seed) for seed in SEEDS]
     expect_correct([v for v, _ in results], results[0][1])
 
 
@@ -289,3 +310,125 @@ def test_alternative_correct_answer_gets_full_marks(reference, correct, name, co
     answer = subject(name, code, reference)
     results = [grade(name, answer, correct[name], seed) for seed in seeds(name)]
     expect_correct([v for v, _ in results], results[0][1])
+
+
+# ------------------------------------------------------------------------------------------ attacks
+# A kernel whose check `run` was replaced (or whose keras was patched) reports whatever it likes. Each
+# attack is what such a kernel sends: `forge(namespace, kernel_inputs)` sees only what a kernel sees
+# (the training data, delta, epochs and seed, never the "_" keys) and returns the report.
+_FABRICATED_LOSSES = np.linspace(3.0, 0.3, 8)
+
+
+def _statement_model(X):
+    import keras
+
+    return keras.Sequential([keras.Input(shape=(X.shape[1],)), keras.layers.Dense(16, activation="relu"),
+                             keras.layers.Dense(1)])
+
+
+def _report_as_trained(namespace, inputs, model):
+    """The report a forger sends for `model`: compiled with the loss it was given, a loss curve made up."""
+    import keras
+
+    loss = namespace["huber_loss"](inputs["delta"])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss=loss)
+    return {"stage": "trained", "model": report_model(model), "given_loss": losses._describe(loss),
+            "losses": _FABRICATED_LOSSES}
+
+
+def lookup_regressor(X, y, sharpness=1e3):
+    """Built-in layers that return y[j] for an input equal to X[j] and 0 for anything else:
+    relu(1 - sharpness * |x - X_j|^2), as one Dense layer on [x, x * x], then a Dense layer holding y."""
+    import keras
+
+    X = np.asarray(X, dtype=np.float64)
+    x = keras.Input(shape=(X.shape[1],))
+    match = keras.layers.Dense(len(X), activation="relu")
+    out = keras.layers.Dense(1)
+    model = keras.Model(x, out(match(keras.layers.Concatenate()([x, keras.layers.Multiply()([x, x])]))))
+    match.set_weights([np.concatenate([2 * sharpness * X.T, -sharpness * np.ones(X.T.shape)]),
+                       1.0 - sharpness * (X ** 2).sum(axis=1)])
+    out.set_weights([np.asarray(y, dtype=np.float64).reshape(-1, 1), np.zeros(1)])
+    return model
+
+
+def _lambda_regressor(X):
+    import keras
+
+    return keras.Sequential([keras.Input(shape=(X.shape[1],)), keras.layers.Lambda(lambda t: t[:, :1] * 2.0)])
+
+
+def _subclassed_regressor(X):
+    import keras
+
+    class Regressor(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.out = keras.layers.Dense(1)
+
+        def call(self, x):
+            return self.out(x)
+
+    model = Regressor()
+    model(np.zeros((1, X.shape[1]), dtype="float32"))
+    return model
+
+
+ATTACKS = {
+    "huber_training": [
+        ("old claims: a perfect fit, no model",
+         lambda ns, inp: {"stage": "trained", "given_loss": True, "losses": _FABRICATED_LOSSES,
+                          "predictions": np.asarray(inp["y"])}, "no trained model was reported"),
+        ("an untrained model with a made-up loss curve",
+         lambda ns, inp: _report_as_trained(ns, inp, _statement_model(inp["X"])), "fresh points"),
+        ("exact lookup of the training arrays",
+         lambda ns, inp: _report_as_trained(ns, inp, lookup_regressor(inp["X"], inp["y"])), "fresh points"),
+        ("compiled loss claimed, model compiled with mse",
+         lambda ns, inp: {**_report_as_trained(ns, inp, _statement_model(inp["X"])), "given_loss": json.dumps("mse")},
+         "not compiled with the loss passed"),
+        ("Lambda layer", lambda ns, inp: _report_as_trained(ns, inp, _lambda_regressor(inp["X"])), "Lambda layer"),
+        ("subclassed model", lambda ns, inp: _report_as_trained(ns, inp, _subclassed_regressor(inp["X"])),
+         "not a built-in Keras class"),
+    ],
+}
+
+
+def grader_inputs(seed):
+    """The grader's inputs for one run, decoded as the grader decodes them."""
+    return {k: [from_plain(i) for i in lst] for k, lst in json.loads(dump_inputs(losses.CHECKS.secret_inputs(seed))).items()}
+
+
+def forged_verdict(name, correct, forge, namespace, seed):
+    """Grade a kernel whose `check.run` was replaced by `forge`; the reference's honest report is cached per seed."""
+    check = losses.CHECKS[name]
+    inputs = grader_inputs(seed)
+    with contextlib.redirect_stdout(io.StringIO()):
+        if seed not in _TRAINING_REFERENCE:
+            _TRAINING_REFERENCE[seed] = check.report_payload(correct[name], name, inputs[name])
+    reported = {"check": name, "results": [probe(lambda inp=inp: forge(namespace, kernel_view(inp))) for inp in inputs[name]],
+                "public": [probe(lambda c=c: forge(namespace, kernel_view(c.inputs))) for c in check.public_cases]}
+    return judge_part(losses.CHECKS, inputs, {name: _TRAINING_REFERENCE[seed]}, {name: reported})
+
+
+@pytest.mark.parametrize("part,label,forge,advice",
+                         [pytest.param(part, label, forge, advice, id=f"{part}-{label}")
+                          for part, entries in ATTACKS.items() for label, forge, advice in entries])
+def test_lying_kernel_scores_zero(reference, correct, part, label, forge, advice):
+    verdict = forged_verdict(part, correct, forge, reference, TRAINING_SEEDS[0])
+    assert not verdict.passed, f"{label} passed"
+    assert advice in verdict.feedback or advice in verdict.detail, (verdict.feedback, verdict.detail)
+
+
+def test_trained_model_is_judged_on_fresh_samples_the_kernel_never_sees():
+    """The grader's evaluation data are fresh points of the same problem, in "_" keys, sharing no row with the
+    training arrays; a lookup of those arrays, perfect on them (so it passed when judged on its own training
+    data), is far off on the fresh points."""
+    check = losses.CHECKS["huber_training"]
+    for case in [c.inputs for c in check.public_cases] + [grader_inputs(seed)["huber_training"][0] for seed in SEEDS]:
+        assert set(case) - set(kernel_view(case)) == {"_X_eval", "_y_eval"}
+        assert not any((case["X"] == row).all(axis=1).any() for row in case["_X_eval"])
+        lookup = lookup_regressor(case["X"], case["y"])
+        y, y_eval = np.asarray(case["y"]), np.asarray(case["_y_eval"])
+        assert np.median(np.abs(predict(lookup, case["X"]).ravel() - y)) < 1e-3
+        spread = np.median(np.abs(y_eval - np.median(y_eval)))
+        assert np.median(np.abs(predict(lookup, case["_X_eval"]).ravel() - y_eval)) > losses._TRAIN_MEDIAN_RATIO * spread

@@ -1,12 +1,20 @@
 """Checks for 00_first_model: build, size, train, save and reload a Keras classifier for the digits.
 
-Every check reports plain data from the kernel (outputs, layer sizes, losses, metric values) and
-judges it here. Nothing in this module builds the model the exercise asks for: the loss and
-activation checks work back from the model's own outputs.
+A model part is judged from the model itself, never from facts the kernel states about it. The
+kernel reports the model as plain data (`model_data.report_model`: its Keras config and weights) or,
+for the save part, the bytes of the saved file; the grader rebuilds it with `model_data.rebuild_model`
+(built-in Keras classes only, size limits) and computes every fact here: layers, parameter count,
+compile settings, the compiled loss and metric, and the outputs on inputs that only the grader holds
+(keys starting with "_", which the kernel never sees). The trained model is judged on held-out digits
+perturbed with the run's seed (`heldout.digits_heldout`). Nothing in this module builds the model the
+exercise asks for: the loss and activation checks work back from the model's own outputs.
 """
 from __future__ import annotations
 
+import io
+import json
 import os
+import re
 import tempfile
 import zipfile
 from functools import cached_property
@@ -15,101 +23,74 @@ import numpy as np
 
 from .compare import fmt
 from .core import Case, Check, CheckSet
+from .heldout import digits_heldout
+from .model_data import (ModelRejected, activation_name, all_layers, compile_summary, compute_loss, cross_entropy,
+                         is_probabilities, linearity_gap, load_saved_model, one_hot, over_budget, predict, rebuild_model,
+                         rel_close, report_model, report_saved_file, to_numpy)
 
 #: The trained classifier must reach this accuracy on held-out digits (the reference reaches about 0.96).
 ACCURACY_THRESHOLD = 0.90
 
 
 # ----------------------------------------------------------------------------- helpers (grader side)
-def _rel_close(a: float, b: float, tol: float = 1e-4) -> bool:
-    return abs(a - b) / max(1e-8, abs(a) + abs(b)) <= tol
+def _short(text, limit: int = 160) -> str:
+    """One short line, without the terminal colour codes Keras puts in its messages."""
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(text)).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _is_probabilities(outputs: np.ndarray) -> bool:
-    """Rows of non-negative numbers that sum to 1: what a softmax output layer produces."""
-    return bool(np.all(outputs >= -1e-6) and np.all(outputs <= 1 + 1e-6)
-                and np.allclose(outputs.sum(axis=1), 1.0, atol=1e-3))
+def _without_compile(record):
+    """The record with its compile settings dropped, for parts that judge only the architecture and weights.
 
-
-def _log_softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-
-
-def _cross_entropy(outputs: np.ndarray, y: np.ndarray, *, from_logits: bool) -> float:
-    """Mean categorical cross-entropy of integer labels `y`, from probabilities or from logits."""
-    rows = np.arange(len(y))
-    if from_logits:
-        return float(np.mean(-_log_softmax(outputs)[rows, y]))
-    return float(np.mean(-np.log(np.clip(outputs[rows, y], 1e-7, 1.0))))
-
-
-def _one_hot(y: np.ndarray, n_classes: int) -> np.ndarray:
-    return np.eye(n_classes)[y]
-
-
-def _centred_scores(outputs: np.ndarray) -> np.ndarray:
-    """Log-probabilities (or logits) minus their row mean: affine in x when every hidden layer is linear."""
-    scores = np.log(np.clip(outputs, 1e-30, None)) if _is_probabilities(outputs) else outputs
-    return scores - scores.mean(axis=1, keepdims=True)
-
-
-def _linearity_gap(outputs: np.ndarray, mid_outputs: np.ndarray) -> float:
-    """How far the network is from affine: compare f((x1 + x2) / 2) with (f(x1) + f(x2)) / 2."""
-    half = len(mid_outputs)
-    scores = _centred_scores(np.concatenate([outputs[:2 * half], mid_outputs]))
-    first, second, mid = scores[:half], scores[half:2 * half], scores[2 * half:]
-    return float(np.max(np.abs(mid - (first + second) / 2)) / max(1e-8, np.max(np.abs(scores))))
-
-
-def _digits_test_split():
-    from coursekit.data import digits_split
-
-    _, X_test, _, y_test = digits_split()
-    return X_test, y_test
-
-
-# ----------------------------------------------------------------------------- kernel-side helpers
-def _to_numpy(value) -> np.ndarray:
-    if hasattr(value, "numpy"):  # an eager tensor (TensorFlow, or PyTorch on the CPU)
-        return np.array(value.numpy())
-    import keras
-
-    return np.array(keras.ops.convert_to_numpy(value))
-
-
-def _all_layers(model) -> list:
-    """Layers in order, looking inside nested models (a Sequential used as a layer)."""
-    import keras
-
-    found = []
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            found.extend(_all_layers(layer))
-        else:
-            found.append(layer)
-    return found
-
-
-def _activation_name(layer) -> str:
-    activation = getattr(layer, "activation", None)
-    if activation is None:
-        return ""
-    return str(getattr(activation, "__name__", type(activation).__name__))
-
-
-def _describe_loss(loss) -> tuple[str, bool]:
-    """The compiled loss's name, and whether it was told that the outputs are logits."""
-    if loss is None:
-        return "none", False
-    if isinstance(loss, str):
-        return loss, False
-    name = getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__
+    A model compiled with a loss of the student's own cannot be rebuilt with its compile settings (only
+    Keras's own functions are), and a trained or saved model's loss does not matter to its part.
+    (A local helper: `model_data.rebuild_model` has no option to skip the compile settings.)
+    """
+    if not isinstance(record, dict) or not isinstance(record.get("keras_config"), str):
+        return record
     try:
-        config = loss.get_config() if hasattr(loss, "get_config") else {}
-    except Exception:  # noqa: BLE001 - a custom loss without a config is still a loss
-        config = {}
-    return str(name), bool(isinstance(config, dict) and config.get("from_logits"))
+        config = json.loads(record["keras_config"])
+    except ValueError:
+        return record
+    if not isinstance(config, dict) or "compile_config" not in config:
+        return record
+    config.pop("compile_config")
+    return {**record, "keras_config": json.dumps(config)}
+
+
+def _outputs(model, X) -> tuple[np.ndarray | None, str]:
+    """The rebuilt model's outputs on grader data, or None and what went wrong."""
+    try:
+        return predict(model, X), ""
+    except Exception as exc:  # noqa: BLE001 - a model that cannot take the inputs is the student's to fix
+        return None, f"{type(exc).__name__}: {_short(exc)}"
+
+
+def _not_a_model(sig: str, kind) -> str:
+    if kind == "NoneType":
+        return f"{sig} returned None: end the function with `return model`."
+    return (f"{sig} returned a {kind}, not a keras.Model. Build the model with keras.Sequential([...]) "
+            "(or the Functional API), compile it, and return it.")
+
+
+def _structure(model) -> dict:
+    """Layer kinds and activations, Dense units and parameter count of a rebuilt model."""
+    import keras
+
+    layers = all_layers(model)
+    return {"layers": [(type(layer).__name__, activation_name(layer)) for layer in layers],
+            "dense_units": [int(layer.units) for layer in layers if isinstance(layer, keras.layers.Dense)],
+            "n_params": int(model.count_params())}
+
+
+def _expected_structure(expected) -> dict | None:
+    """Dense units and parameter count the answer must have: literal for public cases, else from the reference's model."""
+    if isinstance(expected, dict) and "dense_units" in expected:
+        return {"dense_units": list(expected["dense_units"]), "n_params": int(expected["n_params"])}
+    try:
+        return _structure(rebuild_model(expected))
+    except ModelRejected:
+        return None
 
 
 # ----------------------------------------------------------------------------- Exercise 1: build_model
@@ -117,8 +98,8 @@ _PUBLIC_RNG = np.random.default_rng(2024)
 
 
 def _probe_batch(rng: np.random.Generator, n_inputs: int, n_classes: int, m: int = 40) -> dict:
-    """Inputs far enough from zero that any non-linear activation bends the outputs."""
-    return {"X": rng.normal(0.0, 2.0, (m, n_inputs)), "y": rng.integers(0, n_classes, m)}
+    """Inputs far enough from zero that any non-linear activation bends the outputs (grader-only keys)."""
+    return {"_X": rng.normal(0.0, 2.0, (m, n_inputs)), "_y": rng.integers(0, n_classes, m)}
 
 
 def _build_case(hidden_units: tuple, n_inputs: int, n_classes: int, rng: np.random.Generator) -> dict:
@@ -127,6 +108,7 @@ def _build_case(hidden_units: tuple, n_inputs: int, n_classes: int, rng: np.rand
 
 
 class BuildModel(Check):
+    """The kernel reports the model (config and weights); the grader rebuilds it and works out every fact."""
     name = "build_model"
     signature = "build_model(hidden_units, n_inputs, n_classes)"
     public_cases = (
@@ -156,127 +138,121 @@ class BuildModel(Check):
 
         model = subject(hidden_units=tuple(inputs["hidden_units"]), n_inputs=inputs["n_inputs"],
                         n_classes=inputs["n_classes"])
-        if not isinstance(model, keras.Model):
-            return {"is_model": False, "kind": type(model).__name__}
-        X = np.asarray(inputs["X"], dtype="float32")
-        y = np.asarray(inputs["y"]).astype("int64")
-        half = len(X) // 2
-        y_pred = model(X, training=False)
-        outputs = _to_numpy(y_pred)
-        mid_outputs = _to_numpy(model((X[:half] + X[half:2 * half]) / 2, training=False))
-        layers = _all_layers(model)
-        report = {
-            "is_model": True,
-            "compiled": bool(getattr(model, "compiled", False)) and getattr(model, "optimizer", None) is not None,
-            "outputs": outputs,
-            "mid_outputs": mid_outputs,
-            "layers": [[type(layer).__name__, _activation_name(layer)] for layer in layers],
-            "dense_units": [int(layer.units) for layer in layers if isinstance(layer, keras.layers.Dense)],
-            "n_params": int(model.count_params()),
-            "loss_name": _describe_loss(getattr(model, "loss", None))[0],
-            "from_logits": _describe_loss(getattr(model, "loss", None))[1],
-            "losses": {}, "loss_errors": {}, "metrics": None,
-            "regularization": float(sum(float(_to_numpy(v)) for v in model.losses)),
-        }
-        if not report["compiled"]:
-            return report
-        # The loss exactly as fit/evaluate compute it, on the model's own outputs, for both label encodings.
-        labels = {"integer": y, "one-hot": _one_hot(y, int(inputs["n_classes"])).astype("float32")}
-        for encoding, y_true in labels.items():
+        if isinstance(model, keras.Model) and not model.built:
+            # A Sequential without keras.Input is built on its first call: build it for the stated inputs,
+            # so that its weights exist and travel with its config (the grader refuses an unbuilt model).
             try:
-                report["losses"][encoding] = float(_to_numpy(
-                    model.compute_loss(x=X, y=y_true, y_pred=y_pred, training=False)))
-            except Exception as exc:  # noqa: BLE001 - a mismatched encoding is expected to fail
-                report["loss_errors"][encoding] = f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
-        for encoding, y_true in labels.items():
-            if encoding not in report["losses"]:
-                continue
-            try:
-                model.reset_metrics()
-                results = model.compute_metrics(X, y_true, y_pred, sample_weight=None)
-                report["metrics"] = {str(k): float(_to_numpy(v)) for k, v in results.items() if k != "loss"}
-            except Exception as exc:  # noqa: BLE001
-                report["metrics"] = {"__error__": f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"}
-            break
-        return report
+                model.build((None, int(inputs["n_inputs"])))
+            except Exception:  # noqa: BLE001 - the grader says why it cannot rebuild the model
+                pass
+        return report_model(model)
 
     def compare(self, inputs, got, expected):
         sig = self.signature
         if not isinstance(got, dict):
             return f"{sig} returned something the check cannot read."
         if not got.get("is_model"):
-            kind = got.get("kind")
-            if kind == "NoneType":
-                return f"{sig} returned None: end the function with `return model`."
-            return (f"{sig} returned a {kind}, not a keras.Model. Build the model with keras.Sequential([...]) "
-                    "(or the Functional API), compile it, and return it.")
-        if not got.get("compiled"):
+            return _not_a_model(sig, got.get("kind"))
+        try:
+            model = rebuild_model(got)
+        except ModelRejected as exc:
+            return f"The model from {sig} cannot be checked: {exc}."
+        if not compile_summary(model).get("compiled"):
             return (f"The model from {sig} is not compiled: call model.compile(optimizer='adam', "
                     "loss='sparse_categorical_crossentropy', metrics=['accuracy']) before returning it.")
-        n_classes, n_hidden = inputs["n_classes"], len(inputs["hidden_units"])
-        outputs = np.asarray(got["outputs"], dtype=np.float64)
-        m = len(inputs["X"])
-        layer_list = ", ".join(f"{kind}({act})" if act else kind for kind, act in got.get("layers", []))
+        n_classes, n_hidden = int(inputs["n_classes"]), len(inputs["hidden_units"])
+        X = np.asarray(inputs["_X"], dtype="float32")
+        m, half = len(X), len(X) // 2
+        facts = _structure(model)
+        layer_list = ", ".join(f"{kind}({act})" if act else kind for kind, act in facts["layers"])
+        outputs, error = _outputs(model, X)
+        if outputs is None:
+            return (f"The model from {sig} cannot be called on a batch of shape {X.shape} ({error}): give it "
+                    f"keras.Input(shape=(n_inputs,)) with the n_inputs it is given (layers: {layer_list}).")
         if outputs.shape != (m, n_classes):
             if outputs.ndim == 2 and outputs.shape[1] == 1:
                 return (f"The model from {sig} has 1 output unit, expected {n_classes}: a classifier needs one output "
                         f"per class, so the last layer is Dense(n_classes, activation='softmax').")
             return (f"The model from {sig} maps {m} samples to outputs of shape {outputs.shape}, expected "
                     f"({m}, {n_classes}): one row per sample, one column per class (layers: {layer_list}).")
-        if got["dense_units"] != list(expected["dense_units"]):
-            hidden = list(expected["dense_units"])[:-1]
-            if got["dense_units"][-1:] != [n_classes]:
-                return (f"The last Dense layer of the model from {sig} has units {got['dense_units'][-1:]}, "
-                        f"expected {n_classes} (n_classes). Its Dense layers have units {got['dense_units']}.")
-            return (f"The model from {sig} has Dense layers with units {got['dense_units']}, expected {expected['dense_units']}: "
+        want = _expected_structure(expected)
+        if want is None:
+            return f"The check could not read the reference model for {sig}."
+        units = facts["dense_units"]
+        if units != want["dense_units"]:
+            hidden = want["dense_units"][:-1]
+            if units[-1:] != [n_classes]:
+                return (f"The last Dense layer of the model from {sig} has units {units[-1:]}, "
+                        f"expected {n_classes} (n_classes). Its Dense layers have units {units}.")
+            return (f"The model from {sig} has Dense layers with units {units}, expected {want['dense_units']}: "
                     f"one hidden Dense layer per entry of hidden_units = {tuple(hidden)}, in order, then "
                     f"Dense({n_classes}). Loop over hidden_units instead of writing fixed sizes.")
-        if got["n_params"] != expected["n_params"]:
-            return (f"The model from {sig} has {got['n_params']} parameters, expected {expected['n_params']}. "
+        if facts["n_params"] != want["n_params"]:
+            return (f"The model from {sig} has {facts['n_params']} parameters, expected {want['n_params']}. "
                     "Keep the default use_bias=True and add no layers with weights besides the Dense layers.")
-        gap = _linearity_gap(outputs, np.asarray(got["mid_outputs"], dtype=np.float64))
+        mid_outputs, error = _outputs(model, (X[:half] + X[half:2 * half]) / 2)
+        if mid_outputs is None:
+            return f"The model from {sig} cannot be called on a second batch ({error})."
+        gap = linearity_gap(outputs, mid_outputs)
         if n_hidden and gap < 1e-4:
             return (f"The hidden layers of the model from {sig} are linear (layers: {layer_list}). A stack of "
                     "linear layers is no better than one linear layer: give each hidden Dense layer a non-linear "
                     "activation such as activation='relu'.")
-        message = self._compare_loss(inputs, got, outputs)
+        y = np.asarray(inputs["_y"]).astype("int64")
+        labels = {"integer": y, "one-hot": one_hot(y, n_classes).astype("float32")}
+        losses, errors = self._losses(model, X, labels)
+        message = self._compare_loss(inputs, model, outputs, losses, errors)
         if message:
             return message
-        return self._compare_metric(inputs, got, outputs)
+        return self._compare_metric(model, X, labels, outputs, losses)
 
-    def _compare_loss(self, inputs, got, outputs):
+    @staticmethod
+    def _losses(model, X, labels) -> tuple[dict, dict]:
+        """The compiled loss exactly as fit/evaluate compute it, for both label encodings, minus the penalties."""
+        losses, errors = {}, {}
+        for encoding, y_true in labels.items():
+            try:
+                losses[encoding] = compute_loss(model, X, y_true)
+            except Exception as exc:  # noqa: BLE001 - a mismatched encoding is expected to fail
+                errors[encoding] = f"{type(exc).__name__}: {_short(exc)}"
+        try:
+            penalty = float(sum(float(to_numpy(v)) for v in model.losses))
+        except Exception:  # noqa: BLE001
+            penalty = 0.0
+        return {k: v - penalty for k, v in losses.items()}, errors
+
+    def _compare_loss(self, inputs, model, outputs, losses, errors):
         sig = self.signature
-        y = np.asarray(inputs["y"]).astype(int)
-        probabilities = _is_probabilities(outputs)
-        name = got.get("loss_name", "?")
-        if probabilities and got.get("from_logits"):
+        y = np.asarray(inputs["_y"]).astype(int)
+        probabilities = is_probabilities(outputs)
+        summary = compile_summary(model)
+        name = summary.get("loss", "?")
+        if probabilities and summary.get("from_logits"):
             # Keras on TensorFlow quietly recovers the logits behind a softmax output; other backends apply
             # softmax a second time. Either way the model and its loss disagree about what the outputs are.
             return (f"The output layer of the model from {sig} already applies softmax, but the loss ({name}) was "
                     "told from_logits=True, so it expects raw scores and would apply softmax a second time. Either "
                     "keep the softmax output with the default from_logits=False, or use a linear output layer "
                     "with from_logits=True.")
-        target = _cross_entropy(outputs, y, from_logits=not probabilities)
-        penalty = float(got.get("regularization") or 0.0)
-        losses = {k: v - penalty for k, v in (got.get("losses") or {}).items() if isinstance(v, (int, float))}
-        if any(_rel_close(value, target) for value in losses.values()):
+        target = cross_entropy(outputs, y, from_logits=not probabilities)
+        if any(rel_close(value, target) for value in losses.values()):
             return None
         if not losses:
-            errors = "; ".join(f"{k} labels: {v}" for k, v in (got.get("loss_errors") or {}).items())
+            shown = "; ".join(f"{k} labels: {v}" for k, v in errors.items())
             return (f"The compiled loss of the model from {sig} ({name}) could not be computed for integer labels "
-                    f"0..{inputs['n_classes'] - 1} nor for one-hot labels ({errors}). Use "
+                    f"0..{inputs['n_classes'] - 1} nor for one-hot labels ({shown}). Use "
                     "loss='sparse_categorical_crossentropy' for integer labels.")
-        one_hot = _one_hot(y, outputs.shape[1])
-        mse = float(np.mean((one_hot - outputs) ** 2))
+        encoded = one_hot(y, outputs.shape[1])
+        mse = float(np.mean((encoded - outputs) ** 2))
         clipped = np.clip(outputs, 1e-7, 1 - 1e-7)
-        bce = float(np.mean(-(one_hot * np.log(clipped) + (1 - one_hot) * np.log(1 - clipped))))
+        bce = float(np.mean(-(encoded * np.log(clipped) + (1 - encoded) * np.log(1 - clipped))))
         value = next(iter(losses.values()))
         shown = f"the compiled loss ({name}) gives {value:.4g} on the check's batch, while the cross-entropy of the model's own outputs is {target:.4g}"
-        lowered = name.lower()
-        if any(_rel_close(v, mse, 1e-3) for v in losses.values()) or lowered in ("mse", "mean_squared_error"):
+        lowered = str(name).lower()
+        if any(rel_close(v, mse, 1e-3) for v in losses.values()) or lowered in ("mse", "mean_squared_error"):
             return (f"The model from {sig} is compiled with the mean squared error: {shown}. Classification is "
                     "trained with cross-entropy: loss='sparse_categorical_crossentropy' for integer labels.")
-        if "binary" in lowered or (probabilities and any(_rel_close(v, bce, 1e-3) for v in losses.values())):
+        if "binary" in lowered or (probabilities and any(rel_close(v, bce, 1e-3) for v in losses.values())):
             return (f"The model from {sig} is compiled with binary cross-entropy: {shown}. Binary cross-entropy "
                     "treats each output as a separate yes/no question; for one label out of n_classes use "
                     "loss='sparse_categorical_crossentropy'.")
@@ -289,12 +265,19 @@ class BuildModel(Check):
                 "loss='sparse_categorical_crossentropy' with integer labels (or 'categorical_crossentropy' "
                 "with one-hot labels).")
 
-    def _compare_metric(self, inputs, got, outputs):
-        y = np.asarray(inputs["y"]).astype(int)
-        accuracy = float(np.mean(np.argmax(outputs, axis=1) == y))
-        metrics = got.get("metrics") or {}
-        if any(k != "__error__" and isinstance(v, (int, float)) and abs(v - accuracy) < 1e-6
-               for k, v in metrics.items()):
+    def _compare_metric(self, model, X, labels, outputs, losses):
+        """The compiled metrics, computed here on the rebuilt model, must include the accuracy of its outputs."""
+        accuracy = float(np.mean(np.argmax(outputs, axis=1) == labels["integer"]))
+        metrics: dict = {}
+        for encoding in losses:
+            try:
+                model.reset_metrics()
+                results = model.compute_metrics(X, labels[encoding], model(X, training=False), sample_weight=None)
+                metrics = {str(k): float(to_numpy(v)) for k, v in results.items() if k != "loss"}
+            except Exception as exc:  # noqa: BLE001
+                metrics = {"__error__": f"{type(exc).__name__}: {_short(exc)}"}
+            break
+        if any(k != "__error__" and abs(v - accuracy) < 1e-6 for k, v in metrics.items()):
             return None
         found = ", ".join(k for k in metrics if k != "__error__") or "none"
         error = f" (computing them failed: {metrics['__error__']})" if "__error__" in metrics else ""
@@ -362,27 +345,28 @@ class CountModelParams(Check):
 
 # ----------------------------------------------------------------------------- Exercise 3: the trained model
 class TrainedModel(Check):
-    """Judged by a threshold: the model trained in the notebook must classify held-out digits."""
+    """Judged by a threshold: the model trained in the notebook must classify held-out digits.
+
+    The kernel reports digits_model itself (config and weights); the grader rebuilds it and classifies
+    test-split digits perturbed with the run's seed, which the kernel never sees ("_" keys) and which
+    match no row of the public data set exactly. A model far larger than the reference's (one holding the
+    public digits as prototypes, which would find each perturbed digit's original) is refused.
+    """
     name = "trained_model"
     signature = "train_model(model, X_train, y_train)"
 
     @cached_property
     def public_cases(self):
-        X_test, y_test = _digits_test_split()
-        return (Case({"X": X_test[:150], "_labels": y_test[:150]}, None, "the first 150 test digits"),)
+        X, y = digits_heldout(np.random.default_rng(2024), 150)
+        return (Case({"_X": X, "_labels": y}, None,
+                     "150 test digits, each with a random brightness and a little pixel noise"),)
 
     def secret_inputs(self, rng):
-        X_test, y_test = _digits_test_split()
-        chosen = np.sort(rng.choice(len(X_test), 300, replace=False))
-        return [{"X": X_test[chosen], "_labels": y_test[chosen]}]
+        X, y = digits_heldout(rng, 300)
+        return [{"_X": X, "_labels": y}]
 
     def run(self, subject, inputs):
-        import keras
-
-        if not isinstance(subject, keras.Model):  # None: the training cell stopped before keeping the model
-            return {"is_model": False, "kind": type(subject).__name__}
-        outputs = _to_numpy(subject(np.asarray(inputs["X"], dtype="float32"), training=False))
-        return {"is_model": True, "outputs": outputs}
+        return report_model(subject)  # None (the training cell stopped before keeping the model) reports its kind
 
     def compare(self, inputs, got, expected):
         if not isinstance(got, dict):
@@ -392,8 +376,20 @@ class TrainedModel(Check):
                 return ("digits_model is None: build_model or train_model is not implemented yet, or the training "
                         "cell above stopped with an error. Finish Exercises 1 and 3 and fix any error that cell shows.")
             return f"digits_model is a {got.get('kind')}, not a keras.Model: train_model must train the model it is given."
+        try:
+            model = rebuild_model(_without_compile(got))
+        except ModelRejected as exc:
+            return f"The trained model digits_model cannot be checked: {exc}."
+        # A model many times the size of the reference's (a layer holding the public digits as prototypes,
+        # say) is not the network build_model describes, whatever its accuracy. (No reference: public case.)
+        too_big = over_budget(model, _without_compile(expected), "The trained model digits_model")
+        if too_big:
+            return too_big
         labels = np.asarray(inputs["_labels"]).astype(int)
-        outputs = np.asarray(got["outputs"], dtype=np.float64)
+        outputs, error = _outputs(model, inputs["_X"])
+        if outputs is None:
+            return (f"The trained model cannot classify a batch of {len(labels)} digits of 64 pixels ({error}): "
+                    "build it with build_model((64, 32)) as the training cell does.")
         if outputs.ndim != 2 or outputs.shape[0] != len(labels) or outputs.shape[1] < 2:
             return (f"The trained model returned outputs of shape {outputs.shape} for {len(labels)} digits, "
                     "expected one row of 10 class scores per digit.")
@@ -412,7 +408,7 @@ class TrainedModel(Check):
 
 # ----------------------------------------------------------------------------- Exercise 4: save_and_reload
 def _model_to_save(inputs):
-    """A small trained-looking model with weights fixed by the grader's seed."""
+    """A small trained-looking model with weights fixed by the grader's seed (built in the kernel and in the grader)."""
     import keras
 
     n_inputs, units, n_classes = int(inputs["n_inputs"]), int(inputs["units"]), int(inputs["n_classes"])
@@ -429,14 +425,23 @@ def _model_to_save(inputs):
 def _save_case(rng, filename: str) -> dict:
     n_inputs, n_classes = int(rng.integers(3, 12)), int(rng.integers(2, 6))
     return {"n_inputs": n_inputs, "units": int(rng.integers(4, 16)), "n_classes": n_classes,
-            "seed": int(rng.integers(0, 2**31)), "X": rng.normal(0, 1.5, (8, n_inputs)), "filename": filename}
+            "seed": int(rng.integers(0, 2**31)), "_X": rng.normal(0, 1.5, (8, n_inputs)), "filename": filename}
+
+
+def _same_predictions(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-5, atol=1e-6))
 
 
 class SaveAndReload(Check):
+    """The kernel reports the saved file's bytes and the returned model; the grader loads and compares both.
+
+    The reference for both is the model to save, which the grader builds itself from the inputs' seed,
+    and the predictions are compared on inputs only the grader holds.
+    """
     name = "save_and_reload"
     signature = "save_and_reload(model, path)"
     public_cases = (Case({"n_inputs": 5, "units": 6, "n_classes": 3, "seed": 7,
-                          "X": np.random.default_rng(5).normal(0, 1.5, (6, 5)), "filename": "example_model.keras"},
+                          "_X": np.random.default_rng(5).normal(0, 1.5, (6, 5)), "filename": "example_model.keras"},
                          None, "a model with 5 inputs saved to example_model.keras"),)
 
     def secret_inputs(self, rng):
@@ -448,11 +453,7 @@ class SaveAndReload(Check):
         return [_save_case(rng, f"final model.v{int(rng.integers(2, 9))}.keras")]
 
     def run(self, subject, inputs):
-        import keras
-
         model = _model_to_save(inputs)
-        X = np.asarray(inputs["X"], dtype="float32")
-        original = _to_numpy(model(X, training=False))
         # A fresh folder inside the working directory, also made the current directory during the call,
         # so that even a file saved under a hard-coded name lands there and is removed afterwards.
         home = os.getcwd()
@@ -463,23 +464,21 @@ class SaveAndReload(Check):
                 reloaded = subject(model, path)
             finally:
                 os.chdir(home)
+            # What was written where (for the messages), the file's bytes and the returned model, as plain data.
             files = sorted(os.path.relpath(os.path.join(root, name), folder)
                            for root, _, names in os.walk(folder) for name in names)
-            report = {"saved_at_path": os.path.isfile(path), "is_keras_zip": zipfile.is_zipfile(path) if
-                      os.path.isfile(path) else False, "files": files, "original": original,
-                      "same_object": reloaded is model, "is_model": isinstance(reloaded, keras.Model),
-                      "kind": type(reloaded).__name__}
-            if report["is_model"] and not report["same_object"]:
-                report["reloaded"] = _to_numpy(reloaded(X, training=False))
-        return report
+            return {"saved": report_saved_file(path), "files": files, "same_object": reloaded is model,
+                    "reloaded": report_model(reloaded)}
 
     def compare(self, inputs, got, expected):
         sig = self.signature
         if not isinstance(got, dict):
             return f"{sig} returned something the check cannot read."
-        files = got.get("files") or []
-        if not got.get("saved_at_path"):
-            if any(str(f).endswith((".h5", ".hdf5")) for f in files):
+        files = got.get("files")
+        files = [str(f) for f in files] if isinstance(files, list) else []
+        saved = got.get("saved")
+        if not isinstance(saved, dict) or not saved.get("exists"):
+            if any(f.endswith((".h5", ".hdf5")) for f in files):
                 return (f"{sig} saved the model in the legacy HDF5 format (.h5). Keras 3 saves a whole model, "
                         "architecture, weights and optimizer, in the native .keras format: model.save(path) with the "
                         "path you are given, which ends in .keras.")
@@ -487,24 +486,41 @@ class SaveAndReload(Check):
                 return (f"{sig} saved a file, but not at `path` (found: {', '.join(files)}). Save to exactly the "
                         "path you are given: model.save(path).")
             return f"{sig} saved nothing at `path`: call model.save(path), then load it back from the same path."
-        if not got.get("is_keras_zip"):
-            return (f"The file {sig} wrote at `path` is not a .keras archive. Use model.save(path) (or "
-                    "keras.saving.save_model(model, path)).")
-        if got.get("same_object"):
+        data = saved.get("bytes")
+        if isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 1:
+            if not zipfile.is_zipfile(io.BytesIO(data.tobytes())):
+                return (f"The file {sig} wrote at `path` is not a .keras archive. Use model.save(path) (or "
+                        "keras.saving.save_model(model, path)).")
+        if got.get("same_object") is True:
             return (f"{sig} returned the model it was given, not the reloaded one. Return the model that "
                     "keras.models.load_model(path) gives back: that is the test that the file holds the whole model.")
-        if not got.get("is_model"):
-            if got.get("kind") == "NoneType":
+        reloaded_record = got.get("reloaded")
+        if not isinstance(reloaded_record, dict) or not reloaded_record.get("is_model"):
+            kind = reloaded_record.get("kind") if isinstance(reloaded_record, dict) else "?"
+            if kind == "NoneType":
                 return f"{sig} returned None: return keras.models.load_model(path)."
-            return f"{sig} returned a {got.get('kind')}, not a keras.Model: return keras.models.load_model(path)."
-        original = np.asarray(got["original"], dtype=np.float64)
-        reloaded = np.asarray(got.get("reloaded"), dtype=np.float64)
-        targets = [original] + ([np.asarray(expected["reloaded"], dtype=np.float64)]
-                                if isinstance(expected, dict) and expected.get("reloaded") is not None else [])
-        if reloaded.shape != original.shape or not all(np.allclose(reloaded, t, rtol=1e-5, atol=1e-6) for t in targets):
-            return (f"The model {sig} returned predicts differently from the model that was saved (e.g. "
-                    f"{fmt(reloaded)} instead of {fmt(original)}). Load the file you saved with "
-                    "keras.models.load_model(path) rather than building or cloning a new model.")
+            return f"{sig} returned a {kind}, not a keras.Model: return keras.models.load_model(path)."
+        X = np.asarray(inputs["_X"], dtype="float32")
+        original = predict(_model_to_save(inputs), X)
+        try:
+            from_file = load_saved_model(saved)
+        except ModelRejected as exc:
+            return f"The file {sig} saved at `path` cannot be checked: {exc}."
+        file_outputs, error = _outputs(from_file, X)
+        if file_outputs is None or not _same_predictions(file_outputs, original):
+            shown = error or f"e.g. {fmt(file_outputs)} instead of {fmt(original)}"
+            return (f"The file {sig} saved at `path` does not hold the model it was given: loaded back, it "
+                    f"predicts differently ({shown}). Save the model you are given with model.save(path).")
+        try:
+            reloaded = rebuild_model(_without_compile(reloaded_record))
+        except ModelRejected as exc:
+            return f"The model {sig} returned cannot be checked: {exc}."
+        outputs, error = _outputs(reloaded, X)
+        if outputs is None or not _same_predictions(outputs, original):
+            shown = error or f"e.g. {fmt(outputs)} instead of {fmt(original)}"
+            return (f"The model {sig} returned predicts differently from the model that was saved ({shown}). "
+                    "Load the file you saved with keras.models.load_model(path) rather than building or cloning "
+                    "a new model.")
         return None
 
 

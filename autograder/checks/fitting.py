@@ -5,16 +5,24 @@ Nothing here computes an answer the exercise asks for. The split is judged by it
 model by its structure, and the other parts against literal expected values (public cases) or the
 reference solution's results (grading). Public cases carry a grader-only "_mistakes" key: what each
 common mistake returns on that case, worked out once by hand, so a message can name the mistake.
+
+The model part is judged from the model itself, never from facts the kernel states about it: the kernel
+reports `model_data.report_model(model)` (its Keras config and weights), and the grader rebuilds it
+(built-in Keras classes only) and computes its layers, parameter count, compile settings, metric names
+and its outputs on a probe batch held in grader-only "_" keys, which the kernel never sees.
 """
 from __future__ import annotations
 
+import copy
 import math
+import re
 
 import numpy as np
 
 from .compare import compare_array, fmt
 from .core import Case, Check, CheckSet, Verdict
-from .first_model import _activation_name, _all_layers, _describe_loss, _is_probabilities, _linearity_gap, _to_numpy
+from .model_data import (ModelRejected, activation_name, all_layers, compile_summary, is_probabilities, linearity_gap,
+                         predict, rebuild_model, report_model)
 
 DIAGNOSES = ("underfitting", "overfitting", "good fit")
 
@@ -237,9 +245,10 @@ _PUBLIC_RNG = np.random.default_rng(7)
 
 
 def _build_case(width: int, depth: int, n_inputs: int, n_classes: int, rng: np.random.Generator) -> dict:
+    """The call's arguments, and a probe batch the grader evaluates the rebuilt model on ("_" keys: the kernel never sees it)."""
     m = 40
     return {"width": int(width), "depth": int(depth), "n_inputs": int(n_inputs), "n_classes": int(n_classes),
-            "X": rng.normal(0.0, 2.0, (m, n_inputs)), "y": rng.integers(0, n_classes, m)}
+            "_X": rng.normal(0.0, 2.0, (m, n_inputs)), "_y": rng.integers(0, n_classes, m)}
 
 
 _ACTIVATION_LAYERS = ("Activation", "ReLU", "LeakyReLU", "PReLU", "ELU")
@@ -252,7 +261,34 @@ def _has_nonlinear_layer(layers: list) -> bool:
                for kind, activation in layers[:-1])
 
 
+def _short(text, limit: int = 160) -> str:
+    """One short line, without the terminal colour codes Keras puts in its messages."""
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(text)).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _structure(model) -> dict:
+    """Layer kinds and activations, Dense units and parameter count, computed from a rebuilt model."""
+    import keras
+
+    layers = all_layers(model)
+    return {"layers": [(type(layer).__name__, activation_name(layer)) for layer in layers],
+            "dense_units": [int(layer.units) for layer in layers if isinstance(layer, keras.layers.Dense)],
+            "n_params": int(model.count_params())}
+
+
+def _expected_structure(expected) -> dict | None:
+    """Dense units and parameter count the answer must have: literal for public cases, else from the reference's model."""
+    if isinstance(expected, dict) and "dense_units" in expected:
+        return {"dense_units": list(expected["dense_units"]), "n_params": int(expected["n_params"])}
+    try:
+        return _structure(rebuild_model(expected))
+    except ModelRejected:
+        return None
+
+
 class BuildModel(Check):
+    """The kernel reports the model (config and weights); the grader rebuilds it and works out every fact."""
     name = "build_model"
     signature = "build_model(width, depth, n_inputs, n_classes)"
     public_cases = (
@@ -280,36 +316,14 @@ class BuildModel(Check):
 
         model = subject(width=inputs["width"], depth=inputs["depth"], n_inputs=inputs["n_inputs"],
                         n_classes=inputs["n_classes"])
-        if not isinstance(model, keras.Model):
-            return {"is_model": False, "kind": type(model).__name__}
-        X = np.asarray(inputs["X"], dtype="float32")
-        y = np.asarray(inputs["y"]).astype("int64")
-        half = len(X) // 2
-        y_pred = model(X, training=False)
-        layers = _all_layers(model)
-        dense = [layer for layer in layers if isinstance(layer, keras.layers.Dense)]
-        report = {
-            "is_model": True,
-            "outputs": _to_numpy(y_pred),
-            "mid_outputs": _to_numpy(model((X[:half] + X[half:2 * half]) / 2, training=False)),
-            "layers": [[type(layer).__name__, _activation_name(layer)] for layer in layers],
-            "dense_units": [int(layer.units) for layer in dense],
-            "n_params": int(model.count_params()),
-            "compiled": bool(getattr(model, "compiled", False)) and getattr(model, "optimizer", None) is not None,
-        }
-        if not report["compiled"]:
-            return report
-        loss_name, from_logits = _describe_loss(getattr(model, "loss", None))
-        report.update(loss_name=loss_name, from_logits=from_logits,
-                      learning_rate=float(_to_numpy(model.optimizer.learning_rate)),
-                      optimizer=type(model.optimizer).__name__)
-        try:
-            model.reset_metrics()
-            results = model.compute_metrics(X, y, y_pred, sample_weight=None)
-            report["metric_names"] = [str(k) for k in results if k != "loss"]
-        except Exception as exc:  # noqa: BLE001 - a loss or metric that cannot take integer labels
-            report["metric_names"] = [f"error: {type(exc).__name__}"]
-        return report
+        if isinstance(model, keras.Model) and not model.built:
+            # A Sequential without keras.Input is built on its first call: build it for the stated inputs,
+            # so that its weights exist and travel with its config (the grader refuses an unbuilt model).
+            try:
+                model.build((None, int(inputs["n_inputs"])))
+            except Exception:  # noqa: BLE001 - the grader says why it cannot rebuild the model
+                pass
+        return report_model(model)
 
     def compare(self, inputs, got, expected):
         width, depth, n_in, n_classes = inputs["width"], inputs["depth"], inputs["n_inputs"], inputs["n_classes"]
@@ -319,13 +333,27 @@ class BuildModel(Check):
             if kind == "NoneType":
                 return f"{sig} returned None: end the function with `return model`."
             return f"{sig} returned a {kind}, not a keras.Model: build it with keras.Sequential([...]) and return it."
-        outputs = np.asarray(got["outputs"], dtype=np.float64)
-        m = len(inputs["X"])
-        layer_list = ", ".join(f"{kind}({act})" if act else kind for kind, act in got.get("layers", []))
+        try:
+            model = rebuild_model(got)
+        except ModelRejected as exc:
+            return f"The model from {sig} cannot be checked: {exc}."
+        X = np.asarray(inputs["_X"], dtype="float32")
+        m, half = len(X), len(X) // 2
+        facts = _structure(model)
+        layer_list = ", ".join(f"{kind}({act})" if act else kind for kind, act in facts["layers"])
+        try:
+            outputs = predict(model, X)
+            mid_outputs = predict(model, (X[:half] + X[half:2 * half]) / 2)
+        except Exception as exc:  # noqa: BLE001 - a model that cannot take the inputs is the student's to fix
+            return (f"The model from {sig} cannot be called on a batch of shape {X.shape} ({type(exc).__name__}: "
+                    f"{_short(exc)}): give it keras.Input(shape=(n_inputs,)) (layers: {layer_list}).")
         if outputs.shape != (m, n_classes):
             return (f"The model from {sig} maps {m} samples to outputs of shape {outputs.shape}, expected "
                     f"({m}, {n_classes}): one probability per class (layers: {layer_list}).")
-        units, want = list(got["dense_units"]), list(expected["dense_units"])
+        want_structure = _expected_structure(expected)
+        if want_structure is None:
+            return f"The check could not read the reference model for {sig}."
+        units, want = facts["dense_units"], want_structure["dense_units"]
         if units != want:
             hidden = units[:-1]
             if units[-1:] != [n_classes]:
@@ -342,30 +370,33 @@ class BuildModel(Check):
                         f"expected {want}): add exactly depth hidden Dense(width) layers, e.g. `for _ in range(depth)`.")
             return (f"The model from {sig} has Dense layers with units {units}, expected {want}: depth hidden "
                     "Dense(width) layers, then Dense(n_classes).")
-        if got["n_params"] != expected["n_params"]:
-            return (f"The model from {sig} has {got['n_params']} parameters, expected {expected['n_params']}. Keep "
-                    "the default use_bias=True and add no other layers with weights.")
-        if not _is_probabilities(outputs):
+        if facts["n_params"] != want_structure["n_params"]:
+            return (f"The model from {sig} has {facts['n_params']} parameters, expected {want_structure['n_params']}. "
+                    "Keep the default use_bias=True and add no other layers with weights.")
+        if not is_probabilities(outputs):
             return (f"The outputs of the model from {sig} are not probabilities (rows of non-negative numbers that "
                     f"sum to 1): give the output layer activation='softmax' (layers: {layer_list}).")
-        if depth and not _has_nonlinear_layer(got.get("layers", [])) and _linearity_gap(
-                outputs, np.asarray(got["mid_outputs"], dtype=np.float64)) < 1e-4:
+        if depth and not _has_nonlinear_layer(facts["layers"]) and linearity_gap(outputs, mid_outputs) < 1e-4:
             return (f"The hidden layers of the model from {sig} are linear (layers: {layer_list}): without an "
                     "activation, extra layers add parameters but no capacity, since a stack of linear layers is "
                     "one linear map. Use activation='relu'.")
-        if not got.get("compiled"):
+        summary = compile_summary(model)
+        if not summary.get("compiled"):
             return (f"The model from {sig} is not compiled: call model.compile(optimizer=keras.optimizers.Adam(0.01), "
                     "loss='sparse_categorical_crossentropy', metrics=['accuracy']) before returning it.")
-        name = str(got.get("loss_name", "")).lower().replace("_", "")
-        if "sparsecategoricalcrossentropy" not in name or got.get("from_logits"):
-            return (f"The model from {sig} is compiled with the loss {got.get('loss_name')!r}"
-                    f"{' with from_logits=True' if got.get('from_logits') else ''}; the labels are integers and "
+        loss_name = summary.get("loss", "")
+        name = str(loss_name).lower().replace("_", "")
+        if "sparsecategoricalcrossentropy" not in name or summary.get("from_logits"):
+            return (f"The model from {sig} is compiled with the loss {loss_name!r}"
+                    f"{' with from_logits=True' if summary.get('from_logits') else ''}; the labels are integers and "
                     "the outputs probabilities, so use loss='sparse_categorical_crossentropy'.")
-        if got.get("optimizer") != "Adam" or not math.isclose(got.get("learning_rate", 0), 0.01, rel_tol=1e-4):
-            return (f"The model from {sig} uses {got.get('optimizer')} with learning rate "
-                    f"{got.get('learning_rate', float('nan')):.3g}; use keras.optimizers.Adam(learning_rate=0.01) "
+        rate = summary.get("learning_rate")
+        if summary.get("optimizer") != "Adam" or not isinstance(rate, float) or not math.isclose(rate, 0.01, rel_tol=1e-4):
+            shown = f"{rate:.3g}" if isinstance(rate, float) else "that is not one number (a schedule)"
+            return (f"The model from {sig} uses {summary.get('optimizer')} with learning rate "
+                    f"{shown}; use keras.optimizers.Adam(learning_rate=0.01) "
                     "so that the short training runs of this notebook get somewhere.")
-        names = got.get("metric_names") or []
+        names = self._metric_names(model, X, np.asarray(inputs["_y"]).astype("int64"))
         if "accuracy" not in names and any("acc" in n for n in names):
             return (f"The model from {sig} reports its accuracy as {', '.join(names)}, so its History would have "
                     f"the keys {names[0]!r} and 'val_{names[0]}'; this notebook reads 'accuracy' and "
@@ -374,6 +405,16 @@ class BuildModel(Check):
             return (f"The model from {sig} reports no accuracy metric (found: {', '.join(names) or 'none'}): compile "
                     "with metrics=['accuracy'], so that its History holds 'accuracy' and 'val_accuracy'.")
         return None
+
+    @staticmethod
+    def _metric_names(model, X, y) -> list[str]:
+        """The names fit would log for the compiled metrics, computed here on the rebuilt model."""
+        try:
+            model.reset_metrics()
+            results = model.compute_metrics(X, y, model(X, training=False), sample_weight=None)
+            return [str(k) for k in results if k != "loss"]
+        except Exception as exc:  # noqa: BLE001 - a loss or metric that cannot take integer labels
+            return [f"error: {type(exc).__name__}"]
 
 
 # ----------------------------------------------------------------------------- Exercise 4: diagnose
@@ -581,8 +622,6 @@ class ChooseCapacity(Check):
         return {"results": [records[i] for i in order]}
 
     def run(self, subject, inputs):
-        import copy
-
         chosen = subject(copy.deepcopy(list(inputs["results"])))
         if isinstance(chosen, np.integer):  # np.argmax gives a numpy integer: report it as an int
             return int(chosen)

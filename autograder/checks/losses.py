@@ -2,13 +2,22 @@
 and a Huber loss written with keras.ops that Keras can train a model with.
 
 Every loss here is reduced to one number, the mean over the batch, as Keras's loss classes do by default.
+
+The training part is judged from the trained model itself, never from facts the kernel states about it:
+the kernel reports what fit_regressor returned (the model as `model_data.report_model` plain data, and its
+list of losses), and the grader rebuilds the model, reads its compile settings and judges its predictions
+on fresh samples of the same problem, held in grader-only "_" keys: never the arrays it was trained on.
 """
 from __future__ import annotations
+
+import json
+import re
 
 import numpy as np
 
 from .compare import close, compare_array, fmt
 from .core import Case, Check, CheckSet
+from .model_data import ModelRejected, over_budget, predict, rebuild_model, report_model
 
 #: The clipping constant the exercise states (Keras's default `keras.config.epsilon()`).
 EPSILON = 1e-7
@@ -419,39 +428,94 @@ class HuberValues(Check):
 
 # ----------------------------------------------------------------------------------- training with the Huber loss
 # Thresholds for the training part. Over 40 grading seeds the reference's last/first epoch loss ratio stayed
-# below 0.61 and its median-error ratio below 0.22, so both leave a wide margin.
+# below 0.61, and its median error on the grader's fresh samples below 0.24 of their targets' median spread
+# (0.22 on its own training data, as judged before), so both leave a wide margin.
 _TRAIN_LOSS_RATIO = 0.9    # the last epoch's loss must be below this fraction of the first epoch's
-_TRAIN_MEDIAN_RATIO = 0.5  # a trained model's median error, as a fraction of the targets' median spread
+_TRAIN_MEDIAN_RATIO = 0.5  # a trained model's median error on fresh samples, as a fraction of their median spread
+#: Fresh samples the grader judges the trained model on: never the arrays it was trained on.
+_EVAL_SAMPLES = 200
 
 
-def _regression_data(rng: np.random.Generator, m: int = 96) -> tuple[np.ndarray, np.ndarray]:
-    """A noisy linear target with about one point in ten moved far away (outliers)."""
+def _regression_data(rng: np.random.Generator, m: int = 96) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """A noisy linear target with about one point in ten moved far away (outliers), and its plane (w, bias)."""
     n = int(rng.integers(2, 4))
     X = rng.normal(0, 1, (m, n))
     w = rng.normal(0, 1, n)
     w *= rng.uniform(2.0, 3.0) / np.linalg.norm(w)  # a clear signal: the targets spread well beyond the noise
-    y = X @ w + rng.uniform(-1, 1) + rng.normal(0, 0.2, m)
+    bias = rng.uniform(-1, 1)
+    y = X @ w + bias + rng.normal(0, 0.2, m)
     outliers = rng.choice(m, m // 10, replace=False)
     y[outliers] += rng.choice([-1.0, 1.0], len(outliers)) * rng.uniform(8, 15, len(outliers))
-    return X, y
+    return X, y, (w, bias)
+
+
+def _fresh_samples(rng: np.random.Generator, plane: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """New points of the same plane, without outliers: what the trained model is judged on."""
+    w, bias = plane
+    X = rng.normal(0, 1, (_EVAL_SAMPLES, len(w)))
+    return X, X @ w + bias + rng.normal(0, 0.2, _EVAL_SAMPLES)
+
+
+def _training_case(rng: np.random.Generator, delta=None, seed=None) -> dict:
+    """The kernel's inputs (training data, delta, epochs, seed) and, in "_" keys, the grader's fresh samples."""
+    X, y, plane = _regression_data(rng)
+    delta = float(rng.uniform(0.5, 2.0)) if delta is None else float(delta)
+    seed = int(rng.integers(0, 10_000)) if seed is None else int(seed)
+    X_eval, y_eval = _fresh_samples(rng, plane)
+    return {"X": X, "y": y, "delta": delta, "epochs": 8, "seed": seed, "_X_eval": X_eval, "_y_eval": y_eval}
 
 
 def _public_training_case() -> dict:
-    X, y = _regression_data(np.random.default_rng(2024))
-    return {"X": X, "y": y, "delta": 1.0, "epochs": 8, "seed": 7}
+    return _training_case(np.random.default_rng(2024), 1.0, 7)
 
 
 #: Words in the errors a numpy or Python-branching loss raises inside a compiled training step.
 _GRAPH_ERROR_WORDS = ("symbolic", "numpy", "graph", "truth value", "operatornotallowed", "__array__", "iterating over")
 
 
-def _short(text: str, limit: int = 220) -> str:
-    text = " ".join(str(text).split())
+def _short(text, limit: int = 220) -> str:
+    """One short line, without the terminal colour codes Keras puts in its messages."""
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(text)).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _describe(obj) -> str | None:
+    """Keras's own description of a loss object (what model.compile records for it), as JSON; None if it has none."""
+    import keras
+
+    try:
+        return json.dumps(keras.saving.serialize_keras_object(obj), sort_keys=True)
+    except Exception:  # noqa: BLE001 - an object Keras cannot describe
+        return None
+
+
+def _split_compile(record) -> tuple[dict | None, object]:
+    """(the model's compile settings, the record without them) from a reported model.
+
+    The model is compiled with the student's own loss, which `model_data.rebuild_model` does not rebuild
+    (only Keras's own functions are), so the grader reads the compile settings as data and rebuilds the
+    architecture and weights alone. (A local helper: rebuild_model has no option to skip them.)
+    """
+    if not isinstance(record, dict) or not isinstance(record.get("keras_config"), str):
+        return None, record
+    try:
+        config = json.loads(record["keras_config"])
+    except ValueError:
+        return None, record
+    if not isinstance(config, dict):
+        return None, record
+    compiled = config.pop("compile_config", None)
+    return (compiled if isinstance(compiled, dict) and compiled else None), {**record, "keras_config": json.dumps(config)}
+
+
 class HuberTraining(Check):
-    """Judged by behaviour: the Huber loss must work inside model.fit and the model must learn."""
+    """Judged by behaviour: the Huber loss must work inside model.fit and the model must learn.
+
+    The kernel reports what fit_regressor returned: the model as plain data (`report_model`), the list of
+    losses it returned, and Keras's description of the loss it was given. The grader rebuilds the model,
+    reads its compile settings, and judges its predictions on fresh samples of the same problem, which
+    the kernel never sees ("_" keys) and which are not the arrays it trained on.
+    """
     name = "huber_training"
     signature = "fit_regressor(X, y, huber_loss(delta), epochs)"
     public_cases = (Case(_public_training_case(), None, "96 noisy points with outliers, delta = 1, 8 epochs"),)
@@ -465,9 +529,7 @@ class HuberTraining(Check):
         super().hidden(fit_regressor if huber_loss is None else (fit_regressor, huber_loss))
 
     def secret_inputs(self, rng):
-        X, y = _regression_data(rng)
-        return [{"X": X, "y": y, "delta": float(rng.uniform(0.5, 2.0)), "epochs": 8,
-                 "seed": int(rng.integers(0, 10_000))}]
+        return [_training_case(rng)]
 
     def run(self, subject, inputs):
         import keras
@@ -492,19 +554,19 @@ class HuberTraining(Check):
         if not isinstance(result, (tuple, list)) or len(result) != 2:
             return {"stage": "bad_return", "kind": type(result).__name__}
         model, losses = result
-        if not isinstance(model, keras.Model):
-            return {"stage": "not_model", "kind": type(model).__name__}
         if hasattr(losses, "history"):  # a History object instead of its list of losses
             losses = losses.history
         if isinstance(losses, dict):
             losses = losses.get("loss", [])
-        predictions = np.asarray(keras.ops.convert_to_numpy(model(X)), dtype=np.float64)
-        return {"stage": "trained", "given_loss": getattr(model, "loss", None) is loss,
-                "losses": np.asarray(losses, dtype=np.float64).ravel(), "predictions": predictions.ravel()}
+        # Only what fit_regressor returned, as plain data: the model itself and its list of losses; and
+        # Keras's description of the loss huber_loss returned, to compare with the model's compile settings.
+        return {"stage": "trained", "model": report_model(model), "given_loss": _describe(loss),
+                "losses": np.asarray(losses, dtype=np.float64).ravel()}
 
     def compare(self, inputs, got, expected):
+        sig = self.signature
         if not isinstance(got, dict):
-            return f"{self.signature} returned something the check cannot read."
+            return f"{sig} returned something the check cannot read."
         stage = got.get("stage")
         if stage == "huber_missing":
             return "huber_loss is not implemented yet: finish Exercise 4 first, this part trains a model with it."
@@ -514,15 +576,37 @@ class HuberTraining(Check):
                 return (f"Training with your Huber loss failed: {detail}. Inside model.fit a loss receives "
                         "symbolic tensors, so numpy calls (np.abs, np.where), float() and Python if/else on tensors "
                         "fail there: write huber_loss with keras.ops (ops.abs, ops.where, ops.square, ops.mean).")
-            return f"{self.signature} raised {detail}"
+            return f"{sig} raised {detail}"
         if stage == "bad_return":
-            return f"{self.signature} should return a pair (model, losses), but returned {got.get('kind')}."
-        if stage == "not_model":
-            return f"{self.signature} returned a {got.get('kind')} as its first item, not the trained keras.Model."
-        if not got.get("given_loss"):
+            return f"{sig} should return a pair (model, losses), but returned {got.get('kind')}."
+        if stage != "trained":
+            return f"{sig} produced a report the check cannot read."
+        record = got.get("model")
+        if record is None:
+            return f"{sig}: no trained model was reported, so the check cannot judge it."
+        if not isinstance(record, dict) or not record.get("is_model"):
+            kind = record.get("kind") if isinstance(record, dict) else type(record).__name__
+            return f"{sig} returned a {kind} as its first item, not the trained keras.Model."
+        compiled, architecture = _split_compile(record)
+        given = got.get("given_loss")
+        compiled_loss = json.dumps(compiled.get("loss"), sort_keys=True) if compiled else None
+        if compiled_loss is None or not isinstance(given, str) or compiled_loss != given:
             return ("The model was not compiled with the loss passed to fit_regressor: call "
                     "model.compile(optimizer=..., loss=loss) with that argument, not a loss of your own.")
-        losses = np.asarray(got.get("losses"), dtype=np.float64)
+        try:
+            model = rebuild_model(architecture)
+        except ModelRejected as exc:
+            return f"The model from {sig} cannot be checked: {exc}."
+        # A model many times the size of the stated network (a layer holding the training points, say) is not
+        # that network, whatever its predictions. (The reference's model is compiled with its own loss too.)
+        reference = expected.get("model") if isinstance(expected, dict) else None
+        too_big = over_budget(model, _split_compile(reference)[1], f"The model from {sig}")
+        if too_big:
+            return too_big
+        try:
+            losses = np.asarray(got.get("losses"), dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            return f"{sig} returned losses the check cannot read: return history.history['loss']."
         epochs = int(inputs["epochs"])
         if losses.size != epochs:
             values = "value" if losses.size == 1 else "values"
@@ -536,17 +620,22 @@ class HuberTraining(Check):
         if not losses[-1] < _TRAIN_LOSS_RATIO * losses[0]:
             return (f"The training loss did not go down: {losses[0]:.4g} in the first epoch, {losses[-1]:.4g} in "
                     "the last. Use Adam(learning_rate=0.05) as stated and fit on X and y.")
-        y = np.asarray(inputs["y"], dtype=np.float64)
-        predictions = np.asarray(got.get("predictions"), dtype=np.float64)
+        y = np.asarray(inputs["_y_eval"], dtype=np.float64)
+        try:
+            predictions = predict(model, inputs["_X_eval"]).ravel()
+        except Exception as exc:  # noqa: BLE001 - a model that cannot take the inputs is the student's to fix
+            return (f"The trained model cannot be called on {len(y)} samples of {np.shape(inputs['_X_eval'])[1]} "
+                    f"features ({type(exc).__name__}: {_short(exc, 160)}): build it for X.shape[1] inputs.")
         if predictions.size != y.size:
             return (f"The trained model gives {predictions.size} outputs for {y.size} samples: its last layer "
                     "should be Dense(1), one prediction per sample.")
         spread = float(np.median(np.abs(y - np.median(y))))
         error = float(np.median(np.abs(predictions - y)))
-        if error > _TRAIN_MEDIAN_RATIO * spread:
-            return (f"The loss went down ({losses[0]:.4g} → {losses[-1]:.4g}), but the trained model's median error "
-                    f"on its own training data is {error:.3g}, more than half the median spread of the targets "
-                    f"({spread:.3g}). Build the model and optimizer stated in the exercise and train for all epochs.")
+        if not error <= _TRAIN_MEDIAN_RATIO * spread:
+            return (f"The loss went down ({losses[0]:.4g} → {losses[-1]:.4g}), but on {y.size} fresh points of the "
+                    f"same problem the trained model's median error is {error:.3g}, more than half the median spread "
+                    f"of their targets ({spread:.3g}). Build the model and optimizer stated in the exercise, train "
+                    "for all epochs, and fit on X and y as given.")
         return None
 
 
