@@ -179,8 +179,12 @@ def _symbolic_outputs(layer) -> list:
     return list(output) if isinstance(output, (list, tuple)) else [output]
 
 
-def rebuild_model(record: Any, limits: ModelLimits = ModelLimits()):
-    """The keras.Model a kernel reported (see `report_model`), rebuilt here; raises ModelRejected."""
+def rebuild_model(record: Any, limits: ModelLimits = ModelLimits(), *, compile: bool = True):
+    """The keras.Model a kernel reported (see `report_model`), rebuilt here; raises ModelRejected.
+
+    `compile=False` leaves out the compile settings (for a part that judges only the trained
+    network, whose loss may be the student's own function, which the grader does not rebuild).
+    """
     import keras
 
     if not isinstance(record, dict) or not record.get("is_model"):
@@ -197,6 +201,8 @@ def rebuild_model(record: Any, limits: ModelLimits = ModelLimits()):
         raise ModelRejected("the model's configuration is not valid JSON") from None
     if not isinstance(config, dict):
         raise ModelRejected("the model's configuration is not a Keras object")
+    if not compile:
+        config = {k: v for k, v in config.items() if k != "compile_config"}
     _check_config(config, limits)
     _probe_size(config, limits)
     try:
@@ -433,7 +439,7 @@ def over_budget(model, reference_record: Any, what: str) -> str | None:
     if not isinstance(reference_record, dict) or not reference_record.get("is_model"):
         return None
     try:
-        reference = rebuild_model(reference_record)
+        reference = rebuild_model(reference_record, compile=False)
     except ModelRejected:
         return None
     mine, theirs = int(model.count_params()), int(reference.count_params())
