@@ -233,21 +233,32 @@ class _ZygoteProvisioner(_local_provisioner_base()):
 
 
 class _BoundedClient(_client_base()):
-    """Keeps at most `output_limit` bytes of outputs; reports from check cells are always kept."""
+    """Keeps at most `output_limit` bytes of outputs, and as many again of check reports.
+
+    Everything a kernel sends is counted: display data of every type, stream text, error
+    tracebacks and metadata. Reports (display data of REPORT_MIME) have a budget of their own,
+    so that a student's print flood cannot starve their honest parts' reports, while a flood
+    of reports is capped all the same. Past either budget, outputs of that kind are dropped.
+    """
 
     def __init__(self, *args, output_limit: int, **kwargs):
         super().__init__(*args, **kwargs)
         self.output_limit = output_limit
         self.output_bytes = 0
+        self.report_bytes = 0
         self.output_truncated = False
 
     def output(self, outs, msg, display_id, cell_index):
-        # Everything a kernel sends counts, reports and errors included: data of every type,
-        # stream text, tracebacks and metadata.
         content = msg.get("content", {})
         size = sum(len(str(v)) for v in content.values())
-        self.output_bytes += size
-        if self.output_bytes > self.output_limit:
+        data = content.get("data")
+        if isinstance(data, dict) and REPORT_MIME in data:
+            self.report_bytes += size
+            over = self.report_bytes > self.output_limit
+        else:
+            self.output_bytes += size
+            over = self.output_bytes > self.output_limit
+        if over:
             self.output_truncated = True
             return None
         return super().output(outs, msg, display_id, cell_index)
