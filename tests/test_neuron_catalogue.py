@@ -4,11 +4,20 @@ Runs in one process against the checks directly, as the grader judges them (see 
 """
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+
+import numpy as np
 import pytest
 
 from autograder.catalogue import (alternative_cases, define, expect_correct, expect_wrong, public_message,
                                   reference_namespace, simulate_grading, wrong_cases)
 from autograder.checks import neuron
+from autograder.checks.core import dump_inputs, kernel_view, probe
+from autograder.checks.model_data import report_model
+from autograder.checks.plain import from_plain
+from autograder.grading.judge import judge_part
 
 SEEDS = (11, 12, 13)
 
@@ -144,3 +153,107 @@ def test_alternative_correct_answer_gets_full_marks(reference, name, code):
     check, answer = neuron.CHECKS[name], define(code, name, reference)
     expect_correct([simulate_grading(neuron.CHECKS, check, answer, reference[name], s) for s in SEEDS],
                    public_message(check, answer))
+
+
+# ----------------------------------------------------------------------------- the model part cannot be lied to
+# keras_neuron is judged from the model the kernel reports (config and weights), rebuilt by the grader and run
+# on inputs `_X` the kernel never sees. Each attack plays a kernel whose check `run` was replaced and reports
+# forge(inputs) (the full inputs, grader-only keys included); the part must score 0 with a message.
+ATTACK_SEED = 14
+
+
+def judge_forged(reference, forge, seed=ATTACK_SEED):
+    check = neuron.keras_neuron
+    inputs = {k: [from_plain(i) for i in lst] for k, lst in json.loads(dump_inputs(neuron.CHECKS.secret_inputs(seed))).items()}
+    keys = [k for k in (check.name, check.hidden_name) if k in inputs]
+    with contextlib.redirect_stdout(io.StringIO()):
+        expected = {k: check.report_payload(reference["keras_neuron"], k, inputs[k]) for k in keys}
+    reported = {k: {"check": k, "results": [probe(lambda inp=inp: forge(inp)) for inp in inputs[k]]} for k in keys}
+    reported[check.name]["public"] = [probe(lambda case=case: forge(case.inputs)) for case in check.public_cases]
+    return judge_part(neuron.CHECKS, inputs, expected, reported)
+
+
+def _true_outputs(inp):
+    X, w = np.asarray(inp["_X"], dtype=np.float64), np.ravel(inp["w"])
+    return 1 / (1 + np.exp(-(X @ w + float(inp["b"]))))[:, None]
+
+
+def _unset_neuron(inp):
+    import keras
+
+    return keras.Sequential([keras.Input(shape=(len(np.ravel(inp["w"])),)), keras.layers.Dense(1, activation="sigmoid")])
+
+
+def _two_unit_weights_record(reference, inp):
+    """The reference neuron's config, reported with the weights of a two-unit layer."""
+    import keras
+
+    wide = keras.Sequential([keras.Input(shape=(len(np.ravel(inp["w"])),)), keras.layers.Dense(2, activation="sigmoid")])
+    return {**report_model(reference["keras_neuron"](np.asarray(inp["w"]), inp["b"])),
+            "weights": report_model(wide)["weights"]}
+
+
+#: (label, forge(reference, inputs) -> the reported result, a phrase the message must contain).
+LYING_REPORTS = [
+    ("the old claim dict, with the true outputs",
+     lambda reference, inp: {"is_model": True, "outputs": _true_outputs(inp), "n_params": len(np.ravel(inp["w"])) + 1,
+                             "dense_units": [1]}, "cannot be checked"),
+    ("an untouched neuron's record with the old claims added",
+     lambda reference, inp: {**report_model(_unset_neuron(inp)), "outputs": _true_outputs(inp), "dense_units": [1]},
+     "set_weights"),
+    ("the right config with another layer's weights", _two_unit_weights_record, "cannot be checked"),
+]
+
+#: (label, keras_neuron code, a phrase the message must contain): models the grader refuses to rebuild.
+REJECTED_MODELS = [
+    ("a Lambda layer that computes the neuron",
+     "def keras_neuron(w, b):\n    model = keras.Sequential([keras.Input(shape=(len(w),)), keras.layers.Dense(1),\n"
+     "        keras.layers.Lambda(lambda t: keras.ops.sigmoid(t))])\n"
+     "    model.layers[0].set_weights([np.reshape(w, (-1, 1)), np.array([b])])\n    return model", "Lambda layer"),
+    ("a subclassed keras.Model",
+     "class Neuron(keras.Model):\n    def __init__(self):\n        super().__init__()\n"
+     "        self.dense = keras.layers.Dense(1, activation='sigmoid')\n"
+     "    def call(self, x):\n        return self.dense(x)\n"
+     "def keras_neuron(w, b):\n    model = Neuron()\n    model(np.zeros((1, len(w)), dtype='float32'))\n"
+     "    model.dense.set_weights([np.reshape(w, (-1, 1)), np.array([b])])\n    return model", "built-in"),
+]
+
+
+def _assert_zero(verdict, phrase):
+    assert not verdict.passed, "the attack passed"
+    assert phrase in verdict.detail, verdict.detail
+    assert verdict.feedback
+
+
+@pytest.mark.parametrize("label,forge,phrase", [pytest.param(*e, id=e[0]) for e in LYING_REPORTS])
+def test_lying_report_scores_zero(reference, label, forge, phrase):
+    _assert_zero(judge_forged(reference, lambda inp: forge(reference, inp)), phrase)
+
+
+@pytest.mark.parametrize("label,code,phrase", [pytest.param(*e, id=e[0]) for e in REJECTED_MODELS])
+def test_model_the_grader_does_not_rebuild_scores_zero(reference, label, code, phrase):
+    answer = define(code, "keras_neuron", reference)
+    verdict = simulate_grading(neuron.CHECKS, neuron.keras_neuron, answer, reference["keras_neuron"], ATTACK_SEED)
+    _assert_zero(verdict, phrase)
+    public = public_message(neuron.keras_neuron, answer)
+    assert public is not None and "cannot be checked" in public, public
+
+
+def test_neuron_is_run_on_inputs_the_kernel_never_sees():
+    check = neuron.keras_neuron
+    for inp in (check.secret_inputs(np.random.default_rng(ATTACK_SEED)) + check.hidden_inputs(np.random.default_rng(1))
+                + [case.inputs for case in check.public_cases]):
+        assert set(kernel_view(inp)) == {"w", "b"} and "_X" in inp
+
+
+#: (a result no honest kernel reports): compare says what is wrong and never raises.
+ODD_REPORTS = ["not a dict", {"is_model": True, "keras_config": "[" * 100_000, "weights": []},
+               {"is_model": True, "keras_config": 10**30, "weights": "x"},
+               {"is_model": True, "keras_config": json.dumps({"class_name": "Sequential", "config": {}}), "weights": []}]
+
+
+@pytest.mark.parametrize("got", [pytest.param(g, id=str(i)) for i, g in enumerate(ODD_REPORTS)])
+def test_odd_report_gets_a_message_not_an_exception(got):
+    case = neuron.keras_neuron.public_cases[0]
+    message = neuron.keras_neuron.compare(case.inputs, got, case.expected)
+    assert isinstance(message, str) and message, message

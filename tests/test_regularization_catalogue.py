@@ -5,12 +5,21 @@ The diverging-run part fits small Keras models, so it runs with one seed and the
 """
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+
+import numpy as np
 import pytest
 
 from autograder.catalogue import (alternative_cases, define, expect_correct, expect_wrong,
                                   grade_trained_part, public_message, reference_namespace, simulate_grading,
                                   wrong_cases)
 from autograder.checks import regularization
+from autograder.checks.core import dump_inputs, probe
+from autograder.checks.model_data import report_model
+from autograder.checks.plain import from_plain
+from autograder.grading.judge import judge_part
 
 SEEDS = (31, 32, 33)
 TRAINING_SEEDS = (31,)
@@ -294,7 +303,6 @@ def test_alternative_correct_answer_gets_full_marks(reference, correct, name, co
 def test_early_stopping_rule_matches_keras_on_random_curves(reference):
     """The rule the exercise states is Keras's: drive keras.callbacks.EarlyStopping with the same losses."""
     import keras
-    import numpy as np
 
     rule_fn = reference["early_stopping_epochs"]
     model = keras.Sequential([keras.Input(shape=(1,)), keras.layers.Dense(1)])
@@ -313,3 +321,136 @@ def test_early_stopping_rule_matches_keras_on_random_curves(reference):
                 stop = epoch
                 break
         assert rule_fn(losses, patience, min_delta) == (stop, callback.best_epoch), (losses, patience, min_delta)
+
+
+# ----------------------------------------------------------------------------- the diverging run cannot be lied to
+# The callback is student code, so the kernel must run the fit; it reports the trained model (config and
+# weights) and the val_loss history. The grader rebuilds the model, computes its final val_loss itself and
+# replays the run in numpy, so the history must be what the training gives. Each attack plays a kernel whose
+# check `run` was replaced and reports forge(inputs); the part must score 0 with a message, without raising.
+ATTACK_SEED = 34
+
+
+def judge_forged(correct, forge, seed=ATTACK_SEED):
+    check = regularization.stops_diverging_run
+    inputs = {k: [from_plain(i) for i in lst]
+              for k, lst in json.loads(dump_inputs(regularization.CHECKS.secret_inputs(seed))).items()}
+    with contextlib.redirect_stdout(io.StringIO()):
+        if seed not in _TRAINING_REFERENCE:
+            _TRAINING_REFERENCE[seed] = check.report_payload(correct[check.name], check.name, inputs[check.name])
+    reported = {check.name: {"check": check.name, "results": [probe(lambda inp=inp: forge(inp)) for inp in inputs[check.name]],
+                             "public": [probe(lambda case=case: forge(case.inputs)) for case in check.public_cases]}}
+    return judge_part(regularization.CHECKS, inputs, {check.name: _TRAINING_REFERENCE[seed]}, reported)
+
+
+def _weights_after(inp, epochs):
+    """The check's Dense(1) after `epochs` epochs of the run, without a callback."""
+    model, _ = regularization.fit_diverging_run([], {**inp, "epochs": epochs})
+    return model
+
+
+def _stopped_right(inp):
+    """(history a correct callback records, its best epoch): stopped 3 epochs after the lowest val_loss."""
+    replay = regularization.replay_diverging_run(inp)
+    best = int(np.argmin(replay))
+    return replay[:best + 4], best
+
+
+def _old_claims(inp):
+    history, best = _stopped_right(inp)
+    return {"stage": "trained", "val_losses": history, "final_val_loss": float(history[best])}
+
+
+def _last_weights_claiming_a_stop(inp):
+    """All epochs run, no callback, with the history cut where a correct callback would stop."""
+    return {"stage": "trained", "model": report_model(_weights_after(inp, int(inp["epochs"]))),
+            "val_losses": _stopped_right(inp)[0]}
+
+
+def _invented_curve(inp):
+    """A made-up curve that falls and rises, with a model that really has the best weights of the real run."""
+    history, best = _stopped_right(inp)
+    curve = np.concatenate([np.linspace(1.0, 0.5, 6), [0.6, 0.7, 0.8]])
+    return {"stage": "trained", "model": report_model(_weights_after(inp, best + 1)), "val_losses": curve}
+
+
+def _other_model(inp):
+    """The right history, with a bigger model (whatever its weights) in place of the check's Dense(1)."""
+    import keras
+
+    model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(4), keras.layers.Dense(1)])
+    return {"stage": "trained", "model": report_model(model), "val_losses": _stopped_right(inp)[0]}
+
+
+def _lambda_model(inp):
+    import keras
+
+    best = _stopped_right(inp)[1]
+    dense = _weights_after(inp, best + 1).layers[-1]
+    kernel, bias = (w.astype("float32") for w in dense.get_weights())
+    inputs = keras.Input(shape=(2,))
+    model = keras.Model(inputs, keras.layers.Lambda(lambda t: t @ kernel + bias)(inputs))
+    return {"stage": "trained", "model": report_model(model), "val_losses": _stopped_right(inp)[0]}
+
+
+def _subclassed_model(inp):
+    import keras
+
+    class Linear(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(1)
+
+        def call(self, x):
+            return self.dense(x)
+
+    model = Linear()
+    model(np.zeros((1, 2), dtype="float32"))
+    return {"stage": "trained", "model": report_model(model), "val_losses": _stopped_right(inp)[0]}
+
+
+#: (label, forge(inputs) -> the reported result, a phrase the message must contain).
+LYING_REPORTS = [
+    ("the old claim dict: a right-looking history and final loss", _old_claims, "cannot be checked"),
+    ("the last epoch's weights, the history cut where a stop belongs", _last_weights_claiming_a_stop,
+     "restore_best_weights=True"),
+    ("an invented curve with the best weights", _invented_curve, "is not what its training gives"),
+    ("the right history with another model", _other_model, "other than the check's Dense(1)"),
+    ("a Lambda model with the best weights", _lambda_model, "Lambda layer"),
+    ("a subclassed model", _subclassed_model, "cannot be checked"),
+]
+
+
+@pytest.mark.parametrize("label,forge,phrase", [pytest.param(*e, id=e[0]) for e in LYING_REPORTS])
+def test_lying_report_scores_zero(correct, label, forge, phrase):
+    verdict = judge_forged(correct, forge)
+    assert not verdict.passed, "the attack passed"
+    assert phrase in verdict.detail, verdict.detail
+
+
+def test_replay_is_what_keras_records():
+    """The grader's numpy replay of the run agrees with Keras's own history, on several runs."""
+    for seed in range(4):
+        inp = regularization.diverging_run_inputs(np.random.default_rng(seed))
+        _, history = regularization.fit_diverging_run([], inp)
+        assert np.allclose(history.history["val_loss"], regularization.replay_diverging_run(inp),
+                           rtol=regularization.REPLAY_RTOL / 10)
+
+
+def test_reference_passes_on_several_seeds(correct):
+    for seed in (35, 36):
+        verdict, public = grade("stops_diverging_run", correct["stops_diverging_run"], correct["stops_diverging_run"],
+                                seed)
+        assert verdict.passed and public is None, verdict.detail
+
+
+#: (a result no honest kernel reports): compare says what is wrong and never raises.
+ODD_REPORTS = ["not a dict", {"stage": "trained"}, {"stage": "trained", "model": "x", "val_losses": [1.0]},
+               {"stage": "elsewhere"}, {"stage": "trained", "model": {"is_model": True, "keras_config": "[" * 10**5}}]
+
+
+@pytest.mark.parametrize("got", [pytest.param(g, id=str(i)) for i, g in enumerate(ODD_REPORTS)])
+def test_odd_report_gets_a_message_not_an_exception(got):
+    case = regularization.stops_diverging_run.public_cases[0]
+    message = regularization.stops_diverging_run.compare(case.inputs, got, case.expected)
+    assert isinstance(message, str) and message, message

@@ -5,11 +5,20 @@ Training is the expensive step, so the trained-forecaster part uses one seed and
 """
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+
+import numpy as np
 import pytest
 
 from autograder.catalogue import (alternative_cases, define, expect_correct, expect_wrong, public_message,
                                   reference_namespace, simulate_grading, wrong_cases)
 from autograder.checks import rnn
+from autograder.checks.core import dump_inputs, kernel_view, probe
+from autograder.checks.model_data import predict, report_model
+from autograder.checks.plain import from_plain
+from autograder.grading.judge import judge_part
 
 SEEDS = (31, 32)
 ONE_SEED = (33,)
@@ -98,6 +107,8 @@ WRONG = {
         ("return_sequences=True", _build(recurrent="        keras.layers.LSTM(units, return_sequences=True),\n"),
          "one output per step"),
         ("units ignored", _build(recurrent="        keras.layers.LSTM(16),\n"), "units="),
+        # Accepted before models were rebuilt by the grader (the check's run called the model on data first).
+        ("never built: no input shape", _build(input_=""), "keras.Input(shape="),
         ("not compiled", _build(compile_=""), "not compiled"),
         ("cross-entropy loss", _build(compile_="    model.compile(optimizer='adam', loss='binary_crossentropy')\n"),
          "regression"),
@@ -149,10 +160,12 @@ ALTERNATIVES = {
         "    model = keras.Model(inputs, outputs)\n"
         "    model.compile(optimizer=keras.optimizers.Adam(0.01), loss=keras.losses.MeanSquaredError())\n"
         "    return model",
-        # Two stacked LSTMs (the first returns sequences), no Input layer, the long loss name.
+        # Two stacked LSTMs (the first returns sequences), the input shape given to build(), the long loss name.
+        # (With no input shape at all the model has no weights to report: see WRONG, "never built".)
         "def build_forecaster(window=24, units=16):\n"
         "    model = keras.Sequential([keras.layers.LSTM(units, return_sequences=True), keras.layers.LSTM(units),\n"
         "                              keras.layers.Dense(1)])\n"
+        "    model.build((None, window, 1))\n"
         "    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss='mean_squared_error')\n"
         "    return model",
     ],
@@ -247,3 +260,196 @@ def test_stated_gate_order_is_keras_order():
     layer.set_weights([inp["W"], inp["U"], inp["b"]])
     h = np.asarray(layer(x, initial_state=[inp["h_prev"].astype("float32"), inp["c_prev"].astype("float32")]))
     assert np.allclose(h, case.expected[0], atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- the model parts cannot be lied to
+# A model part is judged from the model the kernel reports (its config and weights), rebuilt by the grader,
+# never from facts the kernel states. Each attack plays a kernel whose check `run` was replaced and reports
+# forge(inputs) (the full inputs, grader-only keys included); the part must score 0 with a message.
+ATTACK_SEED = 34
+_NOTEBOOK_X, _NOTEBOOK_Y = (np.concatenate(arrays) for arrays in
+                            zip(*(rnn.noisy_waves(n, window=24, seed=seed)
+                                  for n, seed in zip((1200, 500), rnn.NOTEBOOK_SEEDS))))
+
+
+def _grader_inputs(seed):
+    return {k: [from_plain(i) for i in lst] for k, lst in json.loads(dump_inputs(rnn.CHECKS.secret_inputs(seed))).items()}
+
+
+def judge_forged(name, reference, forge, seed=ATTACK_SEED):
+    check = _check(name)
+    inputs = _grader_inputs(seed)
+    keys = [k for k in (check.name, check.hidden_name) if k in inputs]
+    with contextlib.redirect_stdout(io.StringIO()):
+        expected = {k: check.report_payload(_subject(name, reference), k, inputs[k]) for k in keys}
+    reported = {k: {"check": k, "results": [probe(lambda inp=inp: forge(inp)) for inp in inputs[k]]} for k in keys}
+    reported[check.name]["public"] = [probe(lambda case=case: forge(case.inputs)) for case in check.public_cases]
+    return judge_part(rnn.CHECKS, inputs, expected, reported)
+
+
+def _assert_zero(verdict, phrase):
+    assert not verdict.passed, "the attack passed"
+    assert phrase in verdict.detail, verdict.detail
+    assert verdict.feedback
+
+
+def _untrained(reference):
+    import keras
+
+    keras.utils.set_random_seed(1)
+    return reference["build_forecaster"](24, 16)
+
+
+def lookup_forecaster(X, y, scale=1000.0):
+    """Built-in layers only: a sharp softmax over the stored windows X picks the nearest one, and a Dense layer
+    answers its stored next value y. Exact on every stored window."""
+    import keras
+
+    n, window, _ = X.shape
+    P = np.asarray(X, dtype="float32").reshape(n, window)
+    inputs = keras.Input(shape=(window, 1))
+    match, answer = keras.layers.Dense(n, activation="softmax"), keras.layers.Dense(1, use_bias=False)
+    model = keras.Model(inputs, answer(match(keras.layers.Flatten()(inputs))))
+    match.set_weights([scale * P.T, -scale * (P ** 2).sum(axis=1) / 2])
+    answer.set_weights([np.asarray(y, dtype="float32")[:, None]])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def _lambda_forecaster():
+    """An LSTM(16) for show, and a Lambda layer that answers the last value of the window plus a trend."""
+    import keras
+
+    inputs = keras.Input(shape=(24, 1))
+    lstm = keras.layers.Dense(1)(keras.layers.LSTM(16)(inputs))
+    out = keras.layers.Lambda(lambda ts: 2 * ts[1][:, -1] - ts[1][:, -2] + 0 * ts[0])([lstm, inputs])
+    model = keras.Model(inputs, out)
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def _subclassed_forecaster():
+    import keras
+
+    class Forecaster(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.lstm, self.head = keras.layers.LSTM(16), keras.layers.Dense(1)
+
+        def call(self, x):
+            return self.head(self.lstm(x))
+
+    model = Forecaster()
+    model(np.zeros((1, 24, 1), dtype="float32"))
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def _old_build_claims(reference, inp):
+    return {"is_model": True, "compiled": True, "optimizer": "Adam", "loss": "mse", "output_shape": [2, 1],
+            "layers": [{"kind": "LSTM", "class": "LSTM", "units": int(inp["units"]), "return_sequences": False},
+                       {"kind": "Dense", "class": "Dense"}]}
+
+
+def _edited_units_record(reference, inp):
+    """An LSTM(8) whatever `units` says, its config edited to claim `units`."""
+    record = report_model(define(_build(recurrent="        keras.layers.LSTM(8),\n"), "build_forecaster",
+                                 reference)(int(inp["window"]), int(inp["units"])))
+    config = json.loads(record["keras_config"])
+    config["config"]["layers"][1]["config"]["units"] = int(inp["units"])
+    return {**record, "keras_config": json.dumps(config)}
+
+
+#: (part, label, forge(reference, inputs) -> the reported result, a phrase the message must contain).
+LYING_REPORTS = [
+    ("build_forecaster", "the old claim dict, with the right facts", _old_build_claims, "cannot be checked"),
+    ("build_forecaster", "units ignored, the config edited to claim them", _edited_units_record, "cannot be checked"),
+    ("build_forecaster", "report_model of a SimpleRNN model with the old claims added",
+     lambda reference, inp: {**report_model(define(WRONG["build_forecaster"][0][1], "build_forecaster", reference)(
+         int(inp["window"]), int(inp["units"]))), **_old_build_claims(reference, inp)}, "SimpleRNN"),
+    ("train_forecaster", "the old claim dict: forecasts equal to the targets",
+     lambda reference, inp: {"is_model": True, "outputs": np.asarray(inp["_targets"])[:, None]}, "cannot be checked"),
+    ("train_forecaster", "an untrained model's record with perfect forecasts added to it",
+     lambda reference, inp: {**report_model(_untrained(reference)), "outputs": np.asarray(inp["_targets"])[:, None]},
+     "hardly trained"),
+    ("train_forecaster", "the trained model's config with an untrained model's weights",
+     lambda reference, inp: {**report_model(reference["forecaster"]),
+                             "weights": report_model(_untrained(reference))["weights"]}, "hardly trained"),
+]
+
+#: (part, label, what the kernel builds, a phrase the message must contain): refused, with a message.
+REJECTED_MODELS = [
+    ("build_forecaster", "a Lambda layer as the read-out",
+     _build(head="        keras.layers.Dense(1),\n        keras.layers.Lambda(lambda t: t * 1.0),\n"), "Lambda layer"),
+    ("build_forecaster", "a subclassed keras.Model",
+     "class Forecaster(keras.Model):\n    def __init__(self, units):\n        super().__init__()\n"
+     "        self.lstm, self.head = keras.layers.LSTM(units), keras.layers.Dense(1)\n"
+     "    def call(self, x):\n        return self.head(self.lstm(x))\n"
+     "def build_forecaster(window=24, units=16):\n    model = Forecaster(units)\n"
+     "    model(np.zeros((1, window, 1), dtype='float32'))\n"
+     "    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss='mse')\n    return model",
+     "built-in"),
+    ("train_forecaster", "a Lambda layer that extrapolates the last two values", _lambda_forecaster, "Lambda layer"),
+    ("train_forecaster", "a subclassed keras.Model", _subclassed_forecaster, "cannot be checked"),
+]
+
+
+@pytest.mark.parametrize("name,label,forge,phrase", [pytest.param(*e, id=f"{e[0]}-{e[1]}") for e in LYING_REPORTS])
+def test_lying_report_scores_zero(reference, name, label, forge, phrase):
+    _assert_zero(judge_forged(name, reference, lambda inp: forge(reference, inp)), phrase)
+
+
+@pytest.mark.parametrize("name,label,build,phrase", [pytest.param(*e, id=f"{e[0]}-{e[1]}") for e in REJECTED_MODELS])
+def test_model_the_grader_does_not_rebuild_scores_zero(reference, name, label, build, phrase):
+    check = _check(name)
+    subject = define(build, name, reference) if name == "build_forecaster" else build()
+    _assert_zero(simulate_grading(rnn.CHECKS, check, subject, _subject(name, reference), ATTACK_SEED), phrase)
+    public = public_message(check, subject)
+    assert public is not None and "cannot be checked" in public, public
+
+
+def test_forecaster_is_judged_on_windows_the_kernel_never_sees(reference):
+    """The grader's windows are grader-only (the kernel gets no input at all), drawn with seeds far from the
+    notebook's, and none equals a window of the notebook's own data."""
+    notebook_rows = {row.tobytes() for row in _NOTEBOOK_X.reshape(len(_NOTEBOOK_X), -1)}
+    for seed in (ATTACK_SEED, ATTACK_SEED + 1):
+        (inp,) = _grader_inputs(seed)["trained_forecaster"]
+        assert kernel_view(inp) == {}
+        X = np.asarray(inp["_X"], dtype="float32")
+        assert not any(row.tobytes() in notebook_rows for row in X.reshape(len(X), -1))
+    assert np.array_equal(reference["X_train"], _NOTEBOOK_X[:1200])
+    assert reference["forecaster"].count_params() == 1169  # the figure the size message quotes
+
+
+def test_lookup_of_the_notebooks_windows_scores_zero(reference):
+    """A model that stores every window the notebook makes (training and test) answers them exactly, so it
+    would pass if judged on them; it is refused by its size, and on the grader's windows it is only about
+    as good as the threshold."""
+    model = lookup_forecaster(_NOTEBOOK_X, _NOTEBOOK_Y)
+    assert np.mean((predict(model, _NOTEBOOK_X).ravel() - _NOTEBOOK_Y) ** 2) < 1e-8
+    _assert_zero(simulate_grading(rnn.CHECKS, rnn.trained_forecaster, model, reference["forecaster"], ATTACK_SEED),
+                 "parameters")
+
+
+@pytest.mark.parametrize("name", ["build_forecaster", "train_forecaster"])
+def test_reference_passes_on_several_seeds(reference, name):
+    for seed in (35, 36, 37):
+        verdict = simulate_grading(rnn.CHECKS, _check(name), _subject(name, reference), _subject(name, reference), seed)
+        assert verdict.passed, verdict.detail
+
+
+#: (part, a result no honest kernel reports): compare says what is wrong and never raises.
+ODD_REPORTS = [
+    ("build_forecaster", "not a dict"),
+    ("build_forecaster", {"is_model": True, "keras_config": "[" * 100_000, "weights": []}),
+    ("train_forecaster", {"is_model": True, "keras_config": 10**30, "weights": "x"}),
+    ("train_forecaster", {"is_model": True, "keras_config": json.dumps({"class_name": "Sequential"}), "weights": []}),
+]
+
+
+@pytest.mark.parametrize("name,got", [pytest.param(n, g, id=f"{n}-{i}") for i, (n, g) in enumerate(ODD_REPORTS)])
+def test_odd_report_gets_a_message_not_an_exception(name, got):
+    check = _check(name)
+    case = check.public_cases[0]
+    message = check.compare(case.inputs, got, case.expected)
+    assert isinstance(message, str) and message, message

@@ -11,10 +11,17 @@ log-weights by it, up to a shift per row that the softmax removes.
 """
 from __future__ import annotations
 
+import copy
+import json
+import math
+import re
+
 import numpy as np
 
 from .compare import compare_array, fmt, within_scale
-from .core import Case, Check, CheckSet, Verdict
+from .core import Case, Check, CheckSet
+from .model_data import ModelLimits, ModelRejected, activation_name, all_layers, predict, rebuild_model, report_model
+from .model_data import _check_config as check_keras_classes  # see _rebuild: the operators + - * /
 
 #: The trained reversal model must get at least this fraction of output tokens right (the reference gets 1.00).
 REVERSAL_THRESHOLD = 0.90
@@ -357,25 +364,170 @@ _ZERO_E2 = np.array([[[1.4906108347645386e-08, -0.7742089629173279, 1.4193831682
                        0.38874322175979614, -0.016901886090636253]]])
 
 
-def _flat_layers(model) -> list:
-    """Every layer inside the model, nested models and custom layers included, but not inside MultiHeadAttention."""
-    import keras
+# ----------------------------------------------------------------------- models reported by a kernel
+#: Keras records `a + b`, `a - b`, `a * b` and `a / b` between Keras tensors (this exercise's residual
+#: connections and positional encoding) as operations of this module, not as layers. They hold no weights
+#: and run no user code, but `model_data.rebuild_model` accepts layers only; `_rebuild` adds these four.
+_OPERATOR_MODULE = "keras.src.ops.numpy"
+_OPERATORS = frozenset({"Add", "Subtract", "Multiply", "TrueDivide"})
+_CONSTANTS = ("__numpy__", "__tensor__")
+#: All an operation node may hold: the class check never sees inside one, so nothing else may ride along.
+_OPERATOR_KEYS = frozenset({"module", "class_name", "config", "registered_name", "name", "inbound_nodes"})
+_OPERATOR_ADVICE = ("build the model from Keras layers and the operators +, -, * and / between tensors only "
+                    "(no keras.ops functions, Lambda layers or custom layers)")
 
-    found, stack = [], list(reversed(model.layers))
+
+def _operator_nodes(config) -> list[dict]:
+    """The nodes of a model's configuration that are Keras operations rather than layers."""
+    found, stack = [], [config]
     while stack:
-        layer = stack.pop()
-        found.append(layer)
-        if isinstance(layer, keras.layers.MultiHeadAttention):
-            continue
-        children = getattr(layer, "layers", None)
-        if children is None and hasattr(layer, "_flatten_layers"):
-            children = list(layer._flatten_layers(include_self=False, recursive=False))
-        stack.extend(reversed(list(children or [])))
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            if str(node.get("module", "")).startswith("keras.src.ops"):
+                found.append(node)
+            else:
+                stack.extend(node.values())
     return found
 
 
+def _operator_inputs(node: dict, limits: ModelLimits) -> list:
+    """Check one operation node: one of the four operators, between tensors and small constants only.
+
+    Returns its tensor arguments, which the class check then walks like any layer's inputs."""
+    name = node.get("class_name")
+    if node.get("module") != _OPERATOR_MODULE or name not in _OPERATORS:
+        shown = re.sub(r"(?<!^)(?=[A-Z])", "_", str(name)[:40]).lower()  # Maximum -> maximum, BroadcastTo -> broadcast_to
+        raise ModelRejected(f"the model applies keras.ops.{shown} to a tensor, which the grader does not rebuild: "
+                            f"{_OPERATOR_ADVICE}")
+    unreadable = ModelRejected(f"the model holds a {name} operation the grader cannot read: {_OPERATOR_ADVICE}")
+    config, inbound = node.get("config"), node.get("inbound_nodes")
+    if (set(node) - _OPERATOR_KEYS or node.get("registered_name") not in (None, name) or not isinstance(config, dict)
+            or set(config) - {"name"} or not isinstance(inbound, list) or len(inbound) != 1
+            or not isinstance(inbound[0], dict) or set(inbound[0]) - {"args", "kwargs"}):
+        raise unreadable
+    args, kwargs = inbound[0].get("args"), inbound[0].get("kwargs")
+    if not isinstance(args, list) or len(args) != 2 or kwargs not in ({}, None):
+        raise unreadable
+    tensors = []
+    for arg in args:
+        kind = arg.get("class_name") if isinstance(arg, dict) else None
+        if kind == "__keras_tensor__":
+            tensors.append(arg)
+        elif kind in _CONSTANTS:
+            value = arg.get("config", {}).get("value") if isinstance(arg.get("config"), dict) else None
+            try:
+                size = np.asarray(value, dtype=np.float64).size
+            except (TypeError, ValueError, RecursionError):
+                size = None
+            if size is None or size > limits.activations_per_sample:
+                raise ModelRejected(f"a constant used with a tensor in the model is not a small array of numbers: "
+                                    f"{_OPERATOR_ADVICE}")
+        elif type(arg) not in (int, float, bool):
+            raise unreadable
+    if not tensors:
+        raise ModelRejected(f"the model holds a {name} operation between two constants: {_OPERATOR_ADVICE}")
+    return tensors
+
+
+def _operations_in(model) -> list:
+    """Every layer and operation of a model, looking inside nested models."""
+    import keras
+
+    found = []
+    for op in list(getattr(model, "operations", None) or model.layers):
+        found.extend(_operations_in(op) if isinstance(op, keras.Model) else [op])
+    return found
+
+
+def _probe_sizes(config: dict, limits: ModelLimits) -> None:
+    """Build the architecture without creating weights; check its parameters and the values per sample
+    that any layer *or operation* produces (an operation broadcasting a constant can be large)."""
+    import keras
+
+    architecture = {k: copy.deepcopy(v) for k, v in config.items() if k != "compile_config"}
+    try:
+        with keras.StatelessScope(initialize_variables=False):
+            model = keras.saving.deserialize_keras_object(architecture, safe_mode=True)
+            if not isinstance(model, keras.Model):
+                raise ModelRejected(f"the reported object is a {type(model).__name__}, not a keras.Model")
+            if not model.built or not all(layer.built for layer in all_layers(model)):
+                raise ModelRejected("the model has no input shape, so it has no weights yet: start it with "
+                                    "keras.Input(shape=...) before returning it")
+            params = sum(math.prod(int(d) for d in v.shape) for v in model.weights)
+            widest = 0
+            for op in _operations_in(model):
+                try:
+                    output = op.output
+                except Exception:  # noqa: BLE001 - a layer used more than once
+                    continue
+                for tensor in output if isinstance(output, (list, tuple)) else [output]:
+                    dims = [int(d) for d in tuple(tensor.shape)[1:] if d is not None]
+                    widest = max(widest, math.prod(dims) if dims else 1)
+    except ModelRejected:
+        raise
+    except RecursionError:
+        raise ModelRejected("the model's configuration is nested too deeply to rebuild") from None
+    except Exception as exc:  # noqa: BLE001 - a configuration Keras cannot read is the student's to fix
+        raise ModelRejected(f"the model could not be rebuilt from its configuration "
+                            f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]})") from None
+    if params > limits.params:
+        raise ModelRejected(f"the model has {params:,} parameters, more than the {limits.params:,} the grader rebuilds")
+    if widest > limits.activations_per_sample:
+        raise ModelRejected(f"a layer or operation of the model produces {widest:,} values per sample, more than the "
+                            f"{limits.activations_per_sample:,} the grader computes")
+
+
+def _rebuild(record, limits: ModelLimits = ModelLimits()):
+    """`model_data.rebuild_model`, extended to the operators +, -, *, / between Keras tensors.
+
+    A model without operations goes to rebuild_model unchanged. rebuild_model refuses operation nodes (see
+    `_OPERATORS`) and measures only layers, so for a model with operations the steps are rebuild_model's
+    with two changes: model_data's class allowlist walks the configuration with each operation node
+    checked here instead, and the size probe measures every operation's output too. Then safe-mode
+    deserialisation and the reported weights, as in rebuild_model. (A candidate for model_data.py, which
+    this module may not edit.)
+    """
+    import keras
+
+    if not isinstance(record, dict) or not record.get("is_model") or record.get("serialize_error"):
+        return rebuild_model(record, limits)  # raises ModelRejected with its own message
+    text = record.get("keras_config")
+    if not isinstance(text, str) or len(text) > limits.config_chars:
+        return rebuild_model(record, limits)  # raises ModelRejected with its own message
+    try:
+        config = json.loads(text)
+    except (ValueError, RecursionError):  # rebuild_model lets a RecursionError through: "[" * 10**5
+        raise ModelRejected("the model's configuration is not valid JSON") from None
+    if not isinstance(config, dict):
+        raise ModelRejected("the model's configuration is not a Keras object")
+    walked = copy.deepcopy(config)
+    for node in _operator_nodes(walked):
+        tensors = _operator_inputs(node, limits)
+        node.clear()
+        node["inputs"] = tensors
+    check_keras_classes(walked, limits)
+    _probe_sizes(config, limits)
+    try:
+        model = keras.saving.deserialize_keras_object(copy.deepcopy(config), safe_mode=True)
+    except Exception as exc:  # noqa: BLE001
+        raise ModelRejected(f"the model could not be rebuilt from its configuration "
+                            f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]})") from None
+    weights = record.get("weights")
+    shapes = [tuple(int(d) for d in v.shape) for v in model.weights]
+    if not isinstance(weights, list) or len(weights) != len(shapes):
+        raise ModelRejected(f"the model reported {len(weights) if isinstance(weights, list) else 'no'} weight arrays "
+                            f"for {len(shapes)} weights")
+    if not all(isinstance(w, np.ndarray) and tuple(w.shape) == shape and w.dtype.kind in "fiub"
+               for w, shape in zip(weights, shapes)):
+        raise ModelRejected("the reported weights do not fit the model's layers")
+    model.set_weights(weights)
+    return model
+
+
 def _pattern(tag: int, shape: tuple) -> np.ndarray:
-    """The same weights for the same tag and shape, in every kernel: no dependence on creation order."""
+    """The same weights for the same tag and shape, in every process: no dependence on creation order."""
     rng = np.random.default_rng([tag, *[int(s) for s in shape]])
     return (rng.normal(0.0, 1.0, shape) * 0.6 / np.sqrt(max(1, shape[0]))).astype("float32")
 
@@ -390,14 +542,42 @@ def _set_pattern_weights(layers, keras, zero: bool = False) -> None:
             layer.set_weights([np.zeros_like(w) if zero else _pattern(200 + w.ndim, w.shape) for w in weights])
 
 
+def _block_facts(model, x: np.ndarray) -> dict:
+    """What the encoder-block check looks at, computed here from a rebuilt model and the grader's x."""
+    import keras
+
+    layers = all_layers(model)
+    facts = {
+        "mha": [[int(layer.get_config()["num_heads"]), int(layer.get_config()["key_dim"])]
+                for layer in layers if isinstance(layer, keras.layers.MultiHeadAttention)],
+        "n_layernorm": sum(isinstance(layer, keras.layers.LayerNormalization) for layer in layers),
+        "dense": [[int(layer.units), activation_name(layer)] for layer in layers if isinstance(layer, keras.layers.Dense)],
+        "n_params": int(model.count_params()),
+    }
+    _set_pattern_weights(layers, keras)
+    facts["outputs"] = predict(model, x)
+    facts["output_shape"] = [int(s) for s in facts["outputs"].shape]
+    _set_pattern_weights(layers, keras, zero=True)
+    facts["zeroed"] = predict(model, x)
+    return facts
+
+
+def _block_inputs(x: np.ndarray, num_heads: int, ff_dim: int) -> dict:
+    """The kernel sees the block's sizes; the batch `_x` the grader runs the block on stays with the grader."""
+    x = np.asarray(x, dtype=np.float64)
+    return {"seq_len": int(x.shape[1]), "d_model": int(x.shape[2]), "num_heads": num_heads, "ff_dim": ff_dim, "_x": x}
+
+
 class EncoderBlock(Check):
+    """The kernel wraps the student's block in a keras.Model and reports the model (config and weights).
+    Its layers, parameter count and outputs under the check's fixed weights are computed by the grader."""
     name = "encoder_block"
     signature = "encoder_block(x, num_heads, ff_dim)"
     public_cases = (
-        Case({"x": _X_E1, "num_heads": 2, "ff_dim": 8},
+        Case(_block_inputs(_X_E1, 2, 8),
              {"output_shape": [1, 3, 4], "n_params": 172, "outputs": _OUT_E1, "zeroed": _ZERO_E1},
              "d_model = 4, num_heads = 2, ff_dim = 8"),
-        Case({"x": _X_E2, "num_heads": 3, "ff_dim": 10},
+        Case(_block_inputs(_X_E2, 3, 10),
              {"output_shape": [1, 4, 6], "n_params": 328, "outputs": _OUT_E2, "zeroed": _ZERO_E2},
              "d_model = 6, num_heads = 3, ff_dim = 10"),
     )
@@ -406,40 +586,20 @@ class EncoderBlock(Check):
         heads = int(rng.integers(1, 4))
         d_model = heads * int(rng.integers(2, 5))
         ff_dim = d_model * 2 + int(rng.integers(1, 5))
-        x = rng.normal(0, 1, (2, int(rng.integers(3, 7)), d_model))
-        return [{"x": x, "num_heads": heads, "ff_dim": ff_dim}]
+        return [_block_inputs(rng.normal(0, 1, (2, int(rng.integers(3, 7)), d_model)), heads, ff_dim)]
 
     def hidden_inputs(self, rng):
         # One head, and a wide feed-forward layer with four heads.
-        return [{"x": rng.normal(0, 1, (1, 5, 6)), "num_heads": 1, "ff_dim": 9},
-                {"x": rng.normal(0, 2, (3, 4, 8)), "num_heads": 4, "ff_dim": 32}]
+        return [_block_inputs(rng.normal(0, 1, (1, 5, 6)), 1, 9), _block_inputs(rng.normal(0, 2, (3, 4, 8)), 4, 32)]
 
     def run(self, subject, inputs):
         import keras
 
-        x = np.asarray(inputs["x"], dtype="float32")
-        tokens = keras.Input(shape=x.shape[1:])
+        tokens = keras.Input(shape=(int(inputs["seq_len"]), int(inputs["d_model"])))
         out = subject(tokens, num_heads=int(inputs["num_heads"]), ff_dim=int(inputs["ff_dim"]))
         if not isinstance(out, keras.KerasTensor):
             return {"is_tensor": False, "kind": type(out).__name__}
-        model = keras.Model(tokens, out)
-        layers = _flat_layers(model)
-        report = {
-            "is_tensor": True,
-            "mha": [[int(layer.get_config()["num_heads"]), int(layer.get_config()["key_dim"])]
-                    for layer in layers if isinstance(layer, keras.layers.MultiHeadAttention)],
-            "n_layernorm": sum(isinstance(layer, keras.layers.LayerNormalization) for layer in layers),
-            "dense": [[int(layer.units), str(getattr(layer.activation, "__name__", layer.activation))]
-                      for layer in layers if isinstance(layer, keras.layers.Dense)],
-            "n_params": int(model.count_params()),
-        }
-        _set_pattern_weights(layers, keras)
-        outputs = np.asarray(model(x, training=False))
-        report["output_shape"] = [int(s) for s in outputs.shape]
-        report["outputs"] = outputs
-        _set_pattern_weights(layers, keras, zero=True)
-        report["zeroed"] = np.asarray(model(x, training=False))
-        return report
+        return {"is_tensor": True, "model": report_model(keras.Model(tokens, out))}
 
     def error_advice(self, inputs, error, detail):
         if "value" in detail and ("missing" in detail or "required" in detail):
@@ -450,7 +610,7 @@ class EncoderBlock(Check):
         return ""
 
     def compare(self, inputs, got, expected):
-        x = np.asarray(inputs["x"], dtype=np.float64)
+        x = np.asarray(inputs["_x"], dtype=np.float64)
         d_model, heads, ff_dim = x.shape[-1], int(inputs["num_heads"]), int(inputs["ff_dim"])
         sig = f"encoder_block(x, num_heads={heads}, ff_dim={ff_dim}) with d_model = {d_model}"
         if not isinstance(got, dict):
@@ -458,10 +618,24 @@ class EncoderBlock(Check):
         if not got.get("is_tensor"):
             return (f"{sig} returned a {got.get('kind')}; it should return the output tensor of the block, the "
                     "result of calling the last LayerNormalization on x + ffn.")
-        if got.get("output_shape") != list(expected["output_shape"]):
-            return (f"{sig} maps inputs of shape {list(x.shape)} to {got.get('output_shape')}; the block must keep "
+        try:
+            facts = _block_facts(_rebuild(got.get("model")), x)
+        except ModelRejected as exc:
+            return f"The block built by {sig} cannot be checked: {exc}."
+        except Exception as exc:  # noqa: BLE001 - a rebuilt block that cannot run on x is the student's to fix
+            return (f"The block built by {sig} cannot run on a batch of shape {list(x.shape)}: "
+                    f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}.")
+        if isinstance(expected, dict) and "model" in expected:  # the reference's report: measured the same way
+            expected = _block_facts(_rebuild(expected["model"]), x)
+        return self._compare_facts(sig, x, heads, ff_dim, facts, expected)
+
+    @staticmethod
+    def _compare_facts(sig, x, heads, ff_dim, got, expected):
+        d_model = x.shape[-1]
+        if got["output_shape"] != list(expected["output_shape"]):
+            return (f"{sig} maps inputs of shape {list(x.shape)} to {got['output_shape']}; the block must keep "
                     "the shape (batch, seq_len, d_model), so the second Dense layer has d_model units.")
-        mha = got.get("mha", [])
+        mha = got["mha"]
         if len(mha) != 1:
             return (f"{sig} contains {len(mha)} MultiHeadAttention layers; the block has exactly one, used for "
                     "self-attention: mha(x, x).")
@@ -469,15 +643,15 @@ class EncoderBlock(Check):
             return (f"{sig}: its MultiHeadAttention has num_heads={mha[0][0]}, key_dim={mha[0][1]}; expected "
                     f"num_heads={heads}, key_dim={d_model // heads}. Each head works in d_model // num_heads "
                     "dimensions, so the heads together cost about as much as one full-width head.")
-        if got.get("n_layernorm") != 2:
-            return (f"{sig} contains {got.get('n_layernorm')} LayerNormalization layers, expected 2: one after "
+        if got["n_layernorm"] != 2:
+            return (f"{sig} contains {got['n_layernorm']} LayerNormalization layers, expected 2: one after "
                     "the attention's residual addition and one after the feed-forward's.")
-        dense = got.get("dense", [])
+        dense = got["dense"]
         if sorted(dense) != sorted([[ff_dim, "relu"], [d_model, "linear"]]):  # the order is judged by the outputs
             return (f"{sig} has Dense layers {dense} as [units, activation]; the feed-forward part is "
                     f"Dense(ff_dim={ff_dim}, activation='relu') followed by Dense(d_model={d_model}) with no "
                     "activation.")
-        zeroed = np.asarray(got.get("zeroed"), dtype=np.float64)
+        zeroed = got["zeroed"]
         if zeroed.shape == x.shape and np.allclose(zeroed, 0.0, atol=1e-5):
             return (f"{sig}: with the attention and feed-forward weights set to zero the block outputs all zeros, "
                     "so the input never reaches the output: a residual connection is missing. Add each "
@@ -488,13 +662,13 @@ class EncoderBlock(Check):
                     "unchanged, which means the normalisation sits inside the residual branches (pre-norm). This "
                     "exercise builds the original post-norm block: h = LayerNorm(x + attention(x)), then "
                     "LayerNorm(h + ffn(h)).")
-        if got.get("n_params") != expected["n_params"]:
-            return f"{sig} has {got.get('n_params')} parameters (model.count_params()), expected {expected['n_params']}."
+        if got["n_params"] != expected["n_params"]:
+            return f"{sig} has {got['n_params']} parameters (model.count_params()), expected {expected['n_params']}."
         # LayerNormalization's epsilon (1e-3 in Keras, 1e-6 in many tutorials) moves the outputs by about 1e-3.
-        if _near(got.get("outputs"), expected["outputs"], 5e-3):
+        if _near(got["outputs"], expected["outputs"], 5e-3):
             return None
-        return compare_array(f"{sig}, with the check's fixed weights,", got.get("outputs"), expected["outputs"],
-                             inputs, tol=1e-9, diagnoses=[
+        return compare_array(f"{sig}, with the check's fixed weights,", got["outputs"], expected["outputs"],
+                             {"x": x}, tol=1e-9, diagnoses=[
                                  (lambda g, e, i: _near(zeroed, expected["zeroed"], 5e-3),
                                   "The layers are right but not their order: attention, add x, normalise; then "
                                   "the feed-forward layers, add their input, normalise. Call the attention "
@@ -502,6 +676,10 @@ class EncoderBlock(Check):
 
 
 # ----------------------------------------------------------------------- Exercise 4: the trained transformer
+#: The notebook's training data: make_reversal_data(2000, seed=0) in the exercise's data cell.
+TRAINING_SEED, N_TRAINING = 0, 2000
+
+
 def reversal_data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The task of Exercise 4: random token sequences and the same sequences reversed."""
     rng = np.random.default_rng(seed)
@@ -510,12 +688,18 @@ def reversal_data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _reversal_case(n: int, seed: int) -> dict:
-    X, y = reversal_data(n, seed)
-    return {"X": X, "_labels": y}
+    """`n` sequences none of which the notebook trains on, in grader-only keys: the kernel sees no input at all."""
+    X, _ = reversal_data(n + 64, seed)
+    seen = {row.tobytes() for row in reversal_data(N_TRAINING, TRAINING_SEED)[0]}
+    X = np.asarray([row for row in X if row.tobytes() not in seen][:n])
+    return {"_X": X, "_labels": X[:, ::-1].copy()}
 
 
 class TrainedTransformer(Check):
-    """Judged by a threshold: the model trained in the notebook must reverse sequences it never saw."""
+    """Judged by a threshold: the model trained in the notebook must reverse sequences it never saw.
+
+    The kernel reports the model (config and weights); the grader rebuilds it and computes its predictions
+    on sequences drawn here, none of them in the notebook's training data, which the kernel never sees."""
     name = "trained_transformer"
     signature = "reversal_model"
     public_cases = (Case(_reversal_case(200, 12_000), None, "200 new sequences"),)
@@ -524,20 +708,7 @@ class TrainedTransformer(Check):
         return [_reversal_case(400, int(rng.integers(20_000, 10**9)))]
 
     def run(self, subject, inputs):
-        import keras
-
-        if not isinstance(subject, keras.Model):  # None: the training cell stopped before keeping the model
-            return {"is_model": False, "kind": type(subject).__name__}
-        X = np.asarray(inputs["X"]).astype("int32")
-        changed = X.copy()
-        changed[:, 0] = (changed[:, 0] + 1) % REVERSAL_VOCAB
-        shift = 3
-        probabilities = [np.asarray(subject(batch, training=False)) for batch in (X, changed, np.roll(X, shift, axis=1))]
-        if probabilities[0].ndim != 3:
-            return {"is_model": True, "output_shape": list(probabilities[0].shape)}
-        pred, pred_changed, pred_rolled = (p.argmax(axis=-1).astype(np.int64) for p in probabilities)
-        return {"is_model": True, "output_shape": list(probabilities[0].shape), "pred": pred,
-                "pred_changed": pred_changed, "pred_rolled": pred_rolled, "shift": shift}
+        return report_model(subject)  # None (the training cell stopped) is reported as {"is_model": False, ...}
 
     def compare(self, inputs, got, expected):
         if not isinstance(got, dict):
@@ -547,27 +718,37 @@ class TrainedTransformer(Check):
                 return ("reversal_model is None: a function it needs is not implemented yet, or the training cell "
                         "stopped with an error. Finish Exercises 2 to 4 and fix any error that cell shows.")
             return f"reversal_model is a {got.get('kind')}, not a keras.Model."
-        X = np.asarray(inputs["X"])
+        X = np.asarray(inputs["_X"]).astype("int32")
         labels = np.asarray(inputs["_labels"])
         n, t = X.shape
+        try:
+            model = _rebuild(got)
+        except ModelRejected as exc:
+            return f"The model reversal_model cannot be checked: {exc}."
+        changed = X.copy()
+        changed[:, 0] = (changed[:, 0] + 1) % REVERSAL_VOCAB
+        shift = 3
+        try:
+            probabilities = [predict(model, batch) for batch in (X, changed, np.roll(X, shift, axis=1))]
+        except Exception as exc:  # noqa: BLE001 - a model that cannot read token sequences is the student's to fix
+            return (f"reversal_model cannot read a batch of {n} sequences of {t} integer tokens: "
+                    f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}.")
         want = [n, t, REVERSAL_VOCAB]
-        if list(got.get("output_shape", [])) != want:
-            return (f"The model maps {n} sequences of {t} tokens to outputs of shape {got.get('output_shape')}, "
+        if list(probabilities[0].shape) != want:
+            return (f"The model maps {n} sequences of {t} tokens to outputs of shape {list(probabilities[0].shape)}, "
                     f"expected {want}: one softmax over the {REVERSAL_VOCAB} tokens at every position, "
                     f"Dense(vocab_size, activation='softmax') applied to the encoder's output.")
-        pred = np.asarray(got["pred"])
+        pred, changed_pred, rolled = (p.argmax(axis=-1).astype(np.int64) for p in probabilities)
         accuracy = float(np.mean(pred == labels))
         if accuracy >= REVERSAL_THRESHOLD:
             return None
         shown = (f"The trained model puts {accuracy:.1%} of the tokens in the right place on {n} new sequences; "
                  f"at least {REVERSAL_THRESHOLD:.0%} is needed (the reference gets 100%).")
-        rolled = np.asarray(got["pred_rolled"])
-        if np.mean(rolled == np.roll(pred, int(got["shift"]), axis=1)) > 0.98:
+        if np.mean(rolled == np.roll(pred, shift, axis=1)) > 0.98:
             return (f"{shown} Shifting a sequence only shifts the model's predictions, so the model cannot tell "
                     "positions apart: attention alone ignores order. Add positional_encoding(seq_len, d_model) "
                     "to the token embeddings before the encoder block.")
-        changed = np.asarray(got["pred_changed"])
-        if np.array_equal(changed[:, 1:], pred[:, 1:]):
+        if np.array_equal(changed_pred[:, 1:], pred[:, 1:]):
             return (f"{shown} Changing the first token never changes the prediction at any other position, so "
                     "the positions do not exchange information: pass the embeddings through encoder_block, whose "
                     "attention lets every position look at every other one.")

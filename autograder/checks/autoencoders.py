@@ -6,6 +6,10 @@ cases of `anomaly_scores` and `choose_threshold` are literals worked out once of
 of the common mistakes on those cases (grader-only key "_mistakes"), so that a message can name the mistake.
 The trained parts are judged by thresholds on measurements of the student's own model: its mean squared
 reconstruction error on held-out digits, and the ROC AUC of its scores on digits mixed with injected anomalies.
+A model part's kernel reports only the model itself (`model_data.report_model`: config and weights); the
+grader rebuilds it and computes every fact and every reconstruction, on data in grader-only keys ("_...")
+that the kernel never sees: test digits perturbed with the run's seed (`heldout.py`), and a mix of them
+with injected anomalies.
 
 The exact conventions the exercise states:
   anomaly score of a row    = the mean over its 64 pixels of (x - x_hat) ** 2   (one number per row)
@@ -21,6 +25,8 @@ import numpy as np
 
 from .compare import close, compare_array, fmt
 from .core import Case, Check, CheckSet
+from .heldout import digits_heldout
+from .model_data import ModelRejected, compile_summary, predict, rebuild_model, report_model
 
 #: Rows of the scaled digits' training split used for training; the rest of that split is validation.
 N_FIT = 1047
@@ -33,6 +39,9 @@ RECON_MSE_THRESHOLD = 0.03
 #: The detector's ROC AUC on normal test digits mixed with injected anomalies must be at least this.
 #: The reference reaches about 0.99.
 AUC_THRESHOLD = 0.90
+#: The trained autoencoder may have at most this many parameters. The cell builds build_autoencoder(8, 32),
+#: 4,744 of them; a "model" that stores the 1,797 public digits as prototypes needs over 100,000.
+MAX_TRAINED_PARAMS = 10_000
 _MSE_LOSSES = {"mse", "mean_squared_error", "meansquarederror"}
 
 
@@ -96,6 +105,27 @@ def anomaly_test_set(n_normal: int = 300, n_anomalous: int = 150, seed: int = 0)
     return X_new[shuffle], is_anomaly[shuffle]
 
 
+def heldout_anomaly_set(rng: np.random.Generator, n_normal: int = 200, n_anomalous: int = 60):
+    """Like `anomaly_test_set`, from test digits perturbed with `rng` (see heldout.py): the grader's own mix.
+
+    Returns (X of shape (n_normal + n_anomalous, 64), is_anomaly of shape (n,)), shuffled; no row of X is a
+    row of the public data set.
+    """
+    X, _ = digits_heldout(rng, n_normal + n_anomalous)
+    X = X[rng.permutation(len(X))]
+    anomalies = corrupt_digits(X[n_normal:], seed=int(rng.integers(0, 2**31)))
+    X_new = np.concatenate([X[:n_normal], anomalies]).astype("float32")
+    is_anomaly = np.concatenate([np.zeros(n_normal, dtype=int), np.ones(len(anomalies), dtype=int)])
+    shuffle = rng.permutation(len(X_new))
+    return X_new[shuffle], is_anomaly[shuffle]
+
+
+# ----------------------------------------------------------------------------- models reported by a kernel
+def _reconstruct(model, X) -> np.ndarray:
+    """The rebuilt model's reconstructions of X, computed here."""
+    return predict(model, np.asarray(X, dtype="float32"))
+
+
 # ----------------------------------------------------------------------------- shared helpers
 def _mistake(key: str, tol: float = 1e-6):
     """A diagnosis test: the answer equals the literal output of mistake `key` (public cases carry them)."""
@@ -103,14 +133,6 @@ def _mistake(key: str, tol: float = 1e-6):
         mistakes = inp.get("_mistakes") or {}
         return key in mistakes and close(got, mistakes[key], tol)
     return test
-
-
-def _loss_name(loss) -> str:
-    if loss is None:
-        return ""
-    if isinstance(loss, str):
-        return loss
-    return str(getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__)
 
 
 def _dense_and_activation_layers(model, keras) -> list:
@@ -147,48 +169,66 @@ def _none_model_message(name: str) -> str:
 
 
 # ----------------------------------------------------------------------------- Exercise 1: build_autoencoder
+#: The batch the grader runs a built model on for the public cases (three random "images").
+_PROBE = np.random.default_rng(0).uniform(0, 1, (3, 64)).astype("float32")
+
+
+def _build_facts(model, probe) -> dict:
+    """What the build check looks at, computed here from the rebuilt model and the grader's probe batch."""
+    import keras
+
+    summary = compile_summary(model)
+    facts = {"layers": _dense_and_activation_layers(model, keras), "compiled": summary["compiled"],
+             "loss": str(summary.get("loss") or "") if summary["compiled"] else "", "n_params": int(model.count_params())}
+    try:
+        outputs = predict(model, probe)
+        facts["output_shape"] = [int(d) for d in outputs.shape]
+        facts["output_range"] = [float(outputs.min()), float(outputs.max())]
+    except Exception as exc:  # noqa: BLE001 - a model that cannot read the images is a finding
+        facts["call_error"] = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+    return facts
+
+
 class BuildAutoencoder(Check):
+    """The kernel reports the model build_autoencoder returns (config and weights); its layers, compile
+    settings, parameter count and outputs on a grader-only probe batch are computed by the grader."""
     name = "build_autoencoder"
     signature = "build_autoencoder(bottleneck, hidden)"
     # Expected parameter counts, worked out by hand: 64*h + h, h*b + b, b*h + h, h*64 + 64.
-    public_cases = (Case({"bottleneck": 8, "hidden": 32}, {"n_params": 4744}, "bottleneck=8, hidden=32"),
-                    Case({"bottleneck": 2, "hidden": 16}, {"n_params": 2210}, "bottleneck=2, hidden=16"))
+    public_cases = (Case({"bottleneck": 8, "hidden": 32, "_probe": _PROBE}, {"n_params": 4744}, "bottleneck=8, hidden=32"),
+                    Case({"bottleneck": 2, "hidden": 16, "_probe": _PROBE}, {"n_params": 2210}, "bottleneck=2, hidden=16"))
 
     def secret_inputs(self, rng):
-        return [{"bottleneck": int(rng.integers(3, 17)), "hidden": int(rng.integers(20, 49))} for _ in range(2)]
+        return [{"bottleneck": int(rng.integers(3, 17)), "hidden": int(rng.integers(20, 49)),
+                 "_probe": rng.uniform(0, 1, (3, 64))} for _ in range(2)]
 
     def hidden_inputs(self, rng):
         # A one-number code, and a bottleneck as wide as the hidden layers.
-        return [{"bottleneck": 1, "hidden": 4}, {"bottleneck": 12, "hidden": 12}]
+        return [{"bottleneck": 1, "hidden": 4, "_probe": rng.uniform(0, 1, (3, 64))},
+                {"bottleneck": 12, "hidden": 12, "_probe": rng.uniform(0, 1, (3, 64))}]
 
     def run(self, subject, inputs):
-        import keras
-
-        model = subject(int(inputs["bottleneck"]), int(inputs["hidden"]))
-        if not isinstance(model, keras.Model):
-            return {"is_model": False, "kind": type(model).__name__}
-        compiled = bool(getattr(model, "compiled", False))
-        report = {"is_model": True, "layers": _dense_and_activation_layers(model, keras), "compiled": compiled,
-                  "loss": _loss_name(getattr(model, "loss", None)) if compiled else ""}
-        probe = np.random.default_rng(0).uniform(0, 1, (3, 64)).astype("float32")
-        try:
-            outputs = np.asarray(model(probe, training=False), dtype=np.float64)
-            report["output_shape"] = [int(d) for d in outputs.shape]
-            report["output_range"] = [float(outputs.min()), float(outputs.max())]
-        except Exception as exc:  # noqa: BLE001 - a model that cannot read the images is a finding
-            report["call_error"] = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
-        report["n_params"] = int(model.count_params())
-        return report
+        return report_model(subject(int(inputs["bottleneck"]), int(inputs["hidden"])))
 
     def compare(self, inputs, got, expected):
         sig = self.signature
-        bottleneck, hidden = int(inputs["bottleneck"]), int(inputs["hidden"])
         if not isinstance(got, dict):
             return f"{sig} returned something the check cannot read."
         if not got.get("is_model"):
             if got.get("kind") == "NoneType":
                 return f"{sig} returned None: return the compiled model."
             return f"{sig} returned a {got.get('kind')}, not a keras.Model: build it with keras.Sequential([...])."
+        try:
+            facts = _build_facts(rebuild_model(got), np.asarray(inputs.get("_probe", _PROBE), dtype="float32"))
+        except ModelRejected as exc:
+            return f"The model from {sig} cannot be checked: {exc}."
+        if isinstance(expected, dict) and expected.get("is_model"):  # the reference's report
+            expected = {"n_params": int(rebuild_model(expected).count_params())}
+        return self._compare_facts(inputs, facts, expected)
+
+    def _compare_facts(self, inputs, got, expected):
+        sig = self.signature
+        bottleneck, hidden = int(inputs["bottleneck"]), int(inputs["hidden"])
         if "call_error" in got:
             return (f"The model from {sig} cannot read a batch of images of shape (3, 64): {got['call_error']}. "
                     "Start it with keras.Input(shape=(64,)).")
@@ -241,44 +281,59 @@ class BuildAutoencoder(Check):
 
 # ----------------------------------------------------------------------------- Exercise 2: the trained autoencoder
 class TrainedAutoencoder(Check):
-    """Judged by a threshold: the mean squared reconstruction error of held-out digits."""
+    """Judged by a threshold: the mean squared reconstruction error of held-out digits.
+
+    The kernel reports the trained model (config and weights) and sees no data; the grader rebuilds it and
+    reconstructs test digits it perturbed with the run's seed (`heldout.digits_heldout`), so that no image
+    it is judged on is a row of the public data set."""
     name = "trained_autoencoder"
     signature = "train_autoencoder(model, X_train)"
 
     @cached_property
     def public_cases(self):
-        return (Case({"X": _digits()[1]}, None, "450 held-out test digits"),)
+        return (Case({"_X": digits_heldout(np.random.default_rng(13_000), 450)[0]}, None,
+                     "450 held-out test digits, each with a little noise"),)
 
     def secret_inputs(self, rng):
-        X_test = _digits()[1]
-        return [{"X": X_test[np.sort(rng.choice(len(X_test), 300, replace=False))]}]
+        return [{"_X": digits_heldout(rng, 300)[0]}]
 
     def run(self, subject, inputs):
-        import keras
-
-        if not isinstance(subject, keras.Model):  # None: the training cell stopped before keeping the model
-            return {"is_model": False, "kind": type(subject).__name__}
-        units = [e["units"] for e in _dense_and_activation_layers(subject, keras) if e.get("kind") == "Dense"]
-        outputs = subject(np.asarray(inputs["X"], dtype="float32"), training=False)
-        return {"is_model": True, "outputs": np.asarray(outputs, dtype=np.float64),
-                "narrowest": int(min(units[:-1])) if len(units) > 1 else 64}
+        return report_model(subject)  # None (the training cell stopped) is reported as {"is_model": False, ...}
 
     def compare(self, inputs, got, expected):
+        import keras
+
         if not isinstance(got, dict):
             return "The check cannot read what the trained autoencoder reported."
         if not got.get("is_model"):
             if got.get("kind") == "NoneType":
                 return _none_model_message("autoencoder")
             return f"autoencoder is a {got.get('kind')}, not a keras.Model: train_autoencoder must train the model it is given."
-        X = np.asarray(inputs["X"], dtype=np.float64)
-        outputs = np.asarray(got["outputs"], dtype=np.float64)
+        try:
+            model = rebuild_model(got)
+        except ModelRejected as exc:
+            return f"The trained autoencoder cannot be checked: {exc}."
+        X = np.asarray(inputs["_X"], dtype=np.float64)
+        n_params = int(model.count_params())
+        if n_params > MAX_TRAINED_PARAMS:
+            return (f"The trained autoencoder has {n_params:,} parameters, but the cell builds it with "
+                    f"build_autoencoder({BOTTLENECK}, 32), which has 4,744: a network that large can store the "
+                    "digits instead of compressing them, and its reconstruction error means nothing. Fix "
+                    "build_autoencoder (Exercise 1) first.")
+        units = [e["units"] for e in _dense_and_activation_layers(model, keras) if e.get("kind") == "Dense"]
+        narrowest = int(min(units[:-1])) if len(units) > 1 else 64
+        try:
+            outputs = _reconstruct(model, X)
+        except Exception as exc:  # noqa: BLE001 - a model that cannot read the images is the student's to fix
+            return (f"The trained autoencoder cannot read a batch of images of shape {X.shape}: "
+                    f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}.")
         if outputs.shape != X.shape:
             return (f"The autoencoder returned shape {outputs.shape} for {len(X)} images; expected {X.shape}: "
                     "each image comes back as 64 pixels.")
         if not np.all(np.isfinite(outputs)):
             return "The autoencoder returned nan or inf: training diverged. Use Adam with learning_rate=0.01."
-        if got.get("narrowest", BOTTLENECK) > BOTTLENECK:
-            return (f"The trained autoencoder's narrowest layer has {got.get('narrowest')} units, but the cell builds "
+        if narrowest > BOTTLENECK:
+            return (f"The trained autoencoder's narrowest layer has {narrowest} units, but the cell builds "
                     f"it with bottleneck={BOTTLENECK}: with a wider bottleneck reconstruction is easy and the "
                     "threshold means nothing. Fix build_autoencoder (Exercise 1) first.")
         mse = float(np.mean((outputs - X) ** 2))
@@ -450,23 +505,29 @@ def _count_above(scores, threshold) -> int:
 
 
 class DetectAnomalies(Check):
-    """Judged on the student's own autoencoder: the scores it returns, where its threshold sits among the
-    model's validation scores, the flags, and the ROC AUC of the scores on injected anomalies."""
+    """Judged on the student's own autoencoder: the scores the function returns, where its threshold sits
+    among the model's validation scores, the flags, and the ROC AUC of the model's scores on a grader-only
+    mix of perturbed test digits and injected anomalies.
+
+    The kernel reports the model (config and weights, taken before the student's function runs) and what
+    the function returned for X_val and X_new; the grader rebuilds the model and computes every
+    reconstruction error itself. The AUC is measured on `_X_eval`, which the kernel never sees."""
     name = "detect_anomalies"
     signature = "detect_anomalies(model, X_val, X_new, percentile)"
 
     @cached_property
     def public_cases(self):
-        X_new, is_anomaly = anomaly_test_set(300, 150, seed=0)
-        X_val = digit_sets()[1]
-        return (Case({"X_val": X_val, "X_new": X_new, "percentile": 95, "_is_anomaly": is_anomaly}, None,
+        X_new, _ = anomaly_test_set(300, 150, seed=0)
+        X_eval, is_anomaly = heldout_anomaly_set(np.random.default_rng(13_001), 300, 150)
+        return (Case({"X_val": digit_sets()[1], "X_new": X_new, "percentile": 95, "_X_eval": X_eval,
+                      "_eval_is_anomaly": is_anomaly}, None,
                      "300 test digits and 150 injected anomalies, 95th percentile"),)
 
     def secret_inputs(self, rng):
-        X_val = digit_sets()[1]
-        X_new, is_anomaly = anomaly_test_set(200, 60, seed=int(rng.integers(1, 10**6)))
-        return [{"X_val": X_val, "X_new": X_new, "percentile": float(rng.choice([90.0, 97.0])),
-                 "_is_anomaly": is_anomaly}]
+        X_new, _ = anomaly_test_set(200, 60, seed=int(rng.integers(1, 10**6)))
+        X_eval, is_anomaly = heldout_anomaly_set(rng, 200, 60)
+        return [{"X_val": digit_sets()[1], "X_new": X_new, "percentile": float(rng.choice([90.0, 97.0])),
+                 "_X_eval": X_eval, "_eval_is_anomaly": is_anomaly}]
 
     def run(self, subject, inputs):
         import keras
@@ -474,16 +535,13 @@ class DetectAnomalies(Check):
         detect, model = subject
         if not isinstance(model, keras.Model):
             return {"is_model": False, "kind": type(model).__name__}
+        record = report_model(model)  # before the function runs: it cannot change the model it is judged by
         X_val = np.asarray(inputs["X_val"], dtype="float32")
         X_new = np.asarray(inputs["X_new"], dtype="float32")
         result = detect(model, X_val.copy(), X_new.copy(), inputs["percentile"])
         if isinstance(result, (tuple, list)):
             result = tuple(np.asarray(v) if hasattr(v, "numpy") or hasattr(v, "__array__") else v for v in result)
-        # The model's own reconstruction errors, to see where the student's threshold sits among them.
-        X_train = digit_sets()[0]
-        errors = {name: _row_mse(X, np.asarray(model(X, training=False)))
-                  for name, X in (("val", X_val), ("new", X_new), ("train", X_train))}
-        return {"is_model": True, "result": result, "errors": errors}
+        return {"is_model": True, "model": record, "result": result}
 
     def compare(self, inputs, got, expected):
         sig = self.signature
@@ -493,7 +551,19 @@ class DetectAnomalies(Check):
             if got.get("kind") == "NoneType":
                 return _none_model_message("autoencoder")
             return f"autoencoder is a {got.get('kind')}, not a keras.Model."
-        result, errors = got.get("result"), got["errors"]
+        try:
+            model = rebuild_model(got.get("model"))
+        except ModelRejected as exc:
+            return f"The autoencoder given to {sig} cannot be checked: {exc}."
+        # The model's own reconstruction errors, computed here: where the student's threshold sits among them.
+        try:
+            errors = {name: _row_mse(X, _reconstruct(model, X)) for name, X in
+                      (("val", inputs["X_val"]), ("new", inputs["X_new"]), ("train", digit_sets()[0]),
+                       ("eval", inputs["_X_eval"]))}
+        except Exception as exc:  # noqa: BLE001 - a model that cannot read the images is the student's to fix
+            return (f"The autoencoder given to {sig} cannot read images of 64 pixels: "
+                    f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}.")
+        result = got.get("result")
         if not isinstance(result, tuple) or len(result) != 3:
             return (f"{sig} should return three things, (scores, threshold, flags), but returned "
                     f"{type(result).__name__}{'' if not isinstance(result, tuple) else f' of {len(result)} values'}.")
@@ -548,12 +618,19 @@ class DetectAnomalies(Check):
                     "above its threshold: flags = scores > threshold.")
         from sklearn.metrics import roc_auc_score
 
-        labels = np.asarray(inputs["_is_anomaly"])
-        auc = float(roc_auc_score(labels, scores))
+        n_params = int(model.count_params())
+        if n_params > MAX_TRAINED_PARAMS:
+            return (f"{sig} is right, but the autoencoder it was given has {n_params:,} parameters, and "
+                    f"build_autoencoder({BOTTLENECK}, 32) has 4,744: a network that large can store digits instead "
+                    "of compressing them, so its errors say nothing about anomalies. Check that Exercise 2 passes.")
+        # The function is right, so its scores are the model's errors: measure them on the grader's own mix.
+        labels = np.asarray(inputs["_eval_is_anomaly"])
+        auc = float(roc_auc_score(labels, np.asarray(errors["eval"], dtype=np.float64)))
         if auc >= AUC_THRESHOLD:
             return None
-        return (f"The scores of {sig} separate the injected anomalies from normal digits with ROC AUC {auc:.3f}; at "
-                f"least {AUC_THRESHOLD} is needed (the reference gets about 0.99). The function is right, so the "
+        return (f"Scored the same way, the autoencoder separates {int(labels.sum())} injected anomalies from "
+                f"{int(len(labels) - labels.sum())} normal test digits with ROC AUC {auc:.3f}; at least "
+                f"{AUC_THRESHOLD} is needed (the reference gets about 0.99). The function is right, so the "
                 "autoencoder is not: check that Exercise 2 passes.")
 
 

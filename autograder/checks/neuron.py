@@ -5,6 +5,7 @@ import numpy as np
 
 from .compare import close, compare_array, fmt
 from .core import Case, Check, CheckSet
+from .model_data import ModelRejected, all_layers, predict, rebuild_model, report_model
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -192,11 +193,22 @@ class TrainPerceptron(Check):
                 f"training points, e.g. x = {fmt(X[i])} with label {y[i]}. {cause}")
 
 
+def _neuron_facts(model, X) -> dict:
+    """What the check looks at, computed here from the rebuilt model and the grader's inputs X."""
+    import keras
+
+    dense = [layer for layer in all_layers(model) if isinstance(layer, keras.layers.Dense)]
+    return {"outputs": predict(model, X), "n_params": int(model.count_params()),
+            "dense_units": [int(layer.units) for layer in dense]}
+
+
 class KerasNeuron(Check):
+    """The kernel reports the model keras_neuron returns (config and weights). The grader rebuilds it and
+    computes its Dense layers, its parameter count and its outputs on inputs `_X` the kernel never sees."""
     name = "keras_neuron"
     signature = "keras_neuron(w, b)"
     public_cases = (
-        Case({"w": np.array([0.5, -1.0]), "b": 0.1, "X": np.array([[1.0, 2.0], [0.0, 0.0], [-1.0, 0.5]])},
+        Case({"w": np.array([0.5, -1.0]), "b": 0.1, "_X": np.array([[1.0, 2.0], [0.0, 0.0], [-1.0, 0.5]])},
              {"outputs": np.array([[0.19781611144141825], [0.52497918747894], [0.289050497374996]]),
               "n_params": 3}, "w = [0.5, -1], b = 0.1"),
     )
@@ -204,22 +216,15 @@ class KerasNeuron(Check):
     def secret_inputs(self, rng):
         n, m = int(rng.integers(2, 6)), 6
         return [{"w": rng.normal(0, 1, n), "b": float(rng.uniform(0.3, 1.5) * rng.choice([-1, 1])),
-                 "X": rng.normal(0, 1.5, (m, n))}]
+                 "_X": rng.normal(0, 1.5, (m, n))}]
 
     def hidden_inputs(self, rng):
         # A neuron with a single input, and one with eight.
-        return [{"w": rng.normal(0, 1, n), "b": float(rng.uniform(-1, 1)), "X": rng.normal(0, 1, (4, n))}
+        return [{"w": rng.normal(0, 1, n), "b": float(rng.uniform(-1, 1)), "_X": rng.normal(0, 1, (4, n))}
                 for n in (1, 8)]
 
     def run(self, subject, inputs):
-        import keras
-        model = subject(np.array(inputs["w"]), inputs["b"])
-        if not isinstance(model, keras.Model):
-            return {"is_model": False, "kind": type(model).__name__}
-        outputs = np.asarray(model(np.asarray(inputs["X"], dtype="float32")))
-        dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-        return {"is_model": True, "outputs": outputs, "n_params": int(model.count_params()),
-                "dense_units": [int(layer.units) for layer in dense]}
+        return report_model(subject(np.array(inputs["w"]), inputs["b"]))
 
     def compare(self, inputs, got, expected):
         if not isinstance(got, dict):
@@ -227,11 +232,22 @@ class KerasNeuron(Check):
         if not got.get("is_model"):
             return (f"{self.signature} returned a {got.get('kind')}, not a keras.Model. Wrap the layer in a model, "
                     "e.g. keras.Sequential([keras.Input(shape=(n,)), keras.layers.Dense(1, activation='sigmoid')]).")
-        if got.get("dense_units") != [1]:
-            return (f"{self.signature} built a model whose Dense layers have units {got.get('dense_units')}; "
+        X = np.asarray(inputs["_X"], dtype=np.float64)
+        try:
+            got = _neuron_facts(rebuild_model(got), X)
+        except ModelRejected as exc:
+            return f"The model from {self.signature} cannot be checked: {exc}."
+        except Exception as exc:  # noqa: BLE001 - a model that cannot read X is the student's to fix
+            return (f"The model from {self.signature} cannot read inputs of shape {X.shape}: "
+                    f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}. Start it with "
+                    "keras.Input(shape=(len(w),)).")
+        if isinstance(expected, dict) and expected.get("is_model"):  # the reference's report
+            expected = _neuron_facts(rebuild_model(expected), X)
+        if got["dense_units"] != [1]:
+            return (f"{self.signature} built a model whose Dense layers have units {got['dense_units']}; "
                     "a single neuron is exactly one Dense layer with 1 unit.")
         n = len(np.ravel(inputs["w"]))
-        message = compare_array(f"The model from {self.signature}", got.get("outputs"), expected["outputs"], inputs,
+        message = compare_array(f"The model from {self.signature}", got["outputs"], expected["outputs"], inputs,
                                 tol=1e-4, diagnoses=[
             (lambda g, e, i: close(g, _logit(e), 1e-3),
              "The outputs are the weighted sum z: give the Dense layer activation='sigmoid'."),
@@ -247,8 +263,8 @@ class KerasNeuron(Check):
         ])
         if message:
             return message
-        if got.get("n_params") != n + 1:
-            return f"The model has {got.get('n_params')} parameters; one neuron with {n} inputs has {n + 1} (n weights + 1 bias)."
+        if got["n_params"] != n + 1:
+            return f"The model has {got['n_params']} parameters; one neuron with {n} inputs has {n + 1} (n weights + 1 bias)."
         return None
 
 

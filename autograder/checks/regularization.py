@@ -17,6 +17,7 @@ import numpy as np
 
 from .compare import close, compare_array, fmt
 from .core import Case, Check, CheckSet
+from .model_data import ModelRejected, all_layers, predict, rebuild_model, report_model
 
 
 def _floats(value) -> np.ndarray:
@@ -531,13 +532,52 @@ def fit_diverging_run(callbacks, inputs: dict):
     return model, history
 
 
+def replay_diverging_run(inputs: dict) -> np.ndarray:
+    """The val_loss after each epoch of `fit_diverging_run` with no callback, computed here in float64.
+
+    One full-batch SGD step per epoch on the mean squared error, from the run's start, on the float32 values
+    the kernel fits with. A callback only decides when the run stops and which weights it keeps, so the
+    val_loss a run records must be a prefix of these (Keras's float32 agrees to about 1e-4)."""
+    def values(key):
+        return np.asarray(inputs[key], dtype="float32").astype(np.float64)
+
+    X, y, X_val, y_val = values("X"), values("y").ravel(), values("X_val"), values("y_val").ravel()
+    w, b = values("kernel").ravel(), float(np.float32(inputs["bias"]))
+    rate, m = float(np.float32(inputs["learning_rate"])), len(X)
+    losses = []
+    for _ in range(int(inputs["epochs"])):
+        residual = X @ w + b - y
+        w, b = w - rate * 2 / m * (X.T @ residual), b - rate * 2 / m * float(residual.sum())
+        losses.append(float(np.mean((X_val @ w + b - y_val) ** 2)))
+    return np.asarray(losses)
+
+
+#: How closely a recorded val_loss must follow the grader's replay (Keras runs in float32).
+REPLAY_RTOL = 1e-3
+
+
 def _short(text, limit: int = 220) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _is_the_checks_model(model) -> bool:
+    """The model fit_diverging_run builds: one Dense(1) layer with no activation on two inputs."""
+    import keras
+
+    layers = [layer for layer in all_layers(model) if not isinstance(layer, keras.layers.InputLayer)]
+    return (len(layers) == 1 and isinstance(layers[0], keras.layers.Dense) and int(layers[0].units) == 1
+            and [tuple(w.shape) for w in model.get_weights()] == [(2, 1), (1,)]
+            and getattr(layers[0].activation, "__name__", "") == "linear")
+
+
 class DivergingRun(Check):
-    """Judged by behaviour: how many epochs ran, and whether the final weights are the best epoch's."""
+    """Judged by behaviour: how many epochs ran, and whether the final weights are the best epoch's.
+
+    The callback is student code, so the kernel runs the fit and reports the trained model (config and
+    weights) and the val_loss history the run recorded. The grader rebuilds the model (it must be the check's
+    Dense(1)), computes its final validation loss itself, and replays the run in numpy: the recorded history
+    must be a prefix of the replay's, so a report cannot invent a curve that stops at the right time."""
     name = "stops_diverging_run"
     signature = "make_early_stopping()"
     public_cases = (Case(diverging_run_inputs(np.random.default_rng(9)), None,
@@ -561,11 +601,8 @@ class DivergingRun(Check):
             model, history = fit_diverging_run(callbacks, inputs)
         except Exception as exc:  # noqa: BLE001 - the message explains what went wrong inside model.fit
             return {"stage": "fit_error", "detail": f"{type(exc).__name__}: {_short(exc)}"}
-        X_val = np.asarray(inputs["X_val"], dtype="float32")
-        predictions = np.asarray(keras.ops.convert_to_numpy(model(X_val)), dtype=np.float64).ravel()
-        final = float(np.mean((predictions - np.asarray(inputs["y_val"], dtype=np.float64)) ** 2))
-        return {"stage": "trained", "val_losses": np.asarray(history.history.get("val_loss", []), dtype=np.float64),
-                "final_val_loss": final}
+        return {"stage": "trained", "model": report_model(model),
+                "val_losses": np.asarray(history.history.get("val_loss", []), dtype=np.float64)}
 
     def compare(self, inputs, got, expected):
         if not isinstance(got, dict):
@@ -576,10 +613,29 @@ class DivergingRun(Check):
                     "e.g. keras.callbacks.EarlyStopping(...) with its arguments (note the parentheses).")
         if stage == "fit_error":
             return f"model.fit with your callback raised {got.get('detail')}"
-        losses = _floats(got.get("val_losses"))
+        if stage != "trained":
+            return f"{self.signature}: the check cannot read what the run reported."
+        try:
+            model = rebuild_model(got.get("model"))
+        except ModelRejected as exc:
+            return f"The model the run trained cannot be checked: {exc}."
+        if not _is_the_checks_model(model):
+            return (f"The run reported a model other than the check's Dense(1) on two inputs: the callback "
+                    f"from {self.signature} must only stop the training, not replace the model.")
+        try:
+            losses = np.asarray(got.get("val_losses"), dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            return "The run reported a val_loss history the check cannot read."
         epochs = int(inputs["epochs"])
         if losses.size == 0:
             return "The run recorded no val_loss: the check fits with validation_data, so this should not happen."
+        replay = replay_diverging_run(inputs)
+        if losses.size > epochs or not np.allclose(losses, replay[:losses.size], rtol=REPLAY_RTOL, atol=1e-9,
+                                                   equal_nan=True):
+            return (f"The val_loss the run recorded ({fmt(losses, 30)}) is not what its training gives "
+                    f"({fmt(replay[:max(1, min(losses.size, epochs))], 30)}): the callback changed the training "
+                    "itself (the learning rate, the weights or the data). Return an EarlyStopping callback, which "
+                    "only decides when to stop and which weights to keep.")
         finite = np.where(np.isfinite(losses), losses, np.inf)
         best = int(np.argmin(finite))
         stop = losses.size - 1
@@ -594,7 +650,8 @@ class DivergingRun(Check):
         if stop - best > MAX_EPOCHS_AFTER_BEST:
             return (f"The callback stopped at epoch {stop}, {stop - best} epochs after the best epoch {best}: that is "
                     f"too late while the loss explodes ({curve}). Use patience=3.")
-        final = float(got.get("final_val_loss", np.nan))
+        X_val, y_val = np.asarray(inputs["X_val"], dtype=np.float64), np.asarray(inputs["y_val"], dtype=np.float64)
+        final = float(np.mean((predict(model, X_val).ravel() - y_val.ravel()) ** 2))
         if not np.isfinite(final) or final > RESTORED_FACTOR * finite[best] + 1e-9:
             last = "the last epoch's" if np.isfinite(final) and np.isclose(final, losses[-1], rtol=1e-3) else "other"
             return (f"Training stopped at the right time (epoch {stop}, best epoch {best}), but the model kept "

@@ -19,6 +19,7 @@ import numpy as np
 
 from .compare import close, compare_array, fmt, within_scale
 from .core import Case, Check, CheckSet
+from .model_data import ModelRejected, compile_summary, predict, rebuild_model, report_model
 
 #: A trained forecaster's mean squared error must be at most this fraction of the naive forecast's.
 #: The reference (an LSTM with 16 units, 6 epochs) reaches about 0.3 to 0.37 over seeds.
@@ -350,15 +351,34 @@ _REGRESSION_LOSSES = {"mse", "mean_squared_error", "meansquarederror", "mae", "m
                       "meanabsoluteerror", "huber", "huber_loss", "logcosh", "log_cosh"}
 
 
-def _loss_name(loss) -> str:
-    if loss is None:
-        return ""
-    if isinstance(loss, str):
-        return loss
-    return str(getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__)
+def _forecaster_facts(model, window: int) -> dict:
+    """What the build check looks at, computed here from the rebuilt model."""
+    import keras
+
+    summary = compile_summary(model)
+    facts = {"layers": [], "compiled": summary["compiled"], "optimizer": summary.get("optimizer", ""),
+             "loss": str(summary.get("loss") or "") if summary["compiled"] else ""}
+    for layer in model.layers:
+        kind = "other"
+        for cls in ("LSTM", "GRU", "SimpleRNN", "Bidirectional", "Dense", "Flatten", "RNN"):
+            if isinstance(layer, getattr(keras.layers, cls)):
+                kind = cls
+                break
+        entry = {"kind": kind, "class": type(layer).__name__}
+        if kind in ("LSTM", "GRU", "SimpleRNN"):
+            entry["units"] = int(layer.units)
+            entry["return_sequences"] = bool(layer.return_sequences)
+        facts["layers"].append(entry)
+    try:
+        facts["output_shape"] = [int(d) for d in predict(model, np.zeros((2, window, 1))).shape]
+    except Exception as exc:  # noqa: BLE001 - a model that cannot read the windows is a finding, not a crash
+        facts["call_error"] = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+    return facts
 
 
 class BuildForecaster(Check):
+    """The kernel reports the model build_forecaster returns (config and weights); its layers, compile settings
+    and output shape are computed by the grader from the rebuilt model."""
     name = "build_forecaster"
     signature = "build_forecaster(window, units)"
     public_cases = (Case({"window": 24, "units": 16}, None, "window=24, units=16"),
@@ -372,32 +392,7 @@ class BuildForecaster(Check):
         return [{"window": 3, "units": 1}]
 
     def run(self, subject, inputs):
-        import keras
-
-        window, units = int(inputs["window"]), int(inputs["units"])
-        model = subject(window, units)
-        if not isinstance(model, keras.Model):
-            return {"is_model": False, "kind": type(model).__name__}
-        report = {"is_model": True, "layers": [], "compiled": bool(getattr(model, "compiled", False)),
-                  "optimizer": type(model.optimizer).__name__ if getattr(model, "optimizer", None) is not None else "",
-                  "loss": _loss_name(getattr(model, "loss", None)) if getattr(model, "compiled", False) else ""}
-        for layer in model.layers:
-            kind = "other"
-            for cls in ("LSTM", "GRU", "SimpleRNN", "Bidirectional", "Dense", "Flatten", "RNN"):
-                if isinstance(layer, getattr(keras.layers, cls)):
-                    kind = cls
-                    break
-            entry = {"kind": kind, "class": type(layer).__name__}
-            if kind in ("LSTM", "GRU", "SimpleRNN"):
-                entry["units"] = int(layer.units)
-                entry["return_sequences"] = bool(layer.return_sequences)
-            report["layers"].append(entry)
-        try:
-            outputs = model(np.zeros((2, window, 1), dtype="float32"), training=False)
-            report["output_shape"] = [int(d) for d in np.shape(outputs)]
-        except Exception as exc:  # noqa: BLE001 - a model that cannot read the windows is a finding, not a crash
-            report["call_error"] = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
-        return report
+        return report_model(subject(int(inputs["window"]), int(inputs["units"])))
 
     def compare(self, inputs, got, expected):
         sig = self.signature
@@ -409,6 +404,10 @@ class BuildForecaster(Check):
             if kind == "NoneType":
                 return f"{sig} returned None: return the compiled model."
             return f"{sig} returned a {kind}, not a keras.Model: build it with keras.Sequential([...])."
+        try:
+            got = _forecaster_facts(rebuild_model(got), window)
+        except ModelRejected as exc:
+            return f"The model from {sig} cannot be checked: {exc}."
         layers = got.get("layers") or []
         kinds = [entry.get("kind") for entry in layers]
         recurrent = [entry for entry in layers if entry.get("kind") in ("LSTM", "GRU")]
@@ -449,32 +448,39 @@ class BuildForecaster(Check):
 
 
 # ----------------------------------------------------------------------------- Exercise 5: the trained forecaster
+#: The seeds of the notebook's own windows: noisy_waves(1200, seed=1) to train, noisy_waves(500, seed=2) to plot.
+NOTEBOOK_SEEDS = (1, 2)
+#: The trained forecaster may have at most this many parameters. The cell builds build_forecaster(24, 16), an
+#: LSTM(16) and a Dense(1) with 1,169; a "model" that stores the 1,200 training windows needs over 30,000.
+MAX_TRAINED_PARAMS = 20_000
+
+
 def _test_windows(n: int, seed: int):
     X, y = noisy_waves(n, seed=seed)
     return X, y
 
 
 class TrainedForecaster(Check):
-    """Judged by a threshold: the trained model must forecast far better than repeating the last value."""
+    """Judged by a threshold: the trained model must forecast far better than repeating the last value.
+
+    The kernel reports the trained model (config and weights) and sees no data. The grader rebuilds it and
+    asks it for forecasts on fresh windows drawn with a seed from the run's rng, out of a range of 2**62 seeds
+    (so neither the notebook's windows nor any enumerable set of them), kept in grader-only keys."""
     name = "trained_forecaster"
     signature = "train_forecaster(model, X_train, y_train)"
 
     @cached_property
     def public_cases(self):
         X, y = _test_windows(200, seed=2)
-        return (Case({"X": X, "_targets": y}, None, "200 held-out windows"),)
+        return (Case({"_X": X, "_targets": y}, None, "200 held-out windows"),)
 
     def secret_inputs(self, rng):
-        X, y = _test_windows(300, seed=int(rng.integers(1000, 10**6)))
-        return [{"X": X, "_targets": y}]
+        seed = int(rng.integers(10**6, 2**62))
+        X, y = _test_windows(300, seed=seed)
+        return [{"_X": X, "_targets": y}]
 
     def run(self, subject, inputs):
-        import keras
-
-        if not isinstance(subject, keras.Model):  # None: the training cell stopped before keeping the model
-            return {"is_model": False, "kind": type(subject).__name__}
-        outputs = subject(np.asarray(inputs["X"], dtype="float32"), training=False)
-        return {"is_model": True, "outputs": np.asarray(outputs, dtype=np.float64)}
+        return report_model(subject)  # None (the training cell stopped) is reported as {"is_model": False, ...}
 
     def compare(self, inputs, got, expected):
         if not isinstance(got, dict):
@@ -485,9 +491,23 @@ class TrainedForecaster(Check):
                         "training cell above stopped with an error. Finish Exercises 4 and 5 and fix any error that "
                         "cell shows.")
             return f"forecaster is a {got.get('kind')}, not a keras.Model: train_forecaster must train the model it is given."
-        X = np.asarray(inputs["X"], dtype=np.float64)
+        X = np.asarray(inputs["_X"], dtype=np.float64)
+        try:
+            model = rebuild_model(got)
+        except ModelRejected as exc:
+            return f"The trained forecaster cannot be checked: {exc}."
+        n_params = int(model.count_params())
+        if n_params > MAX_TRAINED_PARAMS:
+            return (f"The trained forecaster has {n_params:,} parameters, but the cell builds it with "
+                    "build_forecaster(24, 16), an LSTM(16) and a Dense(1) with 1,169: a network that large can "
+                    "store the training windows instead of learning to forecast. Fix build_forecaster (Exercise 4) "
+                    "first.")
+        try:
+            outputs = predict(model, X)
+        except Exception as exc:  # noqa: BLE001 - a model that cannot read the windows is the student's to fix
+            return (f"The trained forecaster cannot read windows of shape {X.shape[1:]}: "
+                    f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}.")
         targets = np.asarray(inputs["_targets"], dtype=np.float64)
-        outputs = np.asarray(got["outputs"], dtype=np.float64)
         if outputs.shape not in ((len(targets), 1), (len(targets),)):
             return (f"The trained forecaster returned outputs of shape {outputs.shape} for {len(targets)} windows; "
                     f"expected ({len(targets)}, 1), one forecast per window.")
