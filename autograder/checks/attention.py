@@ -11,17 +11,12 @@ log-weights by it, up to a shift per row that the softmax removes.
 """
 from __future__ import annotations
 
-import copy
-import json
-import math
-import re
 
 import numpy as np
 
 from .compare import compare_array, fmt, within_scale
 from .core import Case, Check, CheckSet
 from .model_data import ModelLimits, ModelRejected, activation_name, all_layers, predict, rebuild_model, report_model
-from .model_data import _check_config as check_keras_classes  # see _rebuild: the operators + - * /
 
 #: The trained reversal model must get at least this fraction of output tokens right (the reference gets 1.00).
 REVERSAL_THRESHOLD = 0.90
@@ -365,165 +360,8 @@ _ZERO_E2 = np.array([[[1.4906108347645386e-08, -0.7742089629173279, 1.4193831682
 
 
 # ----------------------------------------------------------------------- models reported by a kernel
-#: Keras records `a + b`, `a - b`, `a * b` and `a / b` between Keras tensors (this exercise's residual
-#: connections and positional encoding) as operations of this module, not as layers. They hold no weights
-#: and run no user code, but `model_data.rebuild_model` accepts layers only; `_rebuild` adds these four.
-_OPERATOR_MODULE = "keras.src.ops.numpy"
-_OPERATORS = frozenset({"Add", "Subtract", "Multiply", "TrueDivide"})
-_CONSTANTS = ("__numpy__", "__tensor__")
-#: All an operation node may hold: the class check never sees inside one, so nothing else may ride along.
-_OPERATOR_KEYS = frozenset({"module", "class_name", "config", "registered_name", "name", "inbound_nodes"})
-_OPERATOR_ADVICE = ("build the model from Keras layers and the operators +, -, * and / between tensors only "
-                    "(no keras.ops functions, Lambda layers or custom layers)")
-
-
-def _operator_nodes(config) -> list[dict]:
-    """The nodes of a model's configuration that are Keras operations rather than layers."""
-    found, stack = [], [config]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, dict):
-            if str(node.get("module", "")).startswith("keras.src.ops"):
-                found.append(node)
-            else:
-                stack.extend(node.values())
-    return found
-
-
-def _operator_inputs(node: dict, limits: ModelLimits) -> list:
-    """Check one operation node: one of the four operators, between tensors and small constants only.
-
-    Returns its tensor arguments, which the class check then walks like any layer's inputs."""
-    name = node.get("class_name")
-    if node.get("module") != _OPERATOR_MODULE or name not in _OPERATORS:
-        shown = re.sub(r"(?<!^)(?=[A-Z])", "_", str(name)[:40]).lower()  # Maximum -> maximum, BroadcastTo -> broadcast_to
-        raise ModelRejected(f"the model applies keras.ops.{shown} to a tensor, which the grader does not rebuild: "
-                            f"{_OPERATOR_ADVICE}")
-    unreadable = ModelRejected(f"the model holds a {name} operation the grader cannot read: {_OPERATOR_ADVICE}")
-    config, inbound = node.get("config"), node.get("inbound_nodes")
-    if (set(node) - _OPERATOR_KEYS or node.get("registered_name") not in (None, name) or not isinstance(config, dict)
-            or set(config) - {"name"} or not isinstance(inbound, list) or len(inbound) != 1
-            or not isinstance(inbound[0], dict) or set(inbound[0]) - {"args", "kwargs"}):
-        raise unreadable
-    args, kwargs = inbound[0].get("args"), inbound[0].get("kwargs")
-    if not isinstance(args, list) or len(args) != 2 or kwargs not in ({}, None):
-        raise unreadable
-    tensors = []
-    for arg in args:
-        kind = arg.get("class_name") if isinstance(arg, dict) else None
-        if kind == "__keras_tensor__":
-            tensors.append(arg)
-        elif kind in _CONSTANTS:
-            value = arg.get("config", {}).get("value") if isinstance(arg.get("config"), dict) else None
-            try:
-                size = np.asarray(value, dtype=np.float64).size
-            except (TypeError, ValueError, RecursionError):
-                size = None
-            if size is None or size > limits.activations_per_sample:
-                raise ModelRejected(f"a constant used with a tensor in the model is not a small array of numbers: "
-                                    f"{_OPERATOR_ADVICE}")
-        elif type(arg) not in (int, float, bool):
-            raise unreadable
-    if not tensors:
-        raise ModelRejected(f"the model holds a {name} operation between two constants: {_OPERATOR_ADVICE}")
-    return tensors
-
-
-def _operations_in(model) -> list:
-    """Every layer and operation of a model, looking inside nested models."""
-    import keras
-
-    found = []
-    for op in list(getattr(model, "operations", None) or model.layers):
-        found.extend(_operations_in(op) if isinstance(op, keras.Model) else [op])
-    return found
-
-
-def _probe_sizes(config: dict, limits: ModelLimits) -> None:
-    """Build the architecture without creating weights; check its parameters and the values per sample
-    that any layer *or operation* produces (an operation broadcasting a constant can be large)."""
-    import keras
-
-    architecture = {k: copy.deepcopy(v) for k, v in config.items() if k != "compile_config"}
-    try:
-        with keras.StatelessScope(initialize_variables=False):
-            model = keras.saving.deserialize_keras_object(architecture, safe_mode=True)
-            if not isinstance(model, keras.Model):
-                raise ModelRejected(f"the reported object is a {type(model).__name__}, not a keras.Model")
-            if not model.built or not all(layer.built for layer in all_layers(model)):
-                raise ModelRejected("the model has no input shape, so it has no weights yet: start it with "
-                                    "keras.Input(shape=...) before returning it")
-            params = sum(math.prod(int(d) for d in v.shape) for v in model.weights)
-            widest = 0
-            for op in _operations_in(model):
-                try:
-                    output = op.output
-                except Exception:  # noqa: BLE001 - a layer used more than once
-                    continue
-                for tensor in output if isinstance(output, (list, tuple)) else [output]:
-                    dims = [int(d) for d in tuple(tensor.shape)[1:] if d is not None]
-                    widest = max(widest, math.prod(dims) if dims else 1)
-    except ModelRejected:
-        raise
-    except RecursionError:
-        raise ModelRejected("the model's configuration is nested too deeply to rebuild") from None
-    except Exception as exc:  # noqa: BLE001 - a configuration Keras cannot read is the student's to fix
-        raise ModelRejected(f"the model could not be rebuilt from its configuration "
-                            f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]})") from None
-    if params > limits.params:
-        raise ModelRejected(f"the model has {params:,} parameters, more than the {limits.params:,} the grader rebuilds")
-    if widest > limits.activations_per_sample:
-        raise ModelRejected(f"a layer or operation of the model produces {widest:,} values per sample, more than the "
-                            f"{limits.activations_per_sample:,} the grader computes")
-
-
-def _rebuild(record, limits: ModelLimits = ModelLimits()):
-    """`model_data.rebuild_model`, extended to the operators +, -, *, / between Keras tensors.
-
-    A model without operations goes to rebuild_model unchanged. rebuild_model refuses operation nodes (see
-    `_OPERATORS`) and measures only layers, so for a model with operations the steps are rebuild_model's
-    with two changes: model_data's class allowlist walks the configuration with each operation node
-    checked here instead, and the size probe measures every operation's output too. Then safe-mode
-    deserialisation and the reported weights, as in rebuild_model. (A candidate for model_data.py, which
-    this module may not edit.)
-    """
-    import keras
-
-    if not isinstance(record, dict) or not record.get("is_model") or record.get("serialize_error"):
-        return rebuild_model(record, limits)  # raises ModelRejected with its own message
-    text = record.get("keras_config")
-    if not isinstance(text, str) or len(text) > limits.config_chars:
-        return rebuild_model(record, limits)  # raises ModelRejected with its own message
-    try:
-        config = json.loads(text)
-    except (ValueError, RecursionError):  # rebuild_model lets a RecursionError through: "[" * 10**5
-        raise ModelRejected("the model's configuration is not valid JSON") from None
-    if not isinstance(config, dict):
-        raise ModelRejected("the model's configuration is not a Keras object")
-    walked = copy.deepcopy(config)
-    for node in _operator_nodes(walked):
-        tensors = _operator_inputs(node, limits)
-        node.clear()
-        node["inputs"] = tensors
-    check_keras_classes(walked, limits)
-    _probe_sizes(config, limits)
-    try:
-        model = keras.saving.deserialize_keras_object(copy.deepcopy(config), safe_mode=True)
-    except Exception as exc:  # noqa: BLE001
-        raise ModelRejected(f"the model could not be rebuilt from its configuration "
-                            f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]})") from None
-    weights = record.get("weights")
-    shapes = [tuple(int(d) for d in v.shape) for v in model.weights]
-    if not isinstance(weights, list) or len(weights) != len(shapes):
-        raise ModelRejected(f"the model reported {len(weights) if isinstance(weights, list) else 'no'} weight arrays "
-                            f"for {len(shapes)} weights")
-    if not all(isinstance(w, np.ndarray) and tuple(w.shape) == shape and w.dtype.kind in "fiub"
-               for w, shape in zip(weights, shapes)):
-        raise ModelRejected("the reported weights do not fit the model's layers")
-    model.set_weights(weights)
-    return model
+#: The operators + - * / between tensors are rebuilt by model_data.rebuild_model (see its _OPERATORS).
+_rebuild = rebuild_model
 
 
 def _pattern(tag: int, shape: tuple) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 
 from .compare import compare_array, fmt, within_scale
 from .core import Case, Check, CheckSet, Verdict
-from .model_data import ModelLimits, ModelRejected, all_layers, predict, report_model
+from .model_data import rebuild_model, ModelLimits, ModelRejected, all_layers, predict, report_model
 
 
 # ------------------------------------------------------------------ shared helpers
@@ -384,53 +384,7 @@ def _error_text(exc: BaseException, limit: int = 160) -> str:
     return f"{type(exc).__name__}: {text[:limit]}"
 
 
-def _rebuild(record, limits: ModelLimits = ModelLimits()):
-    """The reported model, rebuilt in the grader as `model_data.rebuild_model` does; raises ModelRejected.
-
-    Local stand-in for rebuild_model, which cannot rebuild a Functional model today: its size probe
-    deserialises the parsed config, and Keras's Functional.from_config pops the nested config's
-    keys, so the second deserialisation fails ("could not be deserialized properly"). The same
-    steps here run on fresh copies. It also refuses a model that was never built (no input shape):
-    the size probe cannot measure one, and calling it would create weights of any size.
-    """
-    import copy
-    import json
-
-    import keras
-
-    from . import model_data
-
-    text = record.get("keras_config") if isinstance(record, dict) else None
-    if not (isinstance(record, dict) and record.get("is_model") and not record.get("serialize_error")
-            and isinstance(text, str) and len(text) <= limits.config_chars):
-        return model_data.rebuild_model(record, limits)  # its message for a record it refuses up front
-    try:
-        config = json.loads(text)
-    except (ValueError, RecursionError):  # json raises RecursionError on "[" * 10**5
-        raise ModelRejected("the model's configuration is not valid JSON, or is nested too deeply") from None
-    if not isinstance(config, dict):
-        raise ModelRejected("the model's configuration is not a Keras object")
-    model_data._check_config(config, limits)
-    model_data._probe_size(copy.deepcopy(config), limits)
-    try:
-        model = keras.saving.deserialize_keras_object(config, safe_mode=True)
-    except Exception as exc:  # noqa: BLE001 - a config Keras cannot read is the student's to fix
-        raise ModelRejected(f"the model could not be rebuilt from its configuration ({_error_text(exc)})") from None
-    if not isinstance(model, keras.Model):
-        raise ModelRejected(f"the reported object is a {type(model).__name__}, not a keras.Model")
-    if not model.built or not all(layer.built for layer in all_layers(model)):
-        raise ModelRejected("the model was never built, so the grader cannot tell its size: start it with "
-                            "keras.Input(shape=...)")
-    weights = record.get("weights")
-    shapes = [tuple(int(d) for d in v.shape) for v in model.weights]
-    if not isinstance(weights, list) or len(weights) != len(shapes):
-        raise ModelRejected(f"the model reported {len(weights) if isinstance(weights, list) else 'no'} weight arrays "
-                            f"for {len(shapes)} weights")
-    if any(not isinstance(w, np.ndarray) or tuple(w.shape) != shape or w.dtype.kind not in "fiub"
-           for w, shape in zip(weights, shapes)):
-        raise ModelRejected("the reported weights do not fit the model's layers")
-    model.set_weights(weights)
-    return model
+_rebuild = rebuild_model
 
 
 def _built(model, n_inputs: int):

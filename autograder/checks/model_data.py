@@ -40,6 +40,16 @@ ALLOWED_MODULES = frozenset({
 FORBIDDEN_CLASSES = frozenset({"Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer", "__lambda__"})
 #: Functions (losses, metrics, activations) may be named only from these Keras modules.
 _FUNCTION_MODULES = ("losses", "metrics", "activations")
+#: Keras records `a + b`, `a - b`, `a * b` and `a / b` between Keras tensors (residual connections, a
+#: positional encoding) as operations of this module, not as layers. They hold no weights and run no
+#: user code; these four are allowed, each between tensors and small constants only.
+_OPERATOR_MODULE = "keras.src.ops.numpy"
+_OPERATORS = frozenset({"Add", "Subtract", "Multiply", "TrueDivide"})
+_CONSTANTS = ("__numpy__", "__tensor__")
+#: All an operation node may hold: nothing else may ride along inside one.
+_OPERATOR_KEYS = frozenset({"module", "class_name", "config", "registered_name", "name", "inbound_nodes"})
+_OPERATOR_ADVICE = ("build the model from Keras layers and the operators +, -, * and / between tensors only "
+                    "(no keras.ops functions, Lambda layers or custom layers)")
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,10 @@ def _check_config(config: Any, limits: ModelLimits) -> None:
             continue
         if not isinstance(node, dict):
             continue
+        if str(node.get("module", "")).startswith("keras.src.ops"):
+            # Only its tensor arguments are walked further: nothing else in the node is read.
+            stack.extend((tensor, depth + 1) for tensor in _operator_inputs(node, limits))
+            continue
         if "class_name" in node:
             module, name = node.get("module"), node.get("class_name")
             if not isinstance(name, str):
@@ -136,6 +150,56 @@ def _check_config(config: Any, limits: ModelLimits) -> None:
         stack.extend((value, depth + 1) for value in node.values())
 
 
+def _operator_inputs(node: dict, limits: ModelLimits) -> list:
+    """Check one operation node: one of the four operators, between tensors and small constants only;
+    return its tensor arguments."""
+    import re
+
+    name = node.get("class_name")
+    if node.get("module") != _OPERATOR_MODULE or name not in _OPERATORS:
+        shown = re.sub(r"(?<!^)(?=[A-Z])", "_", str(name)[:40]).lower()  # BroadcastTo -> broadcast_to
+        raise ModelRejected(f"the model applies keras.ops.{shown} to a tensor, which the grader does not rebuild: "
+                            f"{_OPERATOR_ADVICE}")
+    unreadable = ModelRejected(f"the model holds a {name} operation the grader cannot read: {_OPERATOR_ADVICE}")
+    config, inbound = node.get("config"), node.get("inbound_nodes")
+    if (set(node) - _OPERATOR_KEYS or node.get("registered_name") not in (None, name) or not isinstance(config, dict)
+            or set(config) - {"name"} or not isinstance(inbound, list) or len(inbound) != 1
+            or not isinstance(inbound[0], dict) or set(inbound[0]) - {"args", "kwargs"}):
+        raise unreadable
+    args, kwargs = inbound[0].get("args"), inbound[0].get("kwargs")
+    if not isinstance(args, list) or len(args) != 2 or kwargs not in ({}, None):
+        raise unreadable
+    tensors = []
+    for arg in args:
+        kind = arg.get("class_name") if isinstance(arg, dict) else None
+        if kind == "__keras_tensor__":
+            tensors.append(arg)
+        elif kind in _CONSTANTS:
+            value = arg.get("config", {}).get("value") if isinstance(arg.get("config"), dict) else None
+            try:
+                size = np.asarray(value, dtype=np.float64).size
+            except (TypeError, ValueError, RecursionError):
+                size = None
+            if size is None or size > limits.activations_per_sample:
+                raise ModelRejected(f"a constant used with a tensor in the model is not a small array of numbers: "
+                                    f"{_OPERATOR_ADVICE}")
+        elif type(arg) not in (int, float, bool):
+            raise unreadable
+    if not tensors:
+        raise ModelRejected(f"the model holds a {name} operation between two constants: {_OPERATOR_ADVICE}")
+    return tensors
+
+
+def _operations_in(model) -> list:
+    """Every layer and operation of a model, looking inside nested models."""
+    import keras
+
+    found = []
+    for op in list(getattr(model, "operations", None) or model.layers):
+        found.extend(_operations_in(op) if isinstance(op, keras.Model) else [op])
+    return found
+
+
 def _probe_size(config: dict, limits: ModelLimits) -> None:
     """Build the architecture without creating any weight, and check its parameters and activations."""
     import keras
@@ -152,8 +216,8 @@ def _probe_size(config: dict, limits: ModelLimits) -> None:
                 raise ModelRejected("the model has no input shape, so it has no weights yet: start it with "
                                     "keras.Input(shape=...) (or call it once on data) before returning it")
             params = sum(math.prod(int(d) for d in v.shape) for v in model.weights)
-            widest = 0
-            for layer in _layers_in(model):
+            widest = 0  # an operation broadcasting a constant can be as large as any layer
+            for layer in _operations_in(model):
                 for tensor in _symbolic_outputs(layer):
                     dims = [int(d) for d in tuple(tensor.shape)[1:] if d is not None]
                     widest = max(widest, math.prod(dims) if dims else 1)
@@ -167,7 +231,7 @@ def _probe_size(config: dict, limits: ModelLimits) -> None:
     if params > limits.params:
         raise ModelRejected(f"the model has {params:,} parameters, more than the {limits.params:,} the grader rebuilds")
     if widest > limits.activations_per_sample:
-        raise ModelRejected(f"a layer of the model produces {widest:,} values per sample, more than the "
+        raise ModelRejected(f"a layer or operation of the model produces {widest:,} values per sample, more than the "
                             f"{limits.activations_per_sample:,} the grader computes")
 
 
