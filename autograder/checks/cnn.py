@@ -19,7 +19,7 @@ import numpy as np
 from .compare import fmt, within_scale
 from .core import Case, Check, CheckSet, Verdict
 from .heldout import digits_heldout
-from .model_data import (rebuild_model, ModelLimits, ModelRejected, over_budget, all_layers, compile_summary, compute_loss, cross_entropy,
+from .model_data import (built_on_zeros, error_text, rebuild_model, ModelLimits, ModelRejected, over_budget, all_layers, compile_summary, compute_loss, cross_entropy,
                          is_probabilities, predict, rel_close, report_model)
 
 #: The trained CNN must classify at least this share of held-out digits (the reference reaches about 0.975-0.98
@@ -475,25 +475,7 @@ class MaxPool2D(Check):
 _POOLING = ("MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D", "GlobalAveragePooling2D")
 
 
-def _error_text(exc: BaseException, limit: int = 160) -> str:
-    """An exception as one short line, without the terminal colour codes Keras puts in its messages."""
-    import re
-
-    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).split())
-    return f"{type(exc).__name__}: {text[:limit]}"
-
-
 _rebuild = rebuild_model
-
-
-def _built(model, input_shape: tuple):
-    """In the kernel: a model made without keras.Input has no weights until it is called once; build it
-    on zeros (nothing is reported from that call) so that its report holds its weights."""
-    import keras
-
-    if isinstance(model, keras.Model) and not model.built:
-        model(np.zeros((1, *input_shape), dtype="float32"))
-    return model
 
 
 def _cnn_case(rng, input_shape, n_classes, m: int = 24) -> dict:
@@ -529,7 +511,7 @@ class BuildCNN(Check):
 
     def run(self, subject, inputs):
         shape = tuple(int(d) for d in inputs["input_shape"])
-        return report_model(_built(subject(input_shape=shape, n_classes=int(inputs["n_classes"])), shape))
+        return report_model(built_on_zeros(subject(input_shape=shape, n_classes=int(inputs["n_classes"])), shape))
 
     def error_advice(self, inputs, error, detail):
         if "incompatible" in detail or "expected shape" in detail or "expected axis" in detail:
@@ -564,7 +546,7 @@ class BuildCNN(Check):
         try:
             outputs = predict(model, X)
         except Exception as exc:  # noqa: BLE001 - a model that cannot take the images is the student's to fix
-            detail = _error_text(exc)
+            detail = error_text(exc)
             advice = self.error_advice(inputs, type(exc).__name__, detail)
             return f"The model from {sig} could not be run on a batch of {m} images of shape {shape} ({detail}). {advice}".rstrip()
         if outputs.shape != (m, n_classes):
@@ -587,7 +569,7 @@ class BuildCNN(Check):
             loss = compute_loss(model, X, y)
         except Exception as exc:  # noqa: BLE001 - a loss that cannot take integer labels is a finding
             return (f"The compiled loss of the model from {sig} ({name}) cannot take integer labels 0..{n_classes - 1} "
-                    f"({_error_text(exc)}). Use loss='sparse_categorical_crossentropy'.")
+                    f"({error_text(exc)}). Use loss='sparse_categorical_crossentropy'.")
         target = cross_entropy(outputs, y.astype(int), from_logits=not probabilities)
         if not rel_close(float(loss), target, 1e-3):
             if not probabilities and not compiled.get("from_logits"):
@@ -648,7 +630,7 @@ class TrainedCNN(Check):
             outputs = predict(model, inputs["_X"])
         except Exception as exc:  # noqa: BLE001
             return (f"The trained model could not classify a batch of digits of shape (m, 8, 8, 1) "
-                    f"({_error_text(exc)}).")
+                    f"({error_text(exc)}).")
         if outputs.ndim != 2 or outputs.shape[0] != len(labels):
             return (f"The trained model returned outputs of shape {outputs.shape} for {len(labels)} digits, "
                     "expected one row of 10 class scores per digit.")

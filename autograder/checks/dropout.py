@@ -19,7 +19,7 @@ import numpy as np
 
 from .compare import close, compare_array, fmt
 from .core import Case, Check, CheckSet
-from .model_data import rebuild_model, ModelLimits, ModelRejected, all_layers, predict, report_model, to_numpy
+from .model_data import built_on_zeros, error_text, rebuild_model, ModelLimits, ModelRejected, all_layers, predict, report_model, to_numpy
 
 #: The trained dropout network must have train accuracy minus validation accuracy below this.
 #: Measured over training seeds 0-3: with Dropout(0.5) the gap is 0.14-0.16; without dropout 0.32-0.34.
@@ -375,14 +375,6 @@ class DropoutBackward(Check):
 _rebuild = rebuild_model
 
 
-def _error_text(exc: BaseException, limit: int = 160) -> str:
-    """An exception as one short line, without the terminal colour codes Keras puts in its messages."""
-    import re
-
-    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).split())
-    return f"{type(exc).__name__}: {text[:limit]}"
-
-
 def _reported_model(what: str, got):
     """(the rebuilt keras.Model, None), or (None, the message) when there is no model to check."""
     if not isinstance(got, dict):
@@ -424,7 +416,7 @@ def _model_facts(what: str, model, X: np.ndarray):
         second = predict(model, X)
         trained = np.asarray(to_numpy(model(X, training=True)), dtype=np.float64)
     except Exception as exc:  # noqa: BLE001 - a model that cannot take the batch is the student's to fix
-        return None, (f"{what} could not be run on a batch of shape {X.shape} ({_error_text(exc)}). "
+        return None, (f"{what} could not be run on a batch of shape {X.shape} ({error_text(exc)}). "
                       "Start it with keras.Input(shape=(n_features,)).")
     return {"layers": [_describe(layer) for layer in _layers(model)], "n_params": int(model.count_params()),
             "outputs": first, "inference_stable": bool(np.array_equal(first, second)),
@@ -476,7 +468,7 @@ class BuildDropoutModel(Check):
 
     def run(self, subject, inputs):
         model = subject(n_features=int(inputs["n_features"]), units=int(inputs["units"]), rate=float(inputs["rate"]))
-        return report_model(_built(model, (int(inputs["n_features"]),)))
+        return report_model(built_on_zeros(model, (int(inputs["n_features"]),)))
 
     def compare(self, inputs, got, expected):
         sig = self.signature
@@ -516,16 +508,6 @@ class BuildDropoutModel(Check):
                     "hidden layers, never after the last Dense layer.")
         return (f"{shown} Build Dense(units, relu), Dropout(rate), Dense(units, relu), Dropout(rate), "
                 "Dense(1, sigmoid), in that order.")
-
-
-def _built(model, input_shape: tuple):
-    """In the kernel: a model made without keras.Input has no weights until it is called once; build it
-    on zeros (nothing is reported from that call) so that its report holds its weights."""
-    import keras
-
-    if isinstance(model, keras.Model) and not model.built:
-        model(np.zeros((1, *input_shape), dtype="float32"))
-    return model
 
 
 def _expected_structure(expected, X) -> dict:
@@ -593,7 +575,7 @@ class DropoutGap(Check):
         try:
             val_outputs = predict(model, inputs["_X_val"])
         except Exception as exc:  # noqa: BLE001
-            return f"{what} could not be run on the validation samples ({_error_text(exc)})."
+            return f"{what} could not be run on the validation samples ({error_text(exc)})."
         train = np.asarray(facts["outputs"], dtype=np.float64).reshape(-1)
         val = np.asarray(val_outputs, dtype=np.float64).reshape(-1)
         labels, val_labels = np.asarray(inputs["_labels"]), np.asarray(inputs["_val_labels"])

@@ -16,7 +16,7 @@ import numpy as np
 
 from .compare import compare_array, fmt, within_scale
 from .core import Case, Check, CheckSet, Verdict
-from .model_data import rebuild_model, ModelLimits, ModelRejected, all_layers, predict, report_model
+from .model_data import built_on_zeros, error_text, rebuild_model, ModelLimits, ModelRejected, all_layers, predict, report_model
 
 
 # ------------------------------------------------------------------ shared helpers
@@ -376,25 +376,7 @@ class CountParams(Check):
 
 
 # ------------------------------------------------------------------ Exercise 4: keras_mlp
-def _error_text(exc: BaseException, limit: int = 160) -> str:
-    """An exception as one short line, without the terminal colour codes Keras puts in its messages."""
-    import re
-
-    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).split())
-    return f"{type(exc).__name__}: {text[:limit]}"
-
-
 _rebuild = rebuild_model
-
-
-def _built(model, n_inputs: int):
-    """In the kernel: a model made without keras.Input has no weights until it is called once; build it
-    on zeros (nothing is reported from that call) so that its report holds its weights."""
-    import keras
-
-    if isinstance(model, keras.Model) and not model.built:
-        model(np.zeros((1, n_inputs), dtype="float32"))
-    return model
 
 
 def _sample(n_inputs: int) -> np.ndarray:
@@ -475,7 +457,7 @@ class KerasMLP(Check):
 
     def run(self, subject, inputs):
         sizes = list(inputs["layer_sizes"])
-        return report_model(_built(subject(list(sizes)), int(sizes[0])))
+        return report_model(built_on_zeros(subject(list(sizes)), int(sizes[0])))
 
     def error_advice(self, inputs, error, detail):
         if "incompatible" in detail or "expected axis" in detail or "shape" in detail:
@@ -528,7 +510,7 @@ class KerasMLP(Check):
         try:
             shape = list(predict(model, X).shape)
         except Exception as exc:  # noqa: BLE001 - a model that cannot take the batch is the student's to fix
-            detail = _error_text(exc)
+            detail = error_text(exc)
             advice = self.error_advice(inputs, type(exc).__name__, detail)
             return f"{sig} could not be run on a batch of shape {X.shape} ({detail}). {advice}".rstrip()
         if shape != [len(X), sizes[-1]]:
@@ -596,7 +578,7 @@ class CopyWeights(Check):
         returned = copy_fn(model, [(W, b) for W, b in inputs["params"]])
         if isinstance(returned, keras.Model):
             model = returned
-        return report_model(_built(model, int(inputs["layer_sizes"][0])))
+        return report_model(built_on_zeros(model, int(inputs["layer_sizes"][0])))
 
     def error_advice(self, inputs, error, detail):
         if "is not compatible with provided weight shape" in detail:
@@ -634,7 +616,7 @@ class CopyWeights(Check):
             outputs = predict(model, X)
         except Exception as exc:  # noqa: BLE001 - a model that cannot take the batch is the student's to fix
             return (f"After copy_weights(model, params), the model could not be run on a batch of shape {X.shape} "
-                    f"({_error_text(exc)}).")
+                    f"({error_text(exc)}).")
         if _near(outputs, expected):
             return None
         what = "After copy_weights(model, params), model(X)"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import tempfile
 import zipfile
 from functools import cached_property
@@ -24,7 +23,7 @@ import numpy as np
 from .compare import fmt
 from .core import Case, Check, CheckSet
 from .heldout import digits_heldout
-from .model_data import (ModelRejected, activation_name, all_layers, compile_summary, compute_loss, cross_entropy,
+from .model_data import (dense_structure, expected_dense_structure, one_line, ModelRejected, activation_name, all_layers, compile_summary, compute_loss, cross_entropy,
                          is_probabilities, linearity_gap, load_saved_model, one_hot, over_budget, predict, rebuild_model,
                          rel_close, report_model, report_saved_file, to_numpy)
 
@@ -33,12 +32,6 @@ ACCURACY_THRESHOLD = 0.90
 
 
 # ----------------------------------------------------------------------------- helpers (grader side)
-def _short(text, limit: int = 160) -> str:
-    """One short line, without the terminal colour codes Keras puts in its messages."""
-    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(text)).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _without_compile(record):
     """The record with its compile settings dropped, for parts that judge only the architecture and weights.
 
@@ -63,7 +56,7 @@ def _outputs(model, X) -> tuple[np.ndarray | None, str]:
     try:
         return predict(model, X), ""
     except Exception as exc:  # noqa: BLE001 - a model that cannot take the inputs is the student's to fix
-        return None, f"{type(exc).__name__}: {_short(exc)}"
+        return None, f"{type(exc).__name__}: {one_line(exc)}"
 
 
 def _not_a_model(sig: str, kind) -> str:
@@ -71,26 +64,6 @@ def _not_a_model(sig: str, kind) -> str:
         return f"{sig} returned None: end the function with `return model`."
     return (f"{sig} returned a {kind}, not a keras.Model. Build the model with keras.Sequential([...]) "
             "(or the Functional API), compile it, and return it.")
-
-
-def _structure(model) -> dict:
-    """Layer kinds and activations, Dense units and parameter count of a rebuilt model."""
-    import keras
-
-    layers = all_layers(model)
-    return {"layers": [(type(layer).__name__, activation_name(layer)) for layer in layers],
-            "dense_units": [int(layer.units) for layer in layers if isinstance(layer, keras.layers.Dense)],
-            "n_params": int(model.count_params())}
-
-
-def _expected_structure(expected) -> dict | None:
-    """Dense units and parameter count the answer must have: literal for public cases, else from the reference's model."""
-    if isinstance(expected, dict) and "dense_units" in expected:
-        return {"dense_units": list(expected["dense_units"]), "n_params": int(expected["n_params"])}
-    try:
-        return _structure(rebuild_model(expected))
-    except ModelRejected:
-        return None
 
 
 # ----------------------------------------------------------------------------- Exercise 1: build_model
@@ -163,7 +136,7 @@ class BuildModel(Check):
         n_classes, n_hidden = int(inputs["n_classes"]), len(inputs["hidden_units"])
         X = np.asarray(inputs["_X"], dtype="float32")
         m, half = len(X), len(X) // 2
-        facts = _structure(model)
+        facts = dense_structure(model)
         layer_list = ", ".join(f"{kind}({act})" if act else kind for kind, act in facts["layers"])
         outputs, error = _outputs(model, X)
         if outputs is None:
@@ -175,7 +148,7 @@ class BuildModel(Check):
                         f"per class, so the last layer is Dense(n_classes, activation='softmax').")
             return (f"The model from {sig} maps {m} samples to outputs of shape {outputs.shape}, expected "
                     f"({m}, {n_classes}): one row per sample, one column per class (layers: {layer_list}).")
-        want = _expected_structure(expected)
+        want = expected_dense_structure(expected)
         if want is None:
             return f"The check could not read the reference model for {sig}."
         units = facts["dense_units"]
@@ -214,7 +187,7 @@ class BuildModel(Check):
             try:
                 losses[encoding] = compute_loss(model, X, y_true)
             except Exception as exc:  # noqa: BLE001 - a mismatched encoding is expected to fail
-                errors[encoding] = f"{type(exc).__name__}: {_short(exc)}"
+                errors[encoding] = f"{type(exc).__name__}: {one_line(exc)}"
         try:
             penalty = float(sum(float(to_numpy(v)) for v in model.losses))
         except Exception:  # noqa: BLE001
@@ -275,7 +248,7 @@ class BuildModel(Check):
                 results = model.compute_metrics(X, labels[encoding], model(X, training=False), sample_weight=None)
                 metrics = {str(k): float(to_numpy(v)) for k, v in results.items() if k != "loss"}
             except Exception as exc:  # noqa: BLE001
-                metrics = {"__error__": f"{type(exc).__name__}: {_short(exc)}"}
+                metrics = {"__error__": f"{type(exc).__name__}: {one_line(exc)}"}
             break
         if any(k != "__error__" and abs(v - accuracy) < 1e-6 for k, v in metrics.items()):
             return None

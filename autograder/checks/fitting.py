@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import copy
 import math
-import re
 
 import numpy as np
 
 from .compare import compare_array, fmt
 from .core import Case, Check, CheckSet, Verdict
-from .model_data import (ModelRejected, activation_name, all_layers, compile_summary, is_probabilities, linearity_gap,
+from .model_data import (dense_structure, expected_dense_structure, one_line, ModelRejected, activation_name, all_layers, compile_summary, is_probabilities, linearity_gap,
                          predict, rebuild_model, report_model)
 
 DIAGNOSES = ("underfitting", "overfitting", "good fit")
@@ -261,32 +260,6 @@ def _has_nonlinear_layer(layers: list) -> bool:
                for kind, activation in layers[:-1])
 
 
-def _short(text, limit: int = 160) -> str:
-    """One short line, without the terminal colour codes Keras puts in its messages."""
-    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(text)).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _structure(model) -> dict:
-    """Layer kinds and activations, Dense units and parameter count, computed from a rebuilt model."""
-    import keras
-
-    layers = all_layers(model)
-    return {"layers": [(type(layer).__name__, activation_name(layer)) for layer in layers],
-            "dense_units": [int(layer.units) for layer in layers if isinstance(layer, keras.layers.Dense)],
-            "n_params": int(model.count_params())}
-
-
-def _expected_structure(expected) -> dict | None:
-    """Dense units and parameter count the answer must have: literal for public cases, else from the reference's model."""
-    if isinstance(expected, dict) and "dense_units" in expected:
-        return {"dense_units": list(expected["dense_units"]), "n_params": int(expected["n_params"])}
-    try:
-        return _structure(rebuild_model(expected))
-    except ModelRejected:
-        return None
-
-
 class BuildModel(Check):
     """The kernel reports the model (config and weights); the grader rebuilds it and works out every fact."""
     name = "build_model"
@@ -339,18 +312,18 @@ class BuildModel(Check):
             return f"The model from {sig} cannot be checked: {exc}."
         X = np.asarray(inputs["_X"], dtype="float32")
         m, half = len(X), len(X) // 2
-        facts = _structure(model)
+        facts = dense_structure(model)
         layer_list = ", ".join(f"{kind}({act})" if act else kind for kind, act in facts["layers"])
         try:
             outputs = predict(model, X)
             mid_outputs = predict(model, (X[:half] + X[half:2 * half]) / 2)
         except Exception as exc:  # noqa: BLE001 - a model that cannot take the inputs is the student's to fix
             return (f"The model from {sig} cannot be called on a batch of shape {X.shape} ({type(exc).__name__}: "
-                    f"{_short(exc)}): give it keras.Input(shape=(n_inputs,)) (layers: {layer_list}).")
+                    f"{one_line(exc)}): give it keras.Input(shape=(n_inputs,)) (layers: {layer_list}).")
         if outputs.shape != (m, n_classes):
             return (f"The model from {sig} maps {m} samples to outputs of shape {outputs.shape}, expected "
                     f"({m}, {n_classes}): one probability per class (layers: {layer_list}).")
-        want_structure = _expected_structure(expected)
+        want_structure = expected_dense_structure(expected)
         if want_structure is None:
             return f"The check could not read the reference model for {sig}."
         units, want = facts["dense_units"], want_structure["dense_units"]

@@ -11,13 +11,12 @@ on fresh samples of the same problem, held in grader-only "_" keys: never the ar
 from __future__ import annotations
 
 import json
-import re
 
 import numpy as np
 
 from .compare import close, compare_array, fmt
 from .core import Case, Check, CheckSet
-from .model_data import ModelRejected, over_budget, predict, rebuild_model, report_model
+from .model_data import one_line, ModelRejected, over_budget, predict, rebuild_model, report_model
 
 #: The clipping constant the exercise states (Keras's default `keras.config.epsilon()`).
 EPSILON = 1e-7
@@ -473,12 +472,6 @@ def _public_training_case() -> dict:
 _GRAPH_ERROR_WORDS = ("symbolic", "numpy", "graph", "truth value", "operatornotallowed", "__array__", "iterating over")
 
 
-def _short(text, limit: int = 220) -> str:
-    """One short line, without the terminal colour codes Keras puts in its messages."""
-    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(text)).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _describe(obj) -> str | None:
     """Keras's own description of a loss object (what model.compile records for it), as JSON; None if it has none."""
     import keras
@@ -548,9 +541,9 @@ class HuberTraining(Check):
         except NotImplementedError as exc:
             if not str(exc):  # the untouched exercise: report it as not implemented
                 raise
-            return {"stage": "fit_error", "detail": f"NotImplementedError: {_short(exc)}"}
+            return {"stage": "fit_error", "detail": f"NotImplementedError: {one_line(exc)}"}
         except Exception as exc:  # noqa: BLE001 - the message explains what went wrong inside model.fit
-            return {"stage": "fit_error", "detail": f"{type(exc).__name__}: {_short(exc)}"}
+            return {"stage": "fit_error", "detail": f"{type(exc).__name__}: {one_line(exc)}"}
         if not isinstance(result, (tuple, list)) or len(result) != 2:
             return {"stage": "bad_return", "kind": type(result).__name__}
         model, losses = result
@@ -625,7 +618,7 @@ class HuberTraining(Check):
             predictions = predict(model, inputs["_X_eval"]).ravel()
         except Exception as exc:  # noqa: BLE001 - a model that cannot take the inputs is the student's to fix
             return (f"The trained model cannot be called on {len(y)} samples of {np.shape(inputs['_X_eval'])[1]} "
-                    f"features ({type(exc).__name__}: {_short(exc, 160)}): build it for X.shape[1] inputs.")
+                    f"features ({type(exc).__name__}: {one_line(exc, 160)}): build it for X.shape[1] inputs.")
         if predictions.size != y.size:
             return (f"The trained model gives {predictions.size} outputs for {y.size} samples: its last layer "
                     "should be Dense(1), one prediction per sample.")

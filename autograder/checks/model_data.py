@@ -97,7 +97,31 @@ def report_saved_file(path: str, limit: int = 16 * 2**20) -> dict:
         return {"exists": True, "size": int(size), "bytes": np.frombuffer(handle.read(), dtype=np.uint8).copy()}
 
 
+def built_on_zeros(model: Any, input_shape: Any) -> Any:
+    """A model made without keras.Input has no weights until it is called once: build it on zeros
+    (nothing is reported from that call) so that its report holds its weights."""
+    import keras
+
+    if isinstance(model, keras.Model) and not model.built:
+        shape = (int(input_shape),) if isinstance(input_shape, (int, np.integer)) else tuple(input_shape)
+        model(np.zeros((1, *shape), dtype="float32"))
+    return model
+
+
 # ----------------------------------------------------------------------------- grader side
+def one_line(text: Any, limit: int = 160) -> str:
+    """Text (an exception's, say) as one short line, without the terminal colour codes Keras puts in it."""
+    import re
+
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(text)).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def error_text(exc: BaseException, limit: int = 160) -> str:
+    """An exception as one short line: its type and its message."""
+    return f"{type(exc).__name__}: {one_line(exc, limit)}"
+
+
 def _check_config(config: Any, limits: ModelLimits) -> None:
     """Refuse anything that is not a built-in Keras object, without building it."""
     import keras
@@ -512,3 +536,24 @@ def over_budget(model, reference_record: Any, what: str) -> str | None:
                 "the exercise asks for: it is not the model the build exercise describes. Build it with that "
                 "exercise's function and train it; do not add layers or widen them.")
     return None
+
+
+def dense_structure(model) -> dict:
+    """Layer kinds and activations, Dense units and parameter count, computed from a rebuilt model."""
+    import keras
+
+    layers = all_layers(model)
+    return {"layers": [(type(layer).__name__, activation_name(layer)) for layer in layers],
+            "dense_units": [int(layer.units) for layer in layers if isinstance(layer, keras.layers.Dense)],
+            "n_params": int(model.count_params())}
+
+
+def expected_dense_structure(expected: Any) -> dict | None:
+    """Dense units and parameter count an answer must have: literal in a public case, else from the
+    reference's reported model (None when it cannot be rebuilt)."""
+    if isinstance(expected, dict) and "dense_units" in expected:
+        return {"dense_units": list(expected["dense_units"]), "n_params": int(expected["n_params"])}
+    try:
+        return dense_structure(rebuild_model(expected))
+    except ModelRejected:
+        return None
