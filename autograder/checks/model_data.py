@@ -38,6 +38,8 @@ ALLOWED_MODULES = frozenset({
 })
 #: Built-in classes that run arbitrary code or wrap another framework's model.
 FORBIDDEN_CLASSES = frozenset({"Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer", "__lambda__"})
+#: Built-in layers that read a file when their vocabulary is given as a path: allowed with a list only.
+_READS_FILES = frozenset({"TextVectorization", "StringLookup", "IntegerLookup"})
 #: Functions (losses, metrics, activations) may be named only from these Keras modules.
 _FUNCTION_MODULES = ("losses", "metrics", "activations")
 #: Keras records `a + b`, `a - b`, `a * b` and `a / b` between Keras tensors (residual connections, a
@@ -163,6 +165,10 @@ def _check_config(config: Any, limits: ModelLimits) -> None:
             elif module not in ALLOWED_MODULES:
                 raise ModelRejected(f"the model uses {str(module)[:60]}.{name[:60]}, which is not a built-in Keras "
                                     "class: build it from keras.layers only (no custom layers or subclassed models)")
+            if name in _READS_FILES and isinstance(node.get("config"), dict) and \
+                    any(isinstance(node["config"].get(k), str) for k in ("vocabulary", "idf_weights")):
+                raise ModelRejected(f"the model's {name} layer names its vocabulary by a file path, which the "
+                                    "grader does not read: pass the vocabulary as a list")
             registered = node.get("registered_name")
             if registered not in (None, name, "function") and module != "builtins":
                 raise ModelRejected(f"the model uses the registered custom object {str(registered)[:60]!r}: the "
@@ -243,7 +249,9 @@ def _probe_size(config: dict, limits: ModelLimits) -> None:
             widest = 0  # an operation broadcasting a constant can be as large as any layer
             for layer in _operations_in(model):
                 for tensor in _symbolic_outputs(layer):
-                    dims = [int(d) for d in tuple(tensor.shape)[1:] if d is not None]
+                    shape = tuple(tensor.shape)
+                    # The first axis is the batch only when it is unknown: a broadcast can fix it at any size.
+                    dims = [int(d) for d in (shape[1:] if shape and shape[0] is None else shape) if d is not None]
                     widest = max(widest, math.prod(dims) if dims else 1)
     except ModelRejected:
         raise
