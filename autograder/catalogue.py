@@ -117,3 +117,24 @@ def expect_correct(verdicts: list[PartVerdict], public: str | None) -> None:
     assert public is None, public
     for verdict in verdicts:
         assert verdict.passed, verdict.detail
+
+
+# ------------------------------------------------------------- attacks on what a kernel reports
+def grader_inputs(checks: CheckSet, seed: int) -> dict[str, list[dict]]:
+    """Every report key's inputs for `seed`, as the grader holds them ("_" keys included)."""
+    return {k: [from_plain(i) for i in lst] for k, lst in json.loads(dump_inputs(checks.secret_inputs(seed))).items()}
+
+
+def forged_verdict(checks: CheckSet, check: Check, reference: Any, forge, seed: int) -> PartVerdict:
+    """Grade a part as if the kernel's check `run` had been replaced by `forge(inputs)` for every case,
+    hidden and public ones included. `forge` gets the grader's full inputs ("_" keys included), so it can
+    claim perfect facts: the strongest lie a kernel can tell."""
+    from .checks.core import probe
+
+    inputs = grader_inputs(checks, seed)
+    keys = [k for k in (check.name, check.hidden_name) if k in inputs]
+    with contextlib.redirect_stdout(io.StringIO()):
+        expected = {k: check.report_payload(reference, k, inputs[k]) for k in keys}
+    reported = {k: {"check": k, "results": [probe(lambda inp=inp: forge(inp)) for inp in inputs[k]]} for k in keys}
+    reported[check.name]["public"] = [probe(lambda case=case: forge(case.inputs)) for case in check.public_cases]
+    return judge_part(checks, inputs, expected, reported)

@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from autograder.catalogue import (alternative_cases, define, expect_correct, expect_wrong, public_message,
+from autograder.catalogue import (forged_verdict, grader_inputs, alternative_cases, define, expect_correct, expect_wrong, public_message,
                                   reference_namespace, simulate_grading, wrong_cases)
 from autograder.checks import attention
 from autograder.checks.core import dump_inputs, kernel_view, probe
@@ -293,20 +293,12 @@ _TRAIN_X, _TRAIN_Y = attention.reversal_data(attention.N_TRAINING, attention.TRA
 
 
 def _grader_inputs(seed):
-    return {k: [from_plain(i) for i in lst]
-            for k, lst in json.loads(dump_inputs(attention.CHECKS.secret_inputs(seed))).items()}
+    return grader_inputs(attention.CHECKS, seed)
 
 
 def judge_forged(name, reference, forge, seed=ATTACK_SEED):
-    """The verdict on a kernel that reports forge(inputs) for every input of the part, public cases included."""
-    check = _check(name)
-    inputs = _grader_inputs(seed)
-    keys = [k for k in (check.name, check.hidden_name) if k in inputs]
-    with contextlib.redirect_stdout(io.StringIO()):
-        expected = {k: check.report_payload(_subject(name, reference), k, inputs[k]) for k in keys}
-    reported = {k: {"check": k, "results": [probe(lambda inp=inp: forge(inp)) for inp in inputs[k]]} for k in keys}
-    reported[check.name]["public"] = [probe(lambda case=case: forge(case.inputs)) for case in check.public_cases]
-    return judge_part(attention.CHECKS, inputs, expected, reported)
+    """The verdict on a kernel whose check `run` reports forge(inputs) (see catalogue.forged_verdict)."""
+    return forged_verdict(attention.CHECKS, _check(name), _subject(name, reference), forge, seed)
 
 
 def _block_model(code, reference, inp):

@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from autograder.catalogue import (alternative_cases, define, expect_correct, expect_wrong, public_message,
+from autograder.catalogue import (forged_verdict, grader_inputs, alternative_cases, define, expect_correct, expect_wrong, public_message,
                                   reference_namespace, simulate_grading, wrong_cases)
 from autograder.checks import autoencoders
 from autograder.checks.core import dump_inputs, kernel_view, probe
@@ -267,20 +267,12 @@ _PUBLIC_DIGITS = np.concatenate(autoencoders._digits()[:2])  # every digit a ker
 
 
 def _grader_inputs(seed):
-    return {k: [from_plain(i) for i in lst]
-            for k, lst in json.loads(dump_inputs(autoencoders.CHECKS.secret_inputs(seed))).items()}
+    return grader_inputs(autoencoders.CHECKS, seed)
 
 
 def judge_forged(name, reference, forge, seed=ATTACK_SEED):
-    """The verdict on a kernel that reports forge(inputs) for every input of the part, public cases included."""
-    check = _check(name)
-    inputs = _grader_inputs(seed)
-    keys = [k for k in (check.name, check.hidden_name) if k in inputs]
-    with contextlib.redirect_stdout(io.StringIO()):
-        expected = {k: check.report_payload(_subject(name, reference), k, inputs[k]) for k in keys}
-    reported = {k: {"check": k, "results": [probe(lambda inp=inp: forge(inp)) for inp in inputs[k]]} for k in keys}
-    reported[check.name]["public"] = [probe(lambda case=case: forge(case.inputs)) for case in check.public_cases]
-    return judge_part(autoencoders.CHECKS, inputs, expected, reported)
+    """The verdict on a kernel whose check `run` reports forge(inputs) (see catalogue.forged_verdict)."""
+    return forged_verdict(autoencoders.CHECKS, _check(name), _subject(name, reference), forge, seed)
 
 
 def _assert_zero(verdict, phrase):

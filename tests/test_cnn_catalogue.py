@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.catalogue import (alternative_cases, define, expect_correct, expect_wrong, public_message,
+from autograder.catalogue import (forged_verdict, grader_inputs, alternative_cases, define, expect_correct, expect_wrong, public_message,
                                   reference_namespace, simulate_grading, wrong_cases)
 from autograder.checks import cnn
 
@@ -370,26 +370,12 @@ KERAS_SEEDS = (33, 34, 35)
 
 
 def _grader_inputs(seed):
-    return {k: [from_plain(i) for i in lst] for k, lst in json.loads(dump_inputs(cnn.CHECKS.secret_inputs(seed))).items()}
+    return grader_inputs(cnn.CHECKS, seed)
 
 
 def judge_forged(name, forge, reference, seed=ONE_SEED[0]):
-    """Grade a part as if the kernel's check `run` had been replaced by `forge(inputs)` for every case.
-
-    `forge` gets the grader's full inputs ("_" keys included), so it can claim perfect facts: the strongest lie.
-    """
-    check = _check(name)
-    inputs = _grader_inputs(seed)
-    keys = [k for k in (check.name, check.hidden_name) if k in inputs]
-    expected = {k: check.report_payload(_subject(name, reference), k, inputs[k]) for k in keys}
-
-    def record(inp):
-        return {"ok": json.loads(json.dumps(to_plain(forge(inp))))}
-
-    reported = {k: {"check": k, "results": [record(i) for i in inputs[k]],
-                    **({"public": [record(c.inputs) for c in check.public_cases]} if k == check.name else {})}
-                for k in keys}
-    return judge_part(cnn.CHECKS, inputs, expected, reported)
+    """The verdict on a kernel whose check `run` reports forge(inputs) (see catalogue.forged_verdict)."""
+    return forged_verdict(cnn.CHECKS, _check(name), _subject(name, reference), forge, seed)
 
 
 def _mlp(input_shape, n_classes, compiled=True):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.catalogue import (alternative_cases, expect_correct, expect_wrong, public_message, reference_namespace,
+from autograder.catalogue import (forged_verdict, grader_inputs, alternative_cases, expect_correct, expect_wrong, public_message, reference_namespace,
                                   simulate_grading, wrong_cases)
 from autograder.checks import feedforward
 
@@ -260,25 +260,12 @@ MORE_KERAS_SEEDS = (11, 14, 15)
 
 
 def _grader_inputs(seed):
-    return {k: [from_plain(i) for i in lst]
-            for k, lst in json.loads(dump_inputs(feedforward.CHECKS.secret_inputs(seed))).items()}
+    return grader_inputs(feedforward.CHECKS, seed)
 
 
 def judge_forged(name, forge, reference, seed=KERAS_SEEDS[0]):
-    """Grade a part as if the kernel's check `run` had been replaced by `forge(inputs)` for every case
-    (hidden cases included). `forge` gets the grader's full inputs, "_" keys included: the strongest lie."""
-    check = feedforward.CHECKS[name]
-    inputs = _grader_inputs(seed)
-    keys = [k for k in (check.name, check.hidden_name) if k in inputs]
-    expected = {k: check.report_payload(subject_of(name, None, reference), k, inputs[k]) for k in keys}
-
-    def record(inp):
-        return {"ok": json.loads(json.dumps(to_plain(forge(inp))))}
-
-    reported = {k: {"check": k, "results": [record(i) for i in inputs[k]],
-                    **({"public": [record(c.inputs) for c in check.public_cases]} if k == check.name else {})}
-                for k in keys}
-    return judge_part(feedforward.CHECKS, inputs, expected, reported)
+    """The verdict on a kernel whose check `run` reports forge(inputs) (see catalogue.forged_verdict)."""
+    return forged_verdict(feedforward.CHECKS, feedforward.CHECKS[name], subject_of(name, None, reference), forge, seed)
 
 
 def _mlp(sizes, hidden="relu"):

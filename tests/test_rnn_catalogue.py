@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from autograder.catalogue import (alternative_cases, define, expect_correct, expect_wrong, public_message,
+from autograder.catalogue import (forged_verdict, grader_inputs, alternative_cases, define, expect_correct, expect_wrong, public_message,
                                   reference_namespace, simulate_grading, wrong_cases)
 from autograder.checks import rnn
 from autograder.checks.core import dump_inputs, kernel_view, probe
@@ -273,18 +273,12 @@ _NOTEBOOK_X, _NOTEBOOK_Y = (np.concatenate(arrays) for arrays in
 
 
 def _grader_inputs(seed):
-    return {k: [from_plain(i) for i in lst] for k, lst in json.loads(dump_inputs(rnn.CHECKS.secret_inputs(seed))).items()}
+    return grader_inputs(rnn.CHECKS, seed)
 
 
 def judge_forged(name, reference, forge, seed=ATTACK_SEED):
-    check = _check(name)
-    inputs = _grader_inputs(seed)
-    keys = [k for k in (check.name, check.hidden_name) if k in inputs]
-    with contextlib.redirect_stdout(io.StringIO()):
-        expected = {k: check.report_payload(_subject(name, reference), k, inputs[k]) for k in keys}
-    reported = {k: {"check": k, "results": [probe(lambda inp=inp: forge(inp)) for inp in inputs[k]]} for k in keys}
-    reported[check.name]["public"] = [probe(lambda case=case: forge(case.inputs)) for case in check.public_cases]
-    return judge_part(rnn.CHECKS, inputs, expected, reported)
+    """The verdict on a kernel whose check `run` reports forge(inputs) (see catalogue.forged_verdict)."""
+    return forged_verdict(rnn.CHECKS, _check(name), _subject(name, reference), forge, seed)
 
 
 def _assert_zero(verdict, phrase):
