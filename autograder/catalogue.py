@@ -138,3 +138,23 @@ def forged_verdict(checks: CheckSet, check: Check, reference: Any, forge, seed: 
     reported = {k: {"check": k, "results": [probe(lambda inp=inp: forge(inp)) for inp in inputs[k]]} for k in keys}
     reported[check.name]["public"] = [probe(lambda case=case: forge(case.inputs)) for case in check.public_cases]
     return judge_part(checks, inputs, expected, reported)
+
+
+#: Reports of the wrong shape or type a forged kernel might send for a model part: each must get a message.
+ODD_MODEL_RECORDS = (
+    "a string", 10 ** 30, None, [1, 2], {"is_model": True}, {"is_model": True, "keras_config": "{"},
+    {"is_model": True, "keras_config": "[]", "weights": 3},
+    {"is_model": True, "keras_config": json.dumps({"class_name": "Sequential", "config": 5})},
+    {"is_model": True, "keras_config": "[" * 10 ** 5, "weights": []},
+    {"is_model": True, "keras_config": json.dumps({"class_name": "Dense", "module": "keras.layers",
+                                                   "config": {"units": 10 ** 9}}), "weights": []},
+)
+
+
+def odd_report_failures(checks: CheckSet, names: tuple[str, ...], seed: int, expected: Any = None) -> list:
+    """(check, report) pairs of ODD_MODEL_RECORDS for which `compare` gave no message; [] is right.
+
+    `compare` raising fails the test by itself: it must never raise on data of the wrong type."""
+    inputs = grader_inputs(checks, seed)
+    return [(name, odd) for odd in ODD_MODEL_RECORDS for name in names
+            if not (isinstance(message := checks[name].compare(inputs[name][0], odd, expected), str) and message)]
