@@ -423,6 +423,18 @@ def _model_facts(what: str, model, X: np.ndarray):
             "training_differs": bool(first.shape != trained.shape or not np.allclose(first, trained))}, None
 
 
+def _checked_model(what: str, got, X) -> tuple:
+    """(model, facts, "") for a reported model that rebuilds, runs on X and has the stated structure;
+    (None, None, message) at the first thing that fails."""
+    model, problem = _reported_model(what, got)
+    if problem:
+        return None, None, problem
+    facts, problem = _model_facts(what, model, X)
+    if problem:
+        return None, None, problem
+    return model, facts, _structure_problem(what, facts) or ""
+
+
 def _structure_problem(what: str, facts: dict) -> str | None:
     if not facts.get("inference_stable"):
         return (f"{what} gives different outputs on two calls with training=False: dropout is still active at "
@@ -473,13 +485,7 @@ class BuildDropoutModel(Check):
     def compare(self, inputs, got, expected):
         sig = self.signature
         what = f"The model from {sig}"
-        model, problem = _reported_model(what, got)
-        if problem:
-            return problem
-        facts, problem = _model_facts(what, model, inputs["_X"])
-        if problem:
-            return problem
-        problem = _structure_problem(what, facts)
+        model, facts, problem = _checked_model(what, got, inputs["_X"])
         if problem:
             return problem
         want = _expected_structure(expected, inputs["_X"])
@@ -558,13 +564,7 @@ class DropoutGap(Check):
 
     def compare(self, inputs, got, expected):
         what = "dropout_model"
-        model, problem = _reported_model(what, got)
-        if problem:
-            return problem
-        facts, problem = _model_facts(what, model, inputs["_X"])
-        if problem:
-            return problem
-        problem = _structure_problem(what, facts)
+        model, facts, problem = _checked_model(what, got, inputs["_X"])
         if problem:
             return problem
         rates = [entry[1] for entry in facts["layers"] if entry[0] == "Dropout"]
