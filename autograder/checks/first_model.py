@@ -12,7 +12,6 @@ exercise asks for: the loss and activation checks work back from the model's own
 from __future__ import annotations
 
 import io
-import json
 import os
 import tempfile
 import zipfile
@@ -32,25 +31,6 @@ ACCURACY_THRESHOLD = 0.90
 
 
 # ----------------------------------------------------------------------------- helpers (grader side)
-def _without_compile(record):
-    """The record with its compile settings dropped, for parts that judge only the architecture and weights.
-
-    A model compiled with a loss of the student's own cannot be rebuilt with its compile settings (only
-    Keras's own functions are), and a trained or saved model's loss does not matter to its part.
-    (A local helper: `model_data.rebuild_model` has no option to skip the compile settings.)
-    """
-    if not isinstance(record, dict) or not isinstance(record.get("keras_config"), str):
-        return record
-    try:
-        config = json.loads(record["keras_config"])
-    except ValueError:
-        return record
-    if not isinstance(config, dict) or "compile_config" not in config:
-        return record
-    config.pop("compile_config")
-    return {**record, "keras_config": json.dumps(config)}
-
-
 def _outputs(model, X) -> tuple[np.ndarray | None, str]:
     """The rebuilt model's outputs on grader data, or None and what went wrong."""
     try:
@@ -350,12 +330,12 @@ class TrainedModel(Check):
                         "cell above stopped with an error. Finish Exercises 1 and 3 and fix any error that cell shows.")
             return f"digits_model is a {got.get('kind')}, not a keras.Model: train_model must train the model it is given."
         try:
-            model = rebuild_model(_without_compile(got))
+            model = rebuild_model(got, compile=False)
         except ModelRejected as exc:
             return f"The trained model digits_model cannot be checked: {exc}."
         # A model many times the size of the reference's (a layer holding the public digits as prototypes,
         # say) is not the network build_model describes, whatever its accuracy. (No reference: public case.)
-        too_big = over_budget(model, _without_compile(expected), "The trained model digits_model")
+        too_big = over_budget(model, expected, "The trained model digits_model")
         if too_big:
             return too_big
         labels = np.asarray(inputs["_labels"]).astype(int)
@@ -485,7 +465,7 @@ class SaveAndReload(Check):
             return (f"The file {sig} saved at `path` does not hold the model it was given: loaded back, it "
                     f"predicts differently ({shown}). Save the model you are given with model.save(path).")
         try:
-            reloaded = rebuild_model(_without_compile(reloaded_record))
+            reloaded = rebuild_model(reloaded_record, compile=False)
         except ModelRejected as exc:
             return f"The model {sig} returned cannot be checked: {exc}."
         outputs, error = _outputs(reloaded, X)

@@ -487,7 +487,7 @@ def _split_compile(record) -> tuple[dict | None, object]:
 
     The model is compiled with the student's own loss, which `model_data.rebuild_model` does not rebuild
     (only Keras's own functions are), so the grader reads the compile settings as data and rebuilds the
-    architecture and weights alone. (A local helper: rebuild_model has no option to skip them.)
+    architecture and weights alone.
     """
     if not isinstance(record, dict) or not isinstance(record.get("keras_config"), str):
         return None, record
@@ -593,7 +593,7 @@ class HuberTraining(Check):
         # A model many times the size of the stated network (a layer holding the training points, say) is not
         # that network, whatever its predictions. (The reference's model is compiled with its own loss too.)
         reference = expected.get("model") if isinstance(expected, dict) else None
-        too_big = over_budget(model, _split_compile(reference)[1], f"The model from {sig}")
+        too_big = over_budget(model, reference, f"The model from {sig}")
         if too_big:
             return too_big
         try:
