@@ -8,9 +8,11 @@ executing the source notebook's code once, and grading is simulated with the sam
 """
 from __future__ import annotations
 
+import builtins
 import contextlib
 import io
 import json
+import re
 from typing import Any
 
 from .checks.core import Check, CheckFailed, CheckSet, dump_inputs
@@ -93,6 +95,24 @@ def alternative_cases(table: dict) -> list:
     return [pytest.param(name, code, id=f"{name}-{i}") for name, codes in table.items() for i, code in enumerate(codes)]
 
 
+#: Python's own exception names (KeyError, ValueError, …) and tracebacks: what the grader's code raises.
+_EXCEPTION_NAME = re.compile(r"(?<![.\w])(?:%s|Traceback)\b" % "|".join(sorted(
+    name for name, value in vars(builtins).items()
+    if isinstance(value, type) and issubclass(value, BaseException) and name[0].isupper())))
+
+
+def grader_exception_in(message: str) -> str | None:
+    """The name of a Python exception a message shows that the student's code did not raise, or None.
+
+    An exception the student's own code raised is quoted after "raised" and is theirs to read;
+    any other exception name in a message comes from the grader's code and must never reach a student.
+    """
+    for match in _EXCEPTION_NAME.finditer(message or ""):
+        if "raised" not in message[:match.start()]:
+            return match.group(0)
+    return None
+
+
 def expect_wrong(label: str, verdicts: list[PartVerdict], public: str | None, advice: str | None) -> None:
     """A wrong answer fails grading on every seed, and what the student sees names the mistake.
 
@@ -104,6 +124,10 @@ def expect_wrong(label: str, verdicts: list[PartVerdict], public: str | None, ad
     for verdict in verdicts:
         assert not verdict.passed, f"{label} passed grading"
         assert verdict.feedback, f"{label} failed without a message"
+        assert grader_exception_in(verdict.feedback) is None, f"{label}: the grader's own exception " \
+                                                              f"reached the student: {verdict.feedback}"
+    assert grader_exception_in(public or "") is None, f"{label}: the grader's own exception reached the " \
+                                                      f"student: {public}"
     if advice is None:
         assert public is None, public
         assert all(v.feedback.startswith(SECRET_FAILURE.split("(")[0]) for v in verdicts), verdicts

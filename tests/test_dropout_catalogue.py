@@ -307,7 +307,7 @@ LYING_REPORTS = {
 def test_lying_report_scores_zero(reference, name, label, forge):
     verdict = judge_forged(name, forge(reference), reference)
     assert not verdict.passed, f"{label} passed"
-    assert verdict.feedback and "could not use" not in verdict.detail, verdict.detail
+    assert verdict.feedback and "which this check cannot read" not in verdict.detail, verdict.detail
 
 
 _LAMBDA = (_BUILD_HEAD + "    return keras.Sequential([keras.Input(shape=(n_features,)),\n"

@@ -336,7 +336,7 @@ LYING_REPORTS = {
 def test_lying_report_scores_zero(reference, name, label, forge):
     verdict = judge_forged(name, forge(reference), reference)
     assert not verdict.passed, f"{label} passed"
-    assert verdict.feedback and "could not use" not in verdict.detail, verdict.detail
+    assert verdict.feedback and "which this check cannot read" not in verdict.detail, verdict.detail
 
 
 _LAMBDA_MLP = ("def keras_mlp(layer_sizes):\n    layers = [keras.Input(shape=(layer_sizes[0],))]\n"

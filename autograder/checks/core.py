@@ -47,6 +47,53 @@ class Case:
 class Verdict:
     passed: bool
     message: str = ""
+    #: The share of the part's points a failed verdict still earns (see `Partial`); 0 for all-or-nothing.
+    credit: float = 0.0
+
+
+@dataclass(frozen=True)
+class Partial:
+    """What `Check.compare` returns for a part with separable requirements when some are unmet.
+
+    `earned` of `of` requirements hold; `message` names the unmet ones. The part then scores
+    points × earned / of, nbgrader's partial-credit convention (a score between 0 and the cell's
+    points), and the feedback reads "2 of 3 points: …". Use it only where the requirements are
+    independent, e.g. a model's layers and its compile settings; one wrong piece that makes the
+    whole answer wrong stays all-or-nothing (return a plain message). The message may reach the
+    student for the grader's own inputs too, so it names settings and never quotes input values.
+    """
+    earned: int
+    of: int
+    message: str
+
+
+def requirements(items: Sequence[tuple[bool, str]]) -> "Partial | None":
+    """None when every (met, message) item is met, else a Partial naming the unmet ones.
+
+    With nothing met this is still a Partial with earned 0, which scores like a plain failure.
+    """
+    unmet = [message for met, message in items if not met]
+    if not unmet:
+        return None
+    return Partial(len(items) - len(unmet), len(items), " ".join(unmet))
+
+
+def describe_value(value: Any) -> str:
+    """A student's value in a few words for a message: its type, and its shape or length."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, (list, tuple)):
+        kind = "a list" if isinstance(value, list) else "a tuple"
+        return f"{kind} of {len(value)} item{'s' if len(value) != 1 else ''}"
+    if isinstance(value, dict):
+        keys = ", ".join(repr(k) for k in list(value)[:5])
+        return f"a dict with keys {keys}" if value else "an empty dict"
+    if value is None:
+        return "None"
+    if isinstance(value, (bool, int, float, str)):
+        text = repr(value)
+        return f"the {type(value).__name__} {text if len(text) <= 40 else text[:39] + '…'}"
+    return f"a value of type {describe_type(value)}"
 
 
 # ---------------------------------------------------------------- results as plain data
@@ -80,6 +127,9 @@ class Check:
     #: How the call reads in messages, e.g. "neuron_forward(X, w, b)".
     signature: str = ""
     public_cases: Sequence[Case] = ()
+    #: What the part must return, in words, for the message when a value cannot be read,
+    #: e.g. "a float" or "a pair (w, b)"; "" leaves it out.
+    expected_form: str = ""
 
     # -- grader side ------------------------------------------------------------------
     def secret_inputs(self, rng: np.random.Generator) -> list[dict]:
@@ -128,14 +178,25 @@ class Check:
             return Verdict(False, f"{self.signature} produced no result.")
         try:
             got = from_plain(record["ok"])
-        except (ValueError, TypeError, OverflowError, RecursionError, MemoryError) as exc:
-            return Verdict(False, f"{self.signature} returned data the grader cannot read "
-                                  f"({type(exc).__name__}: {_short(str(exc), 120)}).")
+        except (ValueError, TypeError, OverflowError, RecursionError, MemoryError):
+            return Verdict(False, f"{self.signature} returned data the grader cannot read: the report is not "
+                                  "the plain numbers, arrays or strings a check writes.")
         try:
             message = self.compare(inputs, got, expected)
-        except Exception as exc:  # noqa: BLE001 - an odd value must fail the part, not the grader
-            message = f"{self.signature} returned a value the check could not use ({type(exc).__name__}: {_short(str(exc))})."
+        except Exception:  # noqa: BLE001 - an odd value must fail the part, not the grader
+            # The grader's own exception is never shown: it names the grader's code, not the student's mistake.
+            message = self.unreadable(got)
+        if isinstance(message, Partial):
+            if not 0 <= message.earned < message.of:
+                return Verdict(False, message.message)
+            return Verdict(False, message.message, message.earned / message.of)
         return Verdict(message is None, message or "")
+
+    def unreadable(self, got: Any) -> str:
+        """The honest message for a value whose shape or type this check cannot read."""
+        wanted = f" It should return {self.expected_form}." if self.expected_form else ""
+        return (f"{self.signature} returned {describe_value(got)}, which this check cannot read.{wanted} "
+                "Check the return statement against the statement's description.")
 
     def __call__(self, subject: Any) -> None:
         inputs_file = os.environ.get(INPUTS_ENV)

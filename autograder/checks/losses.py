@@ -566,7 +566,7 @@ class HuberTraining(Check):
         if stage == "fit_error":
             detail = str(got.get("detail")).rstrip(". ")
             if any(word in detail.lower() for word in _GRAPH_ERROR_WORDS):
-                return (f"Training with your Huber loss failed: {detail}. Inside model.fit a loss receives "
+                return (f"Training with your Huber loss raised {detail}. Inside model.fit a loss receives "
                         "symbolic tensors, so numpy calls (np.abs, np.where), float() and Python if/else on tensors "
                         "fail there: write huber_loss with keras.ops (ops.abs, ops.where, ops.square, ops.mean).")
             return f"{sig} raised {detail}"

@@ -21,6 +21,12 @@ class PartVerdict:
     detail: str = ""
     #: Safe to show the student: quotes only public values.
     feedback: str = ""
+    #: The share of the part's points earned (1 when passed; between 0 and 1 for partial credit).
+    credit: float = 0.0
+
+    def __post_init__(self):
+        if self.passed:
+            object.__setattr__(self, "credit", 1.0)
 
 
 UNREADABLE = ("The report of this part could not be read ({error}): the check cell's output was changed "
@@ -44,6 +50,8 @@ def _judge_part(checks: CheckSet, inputs: dict[str, list[dict]], expected: dict[
                 reported: dict[str, dict]) -> PartVerdict:
     public_failure = secret_failure = ""
     wrong = total = 0
+    # Partial credit is the least any failing case earned: one case with nothing right earns nothing.
+    credit = 1.0
     for key, reference in expected.items():
         check = checks[key]
         got = reported.get(key)
@@ -59,6 +67,7 @@ def _judge_part(checks: CheckSet, inputs: dict[str, list[dict]], expected: dict[
             verdict = check.judge(inp, record if isinstance(record, dict) else {}, from_plain(ref_record["ok"]))
             if not verdict.passed:
                 wrong += 1
+                credit = min(credit, verdict.credit)
                 secret_failure = secret_failure or f"{key}: {verdict.message}"
         if "public" in reference:
             public = got.get("public")
@@ -67,10 +76,17 @@ def _judge_part(checks: CheckSet, inputs: dict[str, list[dict]], expected: dict[
             for case, record in zip(check.public_cases, public):
                 verdict = check.judge(case.inputs, record if isinstance(record, dict) else {}, case.expected)
                 if not verdict.passed:
+                    credit = min(credit, verdict.credit)
                     where = f" [{case.label}]" if case.label else ""
                     public_failure = public_failure or verdict.message + where
     if not (public_failure or secret_failure):
         return PartVerdict(True)
-    feedback = public_failure or SECRET_FAILURE.format(wrong=wrong, total=total)
+    if public_failure:
+        feedback = public_failure
+    elif credit > 0:
+        # A partial answer's own message names what is missing; it quotes no grader input.
+        feedback = secret_failure.split(": ", 1)[1]
+    else:
+        feedback = SECRET_FAILURE.format(wrong=wrong, total=total)
     detail = "; ".join(filter(None, [public_failure and f"public: {public_failure}", secret_failure]))
-    return PartVerdict(False, detail, feedback)
+    return PartVerdict(False, detail, feedback, credit)

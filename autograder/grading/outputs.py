@@ -14,7 +14,7 @@ import nbformat
 
 from ..notebooks import dumps
 from .sanitize import body_of, clean_text, exporter, inert_notebook, safe_page
-from .submission import SubmissionResult
+from .submission import SubmissionResult, part_outcome
 
 BASE_COLUMNS = ["student_id", "assignment", "score", "max_score"]
 
@@ -112,7 +112,7 @@ def summary_markdown(result: SubmissionResult) -> str:
         lines += [f"**Note:** {_markdown_text(result.reason)}", ""]
     lines += ["| Part | Points | Result |", "|---|---|---|"]
     for part in result.parts:
-        outcome = "✓ passed" if part.passed else "✗ " + _markdown_text(part.feedback)
+        outcome = "✓ passed" if part.passed else "✗ " + _markdown_text(part_outcome(part))
         lines.append(f"| <code>{_markdown_text(part.grade_id)}</code> | {_num(part.points)} / "
                      f"{_num(part.max_points)} | {outcome} |")
     return "\n".join(lines)

@@ -32,6 +32,17 @@ class PartResult:
     def passed(self) -> bool:
         return self.points == self.max_points
 
+    @property
+    def partial(self) -> bool:
+        return 0 < self.points < self.max_points
+
+
+def part_outcome(part: PartResult) -> str:
+    """The feedback for a part that lost points; a partial one reads "2 of 3 points: …"."""
+    if part.partial:
+        return f"{part.points:g} of {part.max_points:g} points: {part.feedback}"
+    return part.feedback
+
 
 @dataclass
 class SubmissionResult:
@@ -53,6 +64,11 @@ class SubmissionResult:
     @property
     def max_score(self) -> float:
         return sum(p.max_points for p in self.parts)
+
+
+def earned_points(points: float, credit: float) -> float:
+    """A part's score for a credit share, rounded to hundredths and never above the part's points."""
+    return min(float(points), round(float(points) * max(0.0, min(1.0, credit)), 2))
 
 
 def merge_with_source(reference: ReferenceOutputs, submitted: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -231,7 +247,7 @@ def _grade_submission(reference: ReferenceOutputs, notebook_path: Path, student:
         feedback = verdict.feedback
         if not verdict.passed and executed.problem and not reported.get(part.grade_id):
             feedback = f"Not checked: {executed.problem}."
-        parts.append(PartResult(part.grade_id, part.points, part.points if verdict.passed else 0.0,
+        parts.append(PartResult(part.grade_id, part.points, earned_points(part.points, verdict.credit),
                                 _clip(verdict.detail, DETAIL_CHARS) if not verdict.passed else "",
                                 _clip(feedback, FEEDBACK_CHARS) if not verdict.passed else ""))
     reason = "; ".join(filter(None, [executed.problem, _out_of_memory(executed, reported),
@@ -265,6 +281,6 @@ def feedback_notebook(reference: ReferenceOutputs, submitted: nbformat.NotebookN
             part = by_id[grade_id]
             mark = "✓" if part.passed else "✗"
             text = f"{mark} {part.grade_id}: {part.points:g} / {part.max_points:g} points"
-            text += "" if part.passed else f"\n{part.feedback}"
+            text += "" if part.passed else f"\n{part_outcome(part)}"
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text + "\n")]
     return nb
