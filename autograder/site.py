@@ -237,6 +237,8 @@ def build_site(course: Course, out: Path, workers: int | None = None, cell_timeo
                 "mathjax_settings": MATHJAX_SETTINGS,
                 "metadata": {"name": info.title},
                 "exercise_href": f"../{info.exercise}" if info.exercise else ""})
+            # A lesson links another as NN_topic.ipynb (checked by cross_references); on the site it is a page.
+            body = _LESSON_HREF.sub(r'href="\1.html"', body)
             remote = remote_references(body)
             if remote:
                 raise CourseError(f"lesson {path.name} would load from the network: {remote[0]}")
@@ -254,6 +256,9 @@ def build_site(course: Course, out: Path, workers: int | None = None, cell_timeo
     index.write_text(render_index(course, list(infos.values())), encoding="utf-8")
     progress(f"{len(lessons)} lessons in {time.monotonic() - started:.1f} s on {workers} worker(s)")
     return index
+
+
+_LESSON_HREF = re.compile(r'href="(\d{2}_[a-z0-9_]+)\.ipynb"')
 
 
 def _markdown(text: str) -> str:

@@ -31,3 +31,15 @@ def test_index_links_every_lesson_and_exercise(site):
     for exercise in sorted((ROOT / "exercises").glob("*/*.ipynb")):
         assert f'href="exercises/{exercise.name}"' in index, exercise.name
         assert (site / "exercises" / exercise.name).read_bytes() == exercise.read_bytes()
+
+
+def test_links_between_lessons_lead_to_their_pages(site):
+    """A lesson's link to another lesson (NN_topic.ipynb in the notebook) is a page of the site."""
+    found = 0
+    for lesson in LESSONS:
+        page = (site / "lessons" / f"{lesson}.html").read_text(encoding="utf-8")
+        assert not re.findall(r'href="\d{2}_[a-z0-9_]+\.ipynb"', page), lesson
+        for target in re.findall(r'href="(\d{2}_[a-z0-9_]+)\.html"', page):
+            found += 1
+            assert (site / "lessons" / f"{target}.html").is_file(), (lesson, target)
+    assert found, "no lesson links another one"
