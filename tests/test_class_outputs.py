@@ -137,7 +137,7 @@ def test_fresh_kernels_flag_reaches_the_workers(monkeypatch, tmp_path, flags, wa
 
     seen = []
 
-    def fake_run_local(references, work, options, workers):
+    def fake_run_local(references, work, options, workers, reference_jobs=()):
         seen.append(options)
         return iter(())
 

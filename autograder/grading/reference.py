@@ -4,10 +4,7 @@ from __future__ import annotations
 import importlib
 import json
 import secrets
-import shutil
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import nbformat
 
@@ -15,8 +12,9 @@ from ..checks.core import CheckSet, dump_inputs
 from ..checks.plain import from_plain
 from ..course import Course, CourseError
 from ..notebooks import GradedPart, graded_parts, read_notebook
-from .execute import KernelLimits, execute, kernel_environment
+from .execute import KernelLimits, SandboxSpec
 from .judge import judge_part
+from .kernel_run import run_with_inputs
 
 
 class ReferenceError(CourseError):
@@ -61,8 +59,13 @@ def new_seed() -> int:
 
 
 def build_reference(course: Course, assignment: str, seed: int | None = None,
-                    limits: KernelLimits = KernelLimits()) -> ReferenceOutputs:
-    """Pick this run's inputs, run the reference solution on them, and check it against itself."""
+                    limits: KernelLimits = KernelLimits(), sandbox: SandboxSpec | None = None) -> ReferenceOutputs:
+    """Pick this run's inputs, run the reference solution on them, and check it against itself.
+
+    Without `sandbox` the solution (trusted code) runs in a fresh, unsandboxed kernel. A grading
+    worker passes its sandbox instead, so the reference runs on the same warm kernels as the class,
+    before any submission has run on them.
+    """
     seed = new_seed() if seed is None else seed
     source_path = course.source_notebook(assignment)
     release_path = course.exercises / assignment / source_path.name
@@ -75,12 +78,7 @@ def build_reference(course: Course, assignment: str, seed: int | None = None,
     inputs = {key: [from_plain(i) for i in lst] for key, lst in json.loads(dump_inputs(chosen)).items()}
     inputs_json = dump_inputs(chosen, for_kernel=True)
     source = read_notebook(source_path)
-    with tempfile.TemporaryDirectory(prefix="autograder-reference-") as tmp:
-        workdir = Path(tmp) / "work"
-        shutil.copytree(source_path.parent, workdir)
-        inputs_file = Path(tmp) / "inputs.json"
-        inputs_file.write_text(inputs_json, encoding="utf-8")
-        executed = execute(source, workdir=workdir, env=kernel_environment(inputs_file, course.root, limits.threads), limits=limits)
+    executed = run_with_inputs(source, source_path.parent, inputs_json, course.root, limits, sandbox)
     if executed.problem:
         raise ReferenceError(f"the reference solution of {assignment} did not run: {executed.problem}")
     expected = executed.reports_by_grade_id()

@@ -15,11 +15,11 @@ from .journal import Journal, assignment_fingerprint, folder_hash
 from .names import folder_id
 from .outputs import atomic_write_text, feedback_folder, write_feedback, write_grades_csv
 from .progress import GradingProgress
-from .reference import ReferenceOutputs, build_reference, new_seed
+from .reference import ReferenceError, ReferenceOutputs, build_reference, new_seed
 from .sandbox import SandboxLimits, SandboxUnavailable, find_bwrap
 from .submission import SubmissionResult, zero_result
 from .submission_files import SYMLINK_PROBLEM
-from .workers import GradedSubmission, WorkerOptions, pack_submission, run_dask, run_local
+from .workers import GradedSubmission, ReferenceJob, WorkerOptions, pack_submission, run_dask, run_local
 
 
 @dataclass(frozen=True)
@@ -169,17 +169,29 @@ def grade_class(course: Course, submissions: Path, out_dir: Path, *, seed: int |
         needed = sorted({p.submission.assignment for p in pending})
         if needed:
             report.message(f"reference: running the solution of {', '.join(needed)} on this run's inputs")
-            references = _build_references(course, needed, seeds, limits, workers)
-        report.start_clock()
         options = WorkerOptions(replace(limits, threads=max(1, default_workers() // workers)), sandbox_limits,
                                 unsafe_no_sandbox, warm_kernels)
         by_key = {(p.submission.student, p.submission.assignment): p for p in pending}
         packed = (pack_submission(p.submission.student, p.submission.assignment, p.submission.folder,
                                   p.submission.problem) for p in pending)
-        finished = run_dask(scheduler, references, packed, options) if scheduler else \
-            run_local(references, packed, options, workers)
+        if scheduler:
+            references = _build_references(course, needed, seeds, limits, workers) if needed else {}
+            report.start_clock()
+            finished = run_dask(scheduler, references, packed, options)
+        else:
+            # The references run on the pool's own workers and kernels, first, and each assignment's
+            # submissions start as soon as its reference is known.
+            report.start_clock()
+            finished = run_local({}, packed, options, workers, [ReferenceJob(a, seeds[a]) for a in needed])
         last_csv = 0.0
         for item, outcome in finished:
+            if isinstance(item, ReferenceJob):
+                if not isinstance(outcome, ReferenceOutputs):
+                    raise outcome if isinstance(outcome, CourseError) else ReferenceError(
+                        f"the reference solution of {item.assignment} could not be run: "
+                        f"{type(outcome).__name__}: {outcome}")
+                references[item.assignment] = outcome
+                continue
             planned = by_key[(item.student, item.assignment)]
             reference = references[item.assignment]
             if isinstance(outcome, GradedSubmission):

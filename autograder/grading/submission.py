@@ -2,20 +2,17 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from ..checks.core import INPUTS_ENV
 from ..notebooks import NotebookError, is_solution_cell, is_test_cell, nbgrader_meta, read_notebook
-from .execute import KernelLimits, SandboxSpec, describe_cell, execute, kernel_environment
+from .execute import KernelLimits, SandboxSpec, describe_cell
 from .judge import judge_part
 from .reference import ReferenceOutputs
-from .zygote import zygote_for
+from .kernel_run import run_with_inputs
 
 
 @dataclass
@@ -172,23 +169,6 @@ def _out_of_memory(executed, reported: dict) -> str:
     return ""
 
 
-def _not_data_files(folder: str, names: list[str]) -> set[str]:
-    """What the kernel's copy leaves out: notebooks, hidden entries, and anything that is not a
-    regular file or folder (symbolic links, pipes, devices are never followed or opened)."""
-    import stat
-
-    left_out = set()
-    for name in names:
-        try:
-            mode = os.lstat(os.path.join(folder, name)).st_mode
-        except OSError:
-            left_out.add(name)
-            continue
-        if name.startswith(".") or name.endswith(".ipynb") or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-            left_out.add(name)
-    return left_out
-
-
 def zero_result(reference: ReferenceOutputs, student: str, reason: str, seconds: float = 0.0) -> SubmissionResult:
     parts = [PartResult(p.grade_id, p.points, 0.0, reason, reason) for p in reference.parts]
     return SubmissionResult(student, reference.assignment, reference.notebook_name, parts, reason, seconds)
@@ -226,19 +206,7 @@ def _grade_submission(reference: ReferenceOutputs, notebook_path: Path, student:
                            time.monotonic() - started)
     tampering = detect_tampering(reference, submitted)
     merged = merge_with_source(reference, submitted)
-    env = kernel_environment(None, course_root, limits.threads)
-    zygote = zygote_for(sandbox, env, limits.startup_timeout) if sandbox is not None and sandbox.warm else None
-    with tempfile.TemporaryDirectory(prefix="autograder-submission-") as tmp:
-        # The kernel's files: a copy of the submission's other regular files, nothing else.
-        workdir, inputs_dir = (zygote.files, zygote.inputs) if zygote else (Path(tmp) / "work", Path(tmp) / "inputs")
-        shutil.copytree(notebook_path.parent, workdir, ignore=_not_data_files, dirs_exist_ok=True)
-        inputs_dir.mkdir(exist_ok=True)
-        inputs_file = inputs_dir / "inputs.json"
-        inputs_file.write_text(reference.inputs_json, encoding="utf-8")
-        if sandbox is not None and zygote is None:
-            sandbox = replace(sandbox, readonly=(*sandbox.readonly, inputs_dir))
-        executed = execute(merged, workdir=workdir, env={**env, INPUTS_ENV: str(inputs_file)}, limits=limits,
-                           sandbox=sandbox, zygote=zygote)
+    executed = run_with_inputs(merged, notebook_path.parent, reference.inputs_json, course_root, limits, sandbox)
     reported = executed.reports_by_grade_id()
     parts = []
     for part in reference.parts:

@@ -144,6 +144,13 @@ class WorkerFailure(Exception):
 
 # --- local worker processes -------------------------------------------------------------
 
+@dataclass(frozen=True)
+class ReferenceJob:
+    """Run one assignment's reference solution on a worker, with this run's seed."""
+    assignment: str
+    seed: int
+
+
 _WORKER_REFERENCES: dict[str, ReferenceOutputs] = {}
 
 
@@ -155,43 +162,95 @@ def _init_local_worker(references: dict[str, ReferenceOutputs]) -> None:
     _WORKER_REFERENCES.update(references)
 
 
-def _grade_in_local_worker(packed: PackedSubmission, options: WorkerOptions) -> GradedSubmission:
-    return grade_packed(_WORKER_REFERENCES[packed.assignment], packed, options)
+def _reference_in_local_worker(job: ReferenceJob, options: WorkerOptions) -> ReferenceOutputs:
+    """The reference solution run on this worker's kernels: warm ones when the sandbox is warm."""
+    from .reference import build_reference
+
+    reference = build_reference(Course.here(), job.assignment, job.seed, options.limits, _sandbox_for(options))
+    _WORKER_REFERENCES[job.assignment] = reference
+    return reference
+
+
+def _grade_in_local_worker(packed: PackedSubmission, options: WorkerOptions,
+                           reference: ReferenceOutputs | None = None) -> GradedSubmission:
+    return grade_packed(reference or _WORKER_REFERENCES[packed.assignment], packed, options)
 
 
 def run_local(references: dict[str, ReferenceOutputs], work: Iterable[PackedSubmission], options: WorkerOptions,
-              workers: int) -> Iterator[tuple[PackedSubmission, GradedSubmission | Exception]]:
-    """Grade on `workers` processes of this machine; yield each submission as it finishes.
+              workers: int, reference_jobs: Iterable[ReferenceJob] = ()
+              ) -> Iterator[tuple[ReferenceJob | PackedSubmission, object]]:
+    """Grade on `workers` processes of this machine; yield each job as it finishes.
+
+    `reference_jobs` run first, on the same workers and kernels as the class (each yields
+    (job, ReferenceOutputs or the exception)); a submission starts as soon as its assignment's
+    reference is known, so no worker waits for the slowest reference. Submissions yield
+    (packed, GradedSubmission or the exception).
 
     A worker process that dies (the kernel's death never kills it; the OOM killer might)
-    breaks the pool: the submissions it held are tried again in a fresh pool, up to three times.
+    breaks the pool: the jobs it held are tried again in a fresh pool, up to three times.
     """
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from collections import defaultdict
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    pending = list(work)
+    known = dict(references)
+    jobs = list(reference_jobs)
+    coming = {job.assignment for job in jobs}
+    waiting: dict[str, list[PackedSubmission]] = defaultdict(list)
+    todo: list = list(jobs)
+    for packed in work:
+        if packed.assignment in coming and packed.assignment not in known:
+            waiting[packed.assignment].append(packed)
+        else:
+            todo.append(packed)
     tries: Counter = Counter()
-    while pending:
+
+    def key(job) -> tuple:
+        return ("reference", job.assignment) if isinstance(job, ReferenceJob) else (job.student, job.assignment)
+
+    while todo:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_init_local_worker, initargs=(references,))
         try:
-            futures = {pool.submit(_grade_in_local_worker, packed, options): packed for packed in pending}
-            pending = []
-            for future in as_completed(futures):
-                packed = futures[future]
-                try:
-                    yield packed, future.result()
-                except BrokenProcessPool:
-                    tries[(packed.student, packed.assignment)] += 1
-                    if tries[(packed.student, packed.assignment)] < 3:
-                        pending.append(packed)
-                    else:
-                        yield packed, WorkerFailure("the grading worker died three times on this submission")
-                except Exception as exc:  # noqa: BLE001 - reported on the submission's row
-                    yield packed, exc
+            futures: dict = {}
+
+            def submit(job) -> None:
+                if isinstance(job, ReferenceJob):
+                    futures[pool.submit(_reference_in_local_worker, job, options)] = job
+                else:  # a reference built on another worker travels with the submission
+                    extra = () if job.assignment in references else (known.get(job.assignment),)
+                    futures[pool.submit(_grade_in_local_worker, job, options, *extra)] = job
+
+            for job in todo:
+                submit(job)
+            todo = []
+            while futures:
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = futures.pop(future)
+                    try:
+                        outcome = future.result()
+                    except BrokenProcessPool:
+                        tries[key(job)] += 1
+                        if tries[key(job)] < 3:
+                            todo.append(job)
+                            continue
+                        outcome = WorkerFailure("the grading worker died three times on this " +
+                                                ("reference solution" if isinstance(job, ReferenceJob) else "submission"))
+                    except Exception as exc:  # noqa: BLE001 - reported on the job's row
+                        outcome = exc
+                    if isinstance(job, ReferenceJob):
+                        if isinstance(outcome, ReferenceOutputs):
+                            known[job.assignment] = outcome
+                            for packed in waiting.pop(job.assignment, []):
+                                submit(packed)
+                    yield job, outcome
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+    for packed in (p for group in waiting.values() for p in group):
+        # Their reference never came (it failed): the caller has been told, through its job.
+        yield packed, WorkerFailure(f"the reference solution of {packed.assignment} did not run")
 
 
 # --- a Dask cluster ------------------------------------------------------------------------
