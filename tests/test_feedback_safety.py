@@ -386,3 +386,15 @@ def test_report_page_and_lms_csv_are_safe(tmp_path):
     assert lms[:2] == [["student_id", "01_neuron", "total"], ["Points Possible", "4", "4"]]
     assert {row[0]: row[1] for row in lms[2:]} == {
         "'" + HOSTILE_ID: "1", "'@evil": "2", "bob": "3", '"><img src=x onerror=alert(1)>': "4"}
+
+
+def test_progress_lines_never_send_a_students_control_characters_to_the_terminal():
+    """An id or reason holding terminal escapes (clear screen, set title) is printed as escapes."""
+    from autograder.grading.progress import GradingProgress
+    from autograder.grading.submission import SubmissionResult
+
+    lines: list[str] = []
+    progress = GradingProgress(1, lines=lines.append)
+    progress.update(SubmissionResult("evil\x1b[2J\x1b[31m", "01_neuron", "", [], "bad\x1b]0;title\x07\r"))
+    assert len(lines) == 1 and "evil\\x1b[2J" in lines[0] and "\\x07" in lines[0]
+    assert not any(ch in lines[0] for ch in "\x1b\x07\r\n")

@@ -5,6 +5,7 @@ import sys
 import time
 from typing import Callable, TextIO
 
+from .names import printable
 from .submission import SubmissionResult
 
 
@@ -53,10 +54,12 @@ class GradingProgress:
     def update(self, result: SubmissionResult) -> None:
         self.done += 1
         self.failures += bool(result.reason)
-        line = (f"[{self.done}/{self.total}] {result.student}/{result.assignment}: "
-                f"{result.score:g}/{result.max_score:g}" + (f" ({result.reason})" if result.reason else ""))
+        # Ids and reasons are the student's text: control characters never reach the terminal as such.
+        who = f"{printable(result.student)}/{printable(result.assignment)}"
+        line = (f"[{self.done}/{self.total}] {who}: "
+                f"{result.score:g}/{result.max_score:g}" + (f" ({printable(result.reason, 400)})" if result.reason else ""))
         if self.bar:
-            self._draw(last=f"{result.student}/{result.assignment} {result.score:g}/{result.max_score:g}")
+            self._draw(last=f"{who} {result.score:g}/{result.max_score:g}")
         elif self.lines is not None:
             self.lines(line + self._eta_text())
         else:

@@ -287,7 +287,7 @@ def run_dask(scheduler: str, references: dict[str, ReferenceOutputs], work: Iter
         futures = {}
         for packed in work:
             future = client.submit(_grade_on_dask_worker, shared, packed, options, pure=False, retries=2,
-                                   key=f"grade-{packed.assignment}-{packed.student}-{os.urandom(4).hex()}")
+                                   key=f"grade-{safe_name(packed.assignment)}-{safe_name(packed.student)}-{os.urandom(4).hex()}")
             futures[future.key] = (future, packed)
         for future in as_completed([f for f, _ in futures.values()]):
             packed = futures[future.key][1]
