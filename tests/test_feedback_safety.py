@@ -116,7 +116,7 @@ def hostile_result(notebook=None) -> SubmissionResult:
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data", "poster", "background",
                   "srcset", "cite", "longdesc", "ping", "manifest", "codebase", "archive", "usemap", "srcdoc"}
 FORBIDDEN_TAGS = {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "base", "form", "input",
-                  "button", "textarea", "select", "link", "svg", "math", "video", "audio", "source", "track",
+                  "button", "textarea", "select", "link", "svg", "video", "audio", "source", "track",
                   "portal", "template", "noscript"}
 SAFE_SRC = re.compile(r"data:image/(png|jpeg|gif);base64,[A-Za-z0-9+/=\s]*")
 TRUSTED_META = {("charset",), ("content", "http-equiv"), ("content", "name")}
@@ -267,7 +267,10 @@ def test_the_csp_is_the_first_thing_in_head_and_forbids_scripts(written):
 def test_the_student_s_text_and_the_score_table_are_still_there(written):
     _, _, page = written
     visible = page.visible
-    assert PROSE in visible  # maths stays as its TeX text
+    # The maths is typeset as MathML on the grader (typeset.py): a formula, not its TeX source.
+    assert "Student prose: the neuron computes" in visible and "before the loss." in visible
+    assert r"\sigma" not in visible and "σ" in visible
+    assert "math" in {tag for tag, _, _ in page.elements}
     assert "The cell after the parser tricks is still shown." in visible
     assert "after the traps" in visible and "hover me" in visible and "a javascript link" in visible
     assert PLAIN_REPR in visible  # the text/plain of a rich output
@@ -398,3 +401,32 @@ def test_progress_lines_never_send_a_students_control_characters_to_the_terminal
     progress.update(SubmissionResult("evil\x1b[2J\x1b[31m", "01_neuron", "", [], "bad\x1b]0;title\x07\r"))
     assert len(lines) == 1 and "evil\\x1b[2J" in lines[0] and "\\x07" in lines[0]
     assert not any(ch in lines[0] for ch in "\x1b\x07\r\n")
+
+
+def test_maths_is_typeset_as_clean_mathml_and_nothing_else_gets_in():
+    """The grader turns TeX into MathML; a student's own <math> markup, script in \\text, a forged token
+    and TeX that does not convert all come out inert."""
+    from autograder.grading.outputs import render_feedback
+    from autograder.grading.submission import SubmissionResult
+    from autograder.grading.typeset import MATHML_ATTRIBUTES, MATHML_TAGS
+
+    cells = [nbformat.v4.new_markdown_cell(text) for text in (
+        r"Inline $a = \sigma(Xw+b)$ and display $$\frac{\partial L}{\partial w} = x(a-y)$$",
+        r"Script in text: $\text{<script>window.__pwned=1</script>}$ and `$kept in code$`",
+        '<math href="javascript:alert(1)"><maction actiontype="statusline"><mtext>raw</mtext></maction></math>',
+        "Forged token: \ue000deadbeefdeadbeef:0\ue001 and broken TeX $\\frac{$",
+    )]
+    result = SubmissionResult("s", "01_neuron", "01_neuron", [], "")
+    result.feedback_notebook = nbformat.v4.new_notebook(cells=cells)
+    text = render_feedback(result).html
+    page = Page(text)
+    maths = [(tag, attrs) for tag, attrs, _ in page.elements if tag in MATHML_TAGS]
+    assert sum(tag == "math" for tag, _ in maths) == 3, maths  # two formulas, and the one with \text
+    for tag, attrs in maths:
+        allowed = MATHML_ATTRIBUTES["*"] | MATHML_ATTRIBUTES.get(tag, set())
+        assert set(attrs) <= allowed, (tag, attrs)
+    assert "maction" not in text and "javascript:" not in text and "raw" not in page.visible
+    assert "<script" not in text.lower() and "__pwned" not in text
+    assert "$kept in code$" in page.visible
+    assert "\ue000" not in text and "Forged token:" in page.visible
+    assert r"$\frac{$" in page.visible  # shown as written

@@ -138,13 +138,14 @@ def render_feedback(result: SubmissionResult) -> RenderedFeedback:
     nb = inert_notebook({"metadata": student.get("metadata", {}),
                          "cells": [nbformat.v4.new_markdown_cell(summary_markdown(result)), *cells]})
     title = f"Feedback: {result.assignment} ({result.student})"
+    html_exporter = exporter()
     try:
-        page, _ = exporter().from_notebook_node(nb)
+        page, _ = html_exporter.from_notebook_node(nb)
     except Exception as exc:  # noqa: BLE001 - a notebook nbconvert chokes on still gets its summary
         note = nbformat.v4.new_markdown_cell(
             f"*Your notebook could not be shown here ({_markdown_text(type(exc).__name__)}).*")
-        page, _ = exporter().from_notebook_node(nbformat.v4.new_notebook(cells=[nb.cells[0], note]))
-    return RenderedFeedback(dumps(nb), safe_page(body_of(page), title))
+        page, _ = html_exporter.from_notebook_node(nbformat.v4.new_notebook(cells=[nb.cells[0], note]))
+    return RenderedFeedback(dumps(nb), safe_page(body_of(page), title, maths=html_exporter.maths))
 
 
 def feedback_folder(out_dir: Path, student: str, assignment: str) -> Path:

@@ -19,7 +19,8 @@ list of known-bad examples:
 3. A Content-Security-Policy meta tag, first in `<head>`, forbids every script and every load
    but inline CSS and data: images, should anything slip through.
 
-Maths stays as its TeX text (`$a=\\sigma(Xw+b)$`): the page loads no MathJax, nor anything else.
+Maths is typeset on the grader as MathML (`typeset.py`): the page loads no MathJax, nor anything
+else, and still shows `$a=\\sigma(Xw+b)$` as a formula, online or off.
 """
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ from html.parser import HTMLParser
 
 import nbformat
 import nh3
+
+from .typeset import MathsOnPage
 
 #: Feedback pages need nothing from anywhere: inline CSS and data: images only, no script at all.
 #: (Only directives a <meta> CSP may carry: frame-ancestors, sandbox and report-uri would be
@@ -260,9 +263,16 @@ def _exporter_class():
         """nbconvert's lab template with each Markdown cell's HTML cleaned on its own, so that a
         cell's unclosed or malformed tags end at the cell (the whole body is cleaned again later)."""
 
+        #: The TeX of this page's Markdown cells, held aside until the page is finished (typeset.py).
+        maths: MathsOnPage
+
+        def from_notebook_node(self, nb, resources=None, **kw):
+            self.maths = MathsOnPage()
+            return super().from_notebook_node(nb, resources, **kw)
+
         @pass_context
         def markdown2html(self, context, source):
-            return clean_fragment(super().markdown2html(context, source))
+            return clean_fragment(super().markdown2html(context, self.maths.take_out(source)))
 
     return InertHTMLExporter
 
@@ -299,8 +309,9 @@ def body_of(page: str) -> str:
     return page[start.end():end if end > start.end() else len(page)]
 
 
-def safe_page(body_html: str, title: str, csp: str = FEEDBACK_CSP) -> str:
-    """A complete page: the CSP first in <head>, the template's CSS, `body_html` cleaned by nh3."""
+def safe_page(body_html: str, title: str, csp: str = FEEDBACK_CSP, maths: MathsOnPage | None = None) -> str:
+    """A complete page: the CSP first in <head>, the template's CSS, `body_html` cleaned by nh3,
+    then the `maths` its Markdown held put back as clean MathML."""
     css, body_attrs = template_parts()
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n'
             f'<meta http-equiv="Content-Security-Policy" content="{html.escape(csp, quote=False)}">\n'
@@ -308,4 +319,8 @@ def safe_page(body_html: str, title: str, csp: str = FEEDBACK_CSP) -> str:
             f'<meta name="viewport" content="width=device-width, initial-scale=1.0">\n'
             f'<title>{html.escape(_ODD.sub(chr(0xFFFD), title))}</title>\n'
             f'<style type="text/css">\n{css}\n</style>\n</head>\n'
-            f'<body{body_attrs}>\n{clean_fragment(body_html)}\n</body>\n</html>\n')
+            f'<body{body_attrs}>\n{typeset(clean_fragment(body_html), maths)}\n</body>\n</html>\n')
+
+
+def typeset(body: str, maths: MathsOnPage | None) -> str:
+    return maths.put_back(body) if maths is not None else body
