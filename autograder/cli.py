@@ -159,6 +159,14 @@ def _positive(text: str) -> int:
     return value
 
 
+def _cmd_gradescope(args, course: Course) -> int:
+    from .gradescope_package import build_gradescope_zip
+
+    path = build_gradescope_zip(course, args.assignment, Path(args.out))
+    print(f"{path}: upload it as the autograder of {args.assignment} (Ubuntu 24.04 base image)")
+    return 0
+
+
 class _OneLineErrors(argparse.ArgumentParser):
     """Usage errors are one line on stderr and exit code 2, like every other error here."""
 
@@ -188,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("report", help="class report (HTML with plots) and an LMS-ready CSV from a grading run")
     p.add_argument("graded", help="the --out folder of a `grade` run")
+
+    p = verbs.add_parser("gradescope", help="build a Gradescope autograder zip for one assignment")
+    p.add_argument("assignment")
+    p.add_argument("--out", required=True, help="output folder for autograder.zip")
 
     p = verbs.add_parser("tidy", help="normalise solution and lesson notebooks (no outputs, stable metadata)")
     p.add_argument("--check", action="store_true", help="exit 1 and name the notebooks that need tidying")
@@ -226,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS = {"generate": _cmd_generate, "tidy": _cmd_tidy, "validate": _cmd_validate, "grade": _cmd_grade,
             "demo": _cmd_demo, "bench": _cmd_bench, "bench-class": _cmd_bench_class,
-            "report": _cmd_report, "site": _cmd_site}
+            "report": _cmd_report, "site": _cmd_site, "gradescope": _cmd_gradescope}
 
 
 def main(argv: list[str] | None = None) -> int:
