@@ -52,7 +52,7 @@ def _cmd_validate(args, course: Course) -> int:
     path = Path(args.notebook)
     if not path.is_file():
         raise CourseError(f"notebook not found: {path}")
-    results, problem = validate(path, course, _limits(args))
+    results, problem = validate(path, course.root, _limits(args))
     if not results:
         raise CourseError(f"{path} has no graded check cells")
     print(format_report(results, problem))
@@ -60,19 +60,28 @@ def _cmd_validate(args, course: Course) -> int:
 
 
 def _cmd_grade(args, course: Course) -> int:
+    from .grading.course_directory import find_course_directory
     from .grading.outputs import summary_table
     from .grading.runner import grade_class
 
     started = time.monotonic()
-    out = Path(args.out)
+    directory = None if args.plain_folder else find_course_directory(Path(args.submissions))
+    out = Path(args.out) if args.out else (directory.default_out if directory else None)
     results = grade_class(course, Path(args.submissions), out, seed=args.seed, limits=_limits(args),
                           unsafe_no_sandbox=args.unsafe_no_sandbox, sandbox_limits=_sandbox_limits(args),
                           workers=args.workers, scheduler=args.scheduler, regrade=args.regrade,
-                          warm_kernels=not args.fresh_kernels)
+                          warm_kernels=not args.fresh_kernels, assignments=args.assignment,
+                          plain_folder=args.plain_folder)
     print()
     print(summary_table(results))
-    print(f"\n{len(results)} submission(s) in {time.monotonic() - started:.1f} s. "
-          f"Wrote {out / 'grades.csv'}, {out / 'gradebook.db'} and feedback in {out / 'feedback'}. "
+    if directory is not None:
+        wrote = (f"Recorded the scores in the course's gradebook ({directory.db_url}) and the graded notebooks "
+                 f"in {directory.autograded}; wrote {out / 'grades.csv'} and feedback in {out / 'feedback'}. "
+                 f"Next: `nbgrader generate_feedback --force ASSIGNMENT` and `nbgrader release_feedback ASSIGNMENT`"
+                 f" in {directory.config_folder}, or `nbgrader formgrader` for the manual parts.")
+    else:
+        wrote = f"Wrote {out / 'grades.csv'}, {out / 'gradebook.db'} and feedback in {out / 'feedback'}."
+    print(f"\n{len(results)} submission(s) in {time.monotonic() - started:.1f} s. {wrote} "
           f"`python -m autograder report {out}` draws the class report.")
     return 0
 
@@ -167,6 +176,13 @@ def _cmd_gradescope(args, course: Course) -> int:
     return 0
 
 
+def _cmd_student_wheel(args, course: Course) -> int:
+    from .student_wheel import build_student_wheel
+
+    print(build_student_wheel(course, Path(args.out)))
+    return 0
+
+
 class _OneLineErrors(argparse.ArgumentParser):
     """Usage errors are one line on stderr and exit code 2, like every other error here."""
 
@@ -201,19 +217,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignment")
     p.add_argument("--out", required=True, help="output folder for autograder.zip")
 
+    p = verbs.add_parser("student-wheel", help="build the wheel students install: the checks, no grader")
+    p.add_argument("--out", default="dist", help="output folder (default dist/)")
+
     p = verbs.add_parser("tidy", help="normalise solution and lesson notebooks (no outputs, stable metadata)")
     p.add_argument("--check", action="store_true", help="exit 1 and name the notebooks that need tidying")
 
     for name, help_text in (("validate", "run a notebook's public checks and report each graded part"),
-                            ("grade", "grade submitted/<student>/<assignment>/*.ipynb"),
+                            ("grade", "grade an nbgrader course directory, or submitted/<student>/<assignment>/*.ipynb"),
                             ("demo", "regenerate, build a demo class, grade it and print a summary")):
         p = verbs.add_parser(name, help=help_text)
         p.add_argument("--cell-timeout", type=_positive, default=120, help="seconds per cell (default 120)")
         if name == "validate":
             p.add_argument("notebook")
         if name == "grade":
-            p.add_argument("submissions", help="folder holding submitted/ (or the submitted folder itself)")
-            p.add_argument("--out", required=True, help="output folder: gradebook.db, grades.csv, feedback/")
+            p.add_argument("submissions", help="an nbgrader course directory (holding nbgrader_config.py), or a "
+                                               "folder holding submitted/ (or the submitted folder itself)")
+            p.add_argument("--out", default=None,
+                           help="output folder: grades.csv, details.json, feedback/ (and gradebook.db for a plain "
+                                "folder); default COURSE_DIR/graded for a course directory, required otherwise")
+            p.add_argument("--assignment", action="append", default=None,
+                           help="only this assignment (repeatable; default: every assignment submitted)")
+            p.add_argument("--plain-folder", action="store_true",
+                           help="grade SUBMISSIONS as a plain submitted/ folder even if it holds nbgrader_config.py "
+                                "(scores then go to OUT/gradebook.db, not the course's gradebook)")
             p.add_argument("--workers", type=_positive, default=None,
                            help="submissions graded side by side (default: the number of cores)")
             p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
@@ -238,7 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS = {"generate": _cmd_generate, "tidy": _cmd_tidy, "validate": _cmd_validate, "grade": _cmd_grade,
             "demo": _cmd_demo, "bench": _cmd_bench, "bench-class": _cmd_bench_class,
-            "report": _cmd_report, "site": _cmd_site, "gradescope": _cmd_gradescope}
+            "report": _cmd_report, "site": _cmd_site, "gradescope": _cmd_gradescope,
+            "student-wheel": _cmd_student_wheel}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .course import Course
 from .grading.execute import KernelLimits, execute, kernel_environment
 from .notebooks import is_test_cell, nbgrader_meta, read_notebook
 
@@ -17,10 +16,14 @@ class PartCheck:
     message: str
 
 
-def validate(path: Path, course: Course, limits: KernelLimits = KernelLimits()) -> tuple[list[PartCheck], str]:
-    """Run the notebook with the public checks; return each graded part's outcome and any run problem."""
+def validate(path: Path, code_root: Path, limits: KernelLimits = KernelLimits()) -> tuple[list[PartCheck], str]:
+    """Run the notebook with the public checks; return each graded part's outcome and any run problem.
+
+    `code_root` is the folder the kernel imports the checks from: the course checkout, or the
+    site-packages of the student wheel (self_check.py).
+    """
     nb = read_notebook(path)
-    executed = execute(nb, workdir=path.parent.resolve(), env=kernel_environment(None, course.root), limits=limits)
+    executed = execute(nb, workdir=path.parent.resolve(), env=kernel_environment(None, code_root), limits=limits)
     results = []
     for cell in executed.notebook.cells:
         if not is_test_cell(cell):
