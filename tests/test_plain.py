@@ -68,3 +68,21 @@ def test_probe_captures_errors_without_raising():
     assert probe(boom) == {"error": "ZeroDivisionError", "detail": "division by zero"}
     assert probe(lambda: (_ for _ in ()).throw(SystemExit(3)))["error"] == "SystemExit"
     assert probe(lambda: (_ for _ in ()).throw(NotImplementedError()))["error"] == "NotImplementedError"
+
+
+def test_a_diagnosed_mistake_keeps_its_key_through_pickle_and_copies():
+    """Verdicts travel from grading workers by pickle; the class report counts the keys."""
+    import copy
+    import pickle
+
+    from autograder.checks.compare import compare_array
+    from autograder.checks.core import Mistake, mistake_key
+
+    found = compare_array("f(x)", [1.0, 2.0], [1.0, 3.0], {},
+                          diagnoses=[(lambda got, expected, inputs: got[1] == 2, "The bias b is missing.", "no_bias")])
+    assert isinstance(found, Mistake) and found.key == "no_bias" and "bias b is missing" in found
+    for again in (pickle.loads(pickle.dumps(found)), copy.deepcopy(found)):
+        assert again == found and mistake_key(again) == "no_bias"
+    assert compare_array("f(x)", [1.0, 2.0], [1.0, 3.0], {}).key == "other"
+    assert compare_array("f(x)", [1.0], [1.0, 3.0], {}).key == "wrong_shape"
+    assert mistake_key("a plain message") == "other"

@@ -1,12 +1,17 @@
 """Numeric comparisons with messages that say what was expected, what came back and why."""
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-#: (test, advice): when test(got, expected, inputs) is true, advice explains the likely mistake.
-Diagnosis = tuple[Callable[[np.ndarray, np.ndarray, dict], bool], str]
+from .core import Mistake, mistake_key
+
+#: (test, advice) or (test, advice, key): when test(got, expected, inputs) is true, advice explains
+#: the likely mistake; `key` names it for the class report (see core.Mistake; default: the advice's
+#: first words as a slug, which changes if the advice is reworded, so give a key where it matters).
+Diagnosis = tuple
 
 
 def rel_error(a: Any, b: Any) -> float:
@@ -83,14 +88,16 @@ def fmt(value: Any, limit: int = 6) -> str:
 
 def compare_array(what: str, got: Any, expected: Any, inputs: dict, *, tol: float = 1e-5,
                   diagnoses: Sequence[Diagnosis] = (), exact_shape: bool = True, twin: Any = None) -> str | None:
-    """Compare an array-like result; None when right (see `matches`), else a teaching message."""
+    """Compare an array-like result; None when right (see `matches`), else a teaching message
+    (a core.Mistake, whose key names the diagnosis, or the kind of failure when none applied)."""
     expected = np.asarray(expected, dtype=np.float64)
     if isinstance(got, (str, dict, tuple)) or got is None:
-        return f"{what} should return a numpy array of shape {expected.shape}, but returned {type(got).__name__}."
+        return Mistake(f"{what} should return a numpy array of shape {expected.shape}, but returned "
+                       f"{type(got).__name__}.", "wrong_type")
     try:
         got_arr = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
-        return f"{what} should return numbers, but returned {fmt(got)}."
+        return Mistake(f"{what} should return numbers, but returned {fmt(got)}.", "wrong_type")
     if got_arr.shape != expected.shape:
         if exact_shape or got_arr.size != expected.size:
             hint = ""
@@ -98,20 +105,26 @@ def compare_array(what: str, got: Any, expected: Any, inputs: dict, *, tol: floa
                 hint = " The values may be right: reshape or use 1-D vectors so the shape matches."
             elif got_arr.ndim == 2 and expected.ndim == 1 and got_arr.shape[0] == got_arr.shape[1] == expected.shape[0]:
                 hint = " A square result usually means a (m,) vector was broadcast against a (m, 1) one."
-            return f"{what} returned shape {got_arr.shape}, expected {expected.shape}.{hint}"
+            return Mistake(f"{what} returned shape {got_arr.shape}, expected {expected.shape}.{hint}", "wrong_shape")
         got_arr = got_arr.reshape(expected.shape)
     if not np.all(np.isfinite(got_arr)) and np.all(np.isfinite(expected)):
-        return f"{what} returned nan or inf values: {fmt(got_arr)}. Expected {fmt(expected)}."
+        return Mistake(f"{what} returned nan or inf values: {fmt(got_arr)}. Expected {fmt(expected)}.", "nan_or_inf")
     if matches(got_arr, expected, tol, twin=twin):
         return None
-    for test, advice in diagnoses:
+    for test, advice, *key in diagnoses:
         try:
             if test(got_arr, expected, inputs):
-                return f"{what} returned {fmt(got_arr)}, expected {fmt(expected)}. {advice}"
+                return Mistake(f"{what} returned {fmt(got_arr)}, expected {fmt(expected)}. {advice}",
+                               key[0] if key else mistake_key(advice, slug(advice)))
         except Exception:  # noqa: BLE001 - a diagnosis that cannot apply says nothing
             continue
-    return (f"{what} returned {fmt(got_arr)}, expected {fmt(expected)} "
-            f"(relative error {rel_error(got_arr, expected):.2g}, tolerance {tol:g}).")
+    return Mistake(f"{what} returned {fmt(got_arr)}, expected {fmt(expected)} "
+                   f"(relative error {rel_error(got_arr, expected):.2g}, tolerance {tol:g}).", "other")
+
+
+def slug(text: str, words: int = 6) -> str:
+    """A short key from the first words of a piece of advice: "the bias b is missing" -> "the_bias_b_is_missing"."""
+    return "_".join(re.findall(r"[a-z0-9]+", str(text).lower())[:words]) or "other"
 
 
 def within_scale(got: Any, expected: Any, tol: float, floor: float = 1.0) -> bool:

@@ -43,12 +43,36 @@ class Case:
     label: str = ""
 
 
+class Mistake(str):
+    """A message that names a diagnosed mistake, with a stable `key` for counting it across a class.
+
+    Behaves as the message everywhere a str is expected; the key (e.g. "neuron_forward:no_bias")
+    is what the class report counts, so rewording a message never splits or merges the counts.
+    """
+    key: str
+
+    def __new__(cls, message: str, key: str = "other"):
+        made = super().__new__(cls, message)
+        made.key = key
+        return made
+
+    def __reduce__(self):  # verdicts travel from grading workers by pickle
+        return (Mistake, (str(self), self.key))
+
+
+def mistake_key(message: Any, default: str = "other") -> str:
+    """The diagnosis key of a compare result: a Mistake's own key, else `default`."""
+    return getattr(message, "key", "") or default
+
+
 @dataclass
 class Verdict:
     passed: bool
     message: str = ""
     #: The share of the part's points a failed verdict still earns (see `Partial`); 0 for all-or-nothing.
     credit: float = 0.0
+    #: What went wrong, as a stable key the class report counts ("" when passed; see `Mistake`).
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -165,32 +189,34 @@ class Check:
             error, detail = _short(str(record["error"]), 80), _short(str(record.get("detail", "")))
             if error == "NotImplementedError" and not detail:
                 return Verdict(False, f"{self.signature} is not implemented yet: replace "
-                                      "`raise NotImplementedError()` with your code.")
+                                      "`raise NotImplementedError()` with your code.", key="not_implemented")
             message = f"{self.signature} raised {error}: {detail}".rstrip(": ")
             advice = "" if error == "NotImplementedError" else self.error_advice(inputs, error, detail)
             if advice:
                 message = f"{message.rstrip()}{'' if message.rstrip().endswith(('.', '!', '?')) else '.'} {advice}"
-            return Verdict(False, message)
+            key = "raised " + (error if error.isidentifier() else "an error")
+            return Verdict(False, message, key=mistake_key(advice, key))
         if "unplain" in record:
             return Verdict(False, f"{self.signature} returned {_short(str(record['unplain']), 200)}, which is not a "
-                                  "number, array or string the grader can check.")
+                                  "number, array or string the grader can check.", key="not_plain_data")
         if "ok" not in record:
-            return Verdict(False, f"{self.signature} produced no result.")
+            return Verdict(False, f"{self.signature} produced no result.", key="no_result")
         try:
             got = from_plain(record["ok"])
         except (ValueError, TypeError, OverflowError, RecursionError, MemoryError):
             return Verdict(False, f"{self.signature} returned data the grader cannot read: the report is not "
-                                  "the plain numbers, arrays or strings a check writes.")
+                                  "the plain numbers, arrays or strings a check writes.", key="unreadable_report")
         try:
             message = self.compare(inputs, got, expected)
         except Exception:  # noqa: BLE001 - an odd value must fail the part, not the grader
             # The grader's own exception is never shown: it names the grader's code, not the student's mistake.
-            message = self.unreadable(got)
+            message = Mistake(self.unreadable(got), "unreadable_value")
         if isinstance(message, Partial):
+            key = mistake_key(message.message, "partial")
             if not 0 <= message.earned < message.of:
-                return Verdict(False, message.message)
-            return Verdict(False, message.message, message.earned / message.of)
-        return Verdict(message is None, message or "")
+                return Verdict(False, message.message, key=key)
+            return Verdict(False, message.message, message.earned / message.of, key=key)
+        return Verdict(message is None, message or "", key=mistake_key(message) if message else "")
 
     def unreadable(self, got: Any) -> str:
         """The honest message for a value whose shape or type this check cannot read."""

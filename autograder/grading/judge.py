@@ -23,13 +23,16 @@ class PartVerdict:
     feedback: str = ""
     #: The share of the part's points earned (1 when passed; between 0 and 1 for partial credit).
     credit: float = 0.0
+    #: The diagnosis behind the feedback, a stable key ("" when passed; see checks.core.Mistake).
+    #: "grader_inputs_only" when the public examples pass and only the grader's own inputs fail.
+    key: str = ""
 
     def __post_init__(self):
         if self.passed:
             object.__setattr__(self, "credit", 1.0)
 
 
-UNREADABLE = ("The report of this part could not be read ({error}): the check cell's output was changed "
+UNREADABLE = ("The report of this part could not be read: the check cell's output was changed "
               "or is not what the check writes.")
 
 
@@ -42,13 +45,15 @@ def judge_part(checks: CheckSet, inputs: dict[str, list[dict]], expected: dict[s
     try:
         return _judge_part(checks, inputs, expected, reported)
     except Exception as exc:  # noqa: BLE001 - a report is data from the student's kernel
-        message = UNREADABLE.format(error=type(exc).__name__)
-        return PartVerdict(False, f"{message} ({' '.join(str(exc).split())[:200]})", message)
+        message = UNREADABLE
+        return PartVerdict(False, f"{message} ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})", message,
+                           key="unreadable_report")
 
 
 def _judge_part(checks: CheckSet, inputs: dict[str, list[dict]], expected: dict[str, dict],
                 reported: dict[str, dict]) -> PartVerdict:
     public_failure = secret_failure = ""
+    public_key = secret_key = ""
     wrong = total = 0
     # Partial credit is the least any failing case earned: one case with nothing right earns nothing.
     credit = 1.0
@@ -56,37 +61,40 @@ def _judge_part(checks: CheckSet, inputs: dict[str, list[dict]], expected: dict[
         check = checks[key]
         got = reported.get(key)
         if not isinstance(got, dict) or not isinstance(got.get("results"), list):
-            return PartVerdict(False, f"{key}: no report. {MISSING_REPORT}", MISSING_REPORT)
+            return PartVerdict(False, f"{key}: no report. {MISSING_REPORT}", MISSING_REPORT, key="no_report")
         results = got["results"]
         key_inputs = inputs.get(key, [])
         if len(results) != len(reference["results"]) or len(results) != len(key_inputs):
             return PartVerdict(False, f"{key}: {len(results)} results reported, {len(key_inputs)} expected.",
-                               MISSING_REPORT)
+                               MISSING_REPORT, key="no_report")
         for inp, ref_record, record in zip(key_inputs, reference["results"], results):
             total += 1
             verdict = check.judge(inp, record if isinstance(record, dict) else {}, from_plain(ref_record["ok"]))
             if not verdict.passed:
                 wrong += 1
                 credit = min(credit, verdict.credit)
-                secret_failure = secret_failure or f"{key}: {verdict.message}"
+                if not secret_failure:
+                    secret_failure, secret_key = f"{key}: {verdict.message}", verdict.key
         if "public" in reference:
             public = got.get("public")
             if not isinstance(public, list) or len(public) != len(check.public_cases):
-                return PartVerdict(False, f"{key}: public results missing. {MISSING_REPORT}", MISSING_REPORT)
+                return PartVerdict(False, f"{key}: public results missing. {MISSING_REPORT}", MISSING_REPORT,
+                                   key="no_report")
             for case, record in zip(check.public_cases, public):
                 verdict = check.judge(case.inputs, record if isinstance(record, dict) else {}, case.expected)
                 if not verdict.passed:
                     credit = min(credit, verdict.credit)
                     where = f" [{case.label}]" if case.label else ""
-                    public_failure = public_failure or verdict.message + where
+                    if not public_failure:
+                        public_failure, public_key = verdict.message + where, verdict.key
     if not (public_failure or secret_failure):
         return PartVerdict(True)
     if public_failure:
-        feedback = public_failure
+        feedback, diagnosis = public_failure, public_key
     elif credit > 0:
         # A partial answer's own message names what is missing; it quotes no grader input.
-        feedback = secret_failure.split(": ", 1)[1]
+        feedback, diagnosis = secret_failure.split(": ", 1)[1], secret_key
     else:
-        feedback = SECRET_FAILURE.format(wrong=wrong, total=total)
+        feedback, diagnosis = SECRET_FAILURE.format(wrong=wrong, total=total), "grader_inputs_only"
     detail = "; ".join(filter(None, [public_failure and f"public: {public_failure}", secret_failure]))
-    return PartVerdict(False, detail, feedback, credit)
+    return PartVerdict(False, detail, feedback, credit, diagnosis or "other")
