@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pytest
 
 from autograder.catalogue import (alternative_cases, define, expect_correct, expect_wrong, public_message,
@@ -114,6 +115,21 @@ WRONG = {
          "Several labels can be true at once"),
     ],
 }
+
+#: Mistakes whose values match none of the diagnoses: the message must say so honestly, show the first wrong
+#: entry of the public input, and name no cause.
+GENERIC = "match none of the usual mistakes"
+UNDIAGNOSED = {
+    "relu": "def relu(z):\n    return np.maximum(z, 0) ** 2",
+    "relu_grad": "def relu_grad(z):\n    return np.where(z > 0, 2.0, 0.0)",
+    "sigmoid": "def sigmoid(z):\n    e = np.exp(-2 * np.abs(z))\n    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))",
+    "sigmoid_grad": "def sigmoid_grad(z):\n    s = sigmoid(z)\n    return 2 * s * (1 - s)",
+    "tanh": "def tanh(z):\n    return 0.5 * np.tanh(z)",
+    "tanh_grad": "def tanh_grad(z):\n    return 1 - np.tanh(z) ** 4",
+    "softmax": "def softmax(z):\n    e = np.exp(2 * (z - z.max(axis=-1, keepdims=True)))\n    return e / e.sum(axis=-1, keepdims=True)",
+}
+for _name, _code in UNDIAGNOSED.items():
+    WRONG[_name].append(("matches no diagnosis", _code, GENERIC))
 
 ALTERNATIVES = {
     "relu": [
@@ -260,3 +276,46 @@ def test_an_answer_that_overflows_with_right_values_passes_with_a_note(reference
     assert "✓" in printed and "numpy warned" in printed and "overflow" in printed
     activations.sigmoid(reference["sigmoid"])
     assert "numpy warned" not in capsys.readouterr().out
+
+
+#: Answers right on ordinary scores that break one stated no-overflow rule: (part, code, share earned, advice).
+PARTIAL = [
+    ("sigmoid", "def sigmoid(z):\n    return np.exp(z) / (1 + np.exp(z))", 1 / 2, "overflowed to inf"),
+    ("sigmoid", "def sigmoid(z):\n    return np.where(z >= 0, np.exp(z) / (1 + np.exp(z)), 1 / (1 + np.exp(-z)))",
+     1 / 2, "Only ever call np.exp on -|z|"),
+    ("softmax", "def softmax(z):\n    e = np.exp(z)\n    return e / e.sum(axis=-1, keepdims=True)", 1 / 3,
+     "Subtract each row's maximum before exp"),
+    ("softmax", "def softmax(z):\n    e = np.exp(z - np.max(z))\n    return e / e.sum(axis=-1, keepdims=True)", 2 / 3,
+     "one maximum for the whole batch"),
+]
+
+
+@pytest.mark.parametrize("name,code,share,advice", PARTIAL, ids=[f"{p[0]}-{i}" for i, p in enumerate(PARTIAL)])
+def test_a_stated_stability_rule_broken_alone_keeps_the_other_points(reference, name, code, share, advice):
+    verdicts, public = grade(name, define(code, name, reference), reference)
+    assert public is not None and advice in public and "right for ordinary scores" in public, public
+    for verdict in verdicts:
+        assert not verdict.passed and verdict.credit == pytest.approx(share), (verdict.credit, verdict.detail)
+        assert advice in verdict.feedback, verdict.feedback
+
+
+def test_a_wrong_formula_earns_no_partial_credit(reference):
+    """The stability share is only for a right formula: wrong values on ordinary scores score 0."""
+    code = "def softmax(z):\n    e = np.exp(z)\n    return e / e.sum(axis=0, keepdims=True)"
+    verdicts, public = grade("softmax", define(code, "softmax", reference), reference)
+    assert public is not None and all(not v.passed and v.credit == 0 for v in verdicts)
+
+
+@pytest.mark.parametrize("name", list(UNDIAGNOSED))
+def test_an_undiagnosed_mistake_names_no_cause(reference, name):
+    """The honest message quotes the first wrong public entry and none of the diagnoses' causes."""
+    check = activations.CHECKS[name]
+    public = quietly(lambda: public_message(check, define(UNDIAGNOSED[name], name, reference)))
+    assert public is not None and GENERIC in public and "The first wrong entry is z[" in public, public
+    causes = [advice for _, advice in check.diagnoses(np.array([-1.0, 0.5, 2.0]))]
+    assert not any(cause in public for cause in causes), public
+
+
+@pytest.mark.parametrize("name", [c.name for c in activations.CHECKS.checks])
+def test_every_check_says_what_it_should_return(name):
+    assert activations.CHECKS[name].expected_form

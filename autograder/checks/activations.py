@@ -3,6 +3,44 @@
 The numeric parts are judged by value only. A RuntimeWarning from numpy (an overflow in a
 branch whose result is thrown away, say) costs nothing when every value is right; nan or
 inf where the true value is finite fails the part with advice on why it overflowed.
+
+Stated rules (part / rule / how it is checked). Found 27, checked 20, suggestions only 7.
+- all numeric parts / the result has the shape of z, for a vector, a batch or more axes / `compare` (shape
+  message), public batches and hidden 3-D inputs
+- all numeric parts / values within float32 accuracy / `compare.matches` with Keras's float32 result as twin
+- all numeric parts / a numpy RuntimeWarning alone costs nothing / right values pass, with a printed note
+- all parts / no loops are needed / suggestion only
+- relu / max(0, z) entry by entry / values, diagnoses (abs, min, leaky, clip, identity)
+- relu / one line; use np.maximum / suggestion only
+- relu_grad / 1 where z > 0, 0 where z < 0 / values, diagnoses
+- relu_grad / return 0 at z = 0 / suggestion only (the statement says any value in [0, 1] is accepted there)
+- relu_grad / a boolean array also works / accepted (catalogue alternative)
+- sigmoid / 1 / (1 + exp(-z)), values in [0, 1] / values, diagnoses
+- sigmoid / no nan or inf for |z| up to 1000 and beyond / public case, secret and hidden inputs up to 1e4;
+  right values everywhere else earn 1 of 2 points (Partial)
+- sigmoid / the e = exp(-|z|) method / suggestion only (scipy's expit and others pass)
+- sigmoid_grad / s * (1 - s) of the score z, not of the activation / values, diagnosis "z is the input"
+- sigmoid_grad / no nan for large |z| / public case and secret inputs
+- sigmoid_grad / compute s with your sigmoid / suggestion only
+- tanh / tanh(z), values in [-1, 1] / values, diagnoses (tanh(z/2), sigmoid(2z), sigmoid, sign)
+- tanh / no nan for |z| up to 1000 / public case, secret and hidden inputs
+- tanh / written with the identity 2 sigmoid(2z) - 1 / suggestion only (np.tanh passes; the statement says so)
+- tanh_grad / 1 - tanh(z)**2 of the score z / values, diagnoses
+- tanh_grad / no nan for large |z| / public case and secret inputs
+- tanh_grad / compute t = tanh(z) first / suggestion only
+- softmax / along the last axis, for (K,), (m, K) and (..., K) / 1-D, 2-D public cases, hidden 3-D and (m, 1)
+- softmax / positive and summing to 1 per row / values, diagnoses (wrong axis, whole array, not normalised)
+- softmax / no overflow for scores near +1000 (subtract the row maximum) / public case, secret rows near
+  +-800; right values elsewhere keep the other points (Partial, 1 of 3 lost)
+- softmax / each row's own maximum, not one for the batch / public case, secret rows far below the batch
+  maximum (Partial, 1 of 3 lost)
+- output_activation / return "linear", "sigmoid" or "softmax" for every task in OUTPUT_TASKS / a public case
+  over every task (names read case-insensitively; None and "identity" read as linear)
+- output_activation / the right choice per task / the four public tasks, then all eleven others by the grader
+
+Partial credit: sigmoid (2 points) and softmax (3 points) state their stability separately from the
+formula, so an answer whose values are right wherever float64 cannot overflow keeps those points
+(`core.Partial`). The one-point parts and the choice table are all-or-nothing.
 """
 from __future__ import annotations
 
@@ -11,8 +49,11 @@ import warnings
 
 import numpy as np
 
-from .compare import close, compare_array, fmt, matches
-from .core import INPUTS_ENV, Case, Check, CheckSet, Verdict
+from .compare import FLOAT32_ABS_FLOOR, TWIN_SLACK, close, compare_array, fmt, matches
+from .core import INPUTS_ENV, Case, Check, CheckSet, Partial, Verdict
+
+#: exp(z) overflows a float64 above z = 709.78 and underflows to 0 below about -745: "about 700" either way.
+_EXP_RANGE = 700.0
 
 
 def _sig(z):
@@ -24,6 +65,24 @@ def _sig(z):
 
 def _first(mask: np.ndarray) -> tuple:
     return tuple(int(i) for i in np.argwhere(mask)[0])
+
+
+def _entrywise_matches(got: np.ndarray, expected: np.ndarray, tol: float, twin=None) -> np.ndarray:
+    """Which entries `compare.matches` accepts, entry by entry (the same rule, kept as a mask).
+
+    The scale of the absolute floor is the whole array's, as in `matches`, so that a subset of the
+    entries is judged exactly as it is inside the whole answer.
+    """
+    a, b = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    finite_ok = np.isfinite(a) == np.isfinite(b)
+    a, b = np.nan_to_num(a), np.nan_to_num(b)
+    allowed = np.maximum(tol * np.maximum(1e-8, np.abs(a) + np.abs(b)),
+                         FLOAT32_ABS_FLOOR * max(1.0, float(np.max(np.abs(b), initial=0.0))))
+    if twin is not None:
+        t = np.asarray(twin, dtype=np.float64)
+        if t.shape == b.shape:
+            allowed = np.maximum(allowed, TWIN_SLACK * np.abs(np.nan_to_num(t) - b))
+    return finite_ok & (np.abs(a - b) <= allowed)
 
 
 def _error_hint(record: dict) -> str:
@@ -54,6 +113,17 @@ class _ArrayFunctionCheck(Check):
     #: Printed after a pass when numpy warned: the values are right, so the part still passes.
     warning_tip = ""
     tol = 1e-5
+    expected_form = "a numpy array of the same shape as z"
+
+    def stability_rules(self, z: np.ndarray) -> list[tuple[np.ndarray, str, str, str]]:
+        """The statement's no-overflow rules that earn their own share of the points (core.Partial).
+
+        Each is (mask of the entries of z the rule is about, which entries they are, the cause when they
+        came back as nan or inf, how to meet the rule). The entries
+        outside every mask carry the formula itself: when any of them is wrong the whole part fails.
+        Empty (the default): the part is all-or-nothing.
+        """
+        return []
 
     def diagnoses(self, z: np.ndarray) -> list:
         return []
@@ -107,15 +177,49 @@ class _ArrayFunctionCheck(Check):
             return (f"{self.signature} returned shape {got_arr.shape} for z of shape {z.shape}; expected "
                     f"{expected.shape}. {self.shape_advice}")
         with np.errstate(all="ignore"):
+            twin = self.float32_twin(z)
+            prepared = self.prepare(z, got_arr, expected)
+            if matches(prepared, expected, self.tol, twin=twin):
+                return None
+            right = _entrywise_matches(prepared, expected, self.tol, twin)
+            partial = self.partial_credit(z, got_arr, right)
+            if partial is not None:
+                return partial
             bad = ~np.isfinite(got_arr) & np.isfinite(expected)
             if bad.any():
                 return self.nonfinite_message(z, got_arr, expected, bad)
-            twin = self.float32_twin(z)
-            if matches(self.prepare(z, got_arr, expected), expected, self.tol, twin=twin):
-                return None
             # Describe the answer as it came back, not as prepared.
+            where = _first(~right) if (~right).any() else _first(np.ones(z.shape, bool))
+            index = ", ".join(str(i) for i in where)
+            generic = (f"The first wrong entry is z[{index}] = {z[where]:g}: expected {expected[where]:.6g}, got "
+                       f"{got_arr[where]:.6g}. Those values match none of the usual mistakes: compare your code "
+                       "with the formula in the statement, on that one number.")
             return compare_array(self.signature, got_arr, expected, inputs, tol=self.tol,
-                                 diagnoses=self.diagnoses(z), twin=twin)
+                                 diagnoses=[*self.diagnoses(z), (lambda g, e, i: True, generic)], twin=twin)
+
+    def partial_credit(self, z: np.ndarray, got: np.ndarray, right: np.ndarray) -> Partial | None:
+        """A Partial when the formula is right and only some stated no-overflow rules fail, else None."""
+        rules = self.stability_rules(z)
+        if not rules:
+            return None
+        covered = np.zeros(z.shape, bool)
+        for mask, *_ in rules:
+            covered |= mask
+        if not np.all(right[~covered]):
+            return None  # the formula itself is wrong: all-or-nothing, with the usual diagnoses
+        unmet = []
+        for mask, what, cause, how in rules:
+            if np.all(right[mask]):
+                continue
+            if np.any(~np.isfinite(got[mask & ~right])):
+                unmet.append(f"{what} come back as nan or inf: {cause} {how}")
+            else:
+                unmet.append(f"{what} come back wrong. {how}")
+        if not unmet:
+            return None
+        return Partial(len(rules) + 1 - len(unmet), len(rules) + 1,
+                       f"{self.signature} is right for ordinary scores, but " + " Also, ".join(
+                           m[0].lower() + m[1:] for m in unmet))
 
     def nonfinite_message(self, z, got, expected, bad) -> str:
         where = _first(bad)
@@ -234,6 +338,12 @@ class Sigmoid(_ArrayFunctionCheck):
     keras_twin = "sigmoid"
     signature = "sigmoid(z)"
     overflow_advice = _SIGMOID_OVERFLOW
+
+    def stability_rules(self, z):
+        return [(np.abs(z) > _EXP_RANGE, "the values where |z| is larger than about 700, beyond the range of np.exp,",
+                 "an exponential of a large number overflowed to inf (np.exp(1000) = inf), and inf / inf is nan.",
+                 "Only ever call np.exp on -|z|, which is at most 0: with e = np.exp(-np.abs(z)), the sigmoid is "
+                 "1 / (1 + e) where z >= 0 and e / (1 + e) where z < 0.")]
     warning_tip = ("the stable form with e = np.exp(-np.abs(z)) computes it without any overflow, so numpy "
                    "has nothing to warn about.")
     public_cases = (
@@ -390,6 +500,21 @@ class Softmax(_ArrayFunctionCheck):
     name = "softmax"
     keras_twin = "softmax"
     signature = "softmax(z)"
+
+    def stability_rules(self, z):
+        row_max = np.max(z, axis=-1, keepdims=True)
+        high = np.broadcast_to(row_max > _EXP_RANGE, z.shape)
+        low = np.broadcast_to((row_max < -_EXP_RANGE) | (row_max - np.max(z) < -_EXP_RANGE), z.shape)
+        return [
+            (high, "the rows whose scores go above about 700, where np.exp overflows,",
+             "np.exp of such a score is inf, and inf / inf is nan.",
+             "Subtract each row's maximum before exp: softmax(z) = softmax(z - max(z)), so the largest exponent "
+             "becomes exp(0) = 1. Use np.max(z, axis=-1, keepdims=True)."),
+            (low, "the rows whose scores all lie far below 0, or far below the largest score of the batch,",
+             "every exp of such a row underflowed to 0, and 0 / 0 is nan.",
+             "Subtract each row's own maximum (np.max(z, axis=-1, keepdims=True)): with no maximum, or one maximum "
+             "for the whole batch, a row far below it is exponentiated at around exp(-2000) = 0."),
+        ]
     shape_advice = ("softmax keeps the shape of z: one probability per entry. Reduce with keepdims=True, and "
                     "return exp(z - max) divided by its sum, not the sum itself.")
     warning_tip = ("subtracting each row's maximum first (np.max(z, axis=-1, keepdims=True)) leaves nothing "
@@ -525,6 +650,7 @@ def _choice_advice(task: str, got: str, expected: str) -> str:
 class OutputActivation(Check):
     name = "output_activation"
     signature = "output_activation(task)"
+    expected_form = 'one of the strings "linear", "sigmoid" or "softmax"'
     public_cases = (
         Case({"task": "house_price"}, "linear", "house_price"),
         Case({"task": "spam"}, "sigmoid", "spam"),

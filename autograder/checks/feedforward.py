@@ -1,12 +1,54 @@
-"""Checks for 03_feedforward: initialising an MLP, its numpy forward pass, its size, and the same MLP in Keras.
+"""Checks for 03_feedforward: initialising an MLP, its numpy forward pass, its size, copying weights into
+Keras, and the widest MLP that fits a parameter budget.
 
 Nothing here computes a forward pass. Expected outputs of the public cases are literals
 (worked out once, offline), and so are the outputs of the common mistakes on those cases,
 kept under the grader-only key "_mistakes" so a message can name the mistake.
 
 The two Keras parts are judged from the model itself (see `model_data`): the kernel reports only
-`report_model(model)`, and the grader rebuilds it and computes its layers, parameter count and
-outputs on a batch in the grader-only key "_X", which the kernel never sees.
+`report_model(model)`, and the grader rebuilds it and computes its layers, weights, parameter count
+and outputs on a batch in the grader-only key "_X", which the kernel never sees.
+
+Stated rules (part / rule / how it is checked). Found 28, checked 25, suggestions only 3.
+- init_params / a list with one (W, b) pair per layer, none for the input layer / `compare` (count message)
+- init_params / W of shape (n_in, n_out) / shape message, named when transposed
+- init_params / b of shape (n_out,), 1-D / shape message
+- init_params / every b equal to zeros / value message
+- init_params / W random, centred on 0 / equal-weights and mean messages
+- init_params / standard deviation sqrt(2 / n_in) (He) / measured on layers with >= 256 weights, diagnoses
+  for the usual wrong scales
+- init_params / a normal distribution / suggestion only (the statement says a truncated normal or a uniform
+  with the same spread passes: the check measures mean and spread)
+- init_params / same seed, same weights / called twice with one seed
+- init_params / the seed argument is honoured / a second seed must change W1
+- init_params / one generator for every layer / layers that repeat one stream (a generator re-made from the
+  seed per layer) are named
+- forward / output of shape (m, n_L), only the last layer's values / shape, list and hidden-width messages
+- forward / ReLU after every hidden layer, none on the output / values, diagnoses (ReLU on the output, no
+  activation, sigmoid)
+- forward / the biases / diagnosis (no biases)
+- forward / any number of layers / secret depths 1-3 hidden, hidden 1-layer and 5-layer inputs, unpack advice
+- forward / float32 accuracy / `compare.matches` with a float32 twin of the reference
+- count_params / the total of n_in * n_out + n_out over the layers / value, diagnoses (weights only, per-input
+  biases, input-layer biases, units, biases only, product)
+- count_params / returned as an int / a whole float or a non-integer earns 1 of 2 points (Partial)
+- count_params / layer_sizes given as a list or a tuple / hidden tuple input
+- count_params / without building the arrays / suggestion only
+- copy_weights / model(X) equals forward(X, params) up to float32 rounding / the grader rebuilds the reported
+  model and runs it on "_X"; diagnoses from the reported weights against params
+- copy_weights / W and b go in unchanged, in order / transposed, wrong-order, missing-bias diagnoses
+- copy_weights / works for the three forms of checks.mlp_model / public and secret cases use every form
+- copy_weights / returns the model / right weights without the return earn 2 of 3 points (Partial)
+- widest_mlp / returns a keras.Model / message naming what came back (a width, a list of layers)
+- widest_mlp / n_in inputs, n_hidden hidden Dense ReLU layers of one width, a linear Dense(n_out) output,
+  biases / architecture requirement, one message per setting (1 point)
+- widest_mlp / at most max_params parameters / budget requirement, diagnoses for an off-by-one loop,
+  uncounted biases, one hidden layer assumed (1 point)
+- widest_mlp / the largest width that fits / width requirement, diagnosis for < instead of <= (1 point)
+- widest_mlp / use count_params / suggestion only
+
+Partial credit: count_params (value vs type), copy_weights (copy vs return) and widest_mlp
+(architecture, budget, width) check separable requirements; init_params and forward are all-or-nothing.
 """
 from __future__ import annotations
 
@@ -14,15 +56,16 @@ import copy
 
 import numpy as np
 
-from .compare import compare_array, fmt, within_scale
-from .core import Case, Check, CheckSet, Verdict
-from .model_data import built_on_zeros, error_text, rebuild_model, ModelLimits, ModelRejected, all_layers, predict, report_model
+from .compare import compare_array, fmt, matches
+from .core import Case, Check, CheckSet, Partial, Verdict, describe_value
+from .model_data import built_on_zeros, error_text, rebuild_model, ModelRejected, all_layers, predict, report_model
 
 
 # ------------------------------------------------------------------ shared helpers
-def _near(got, expected, rtol: float = 1e-4) -> bool:
-    """Equal up to float32 rounding, in a band scaled by the largest output (see within_scale)."""
-    return within_scale(got, expected, rtol)
+def _near(got, expected, rtol: float = 1e-4, twin=None) -> bool:
+    """Equal up to float32 rounding: `compare.matches` with an absolute floor of rtol times the largest output
+    (several float32 layers round more than one float32 function does), and a float32 twin when given."""
+    return matches(got, expected, 1e-5, floor=rtol, twin=twin)
 
 
 def _pairs(params) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -33,7 +76,7 @@ def _pairs(params) -> list[tuple[np.ndarray, np.ndarray]]:
 _MATMUL_ADVICE = ("A layer computes A @ W + b, with A of shape (m, n_in) and W of shape (n_in, n_out): "
                   "keep that order, and do not transpose W.")
 
-# Public forward-pass cases, shared by forward (Exercise 2) and copy_weights (Exercise 5).
+# Public forward-pass cases, shared by forward (Exercise 2) and copy_weights (Exercise 4).
 # Case A is small enough to check by hand: for the first sample the hidden pre-activations
 # are [2.6, -0.2, -0.45], so the hidden activations are [2.6, 0, 0].
 _X_A = np.array([[1.0, 2.0], [0.5, -1.0], [-2.0, 0.0], [0.0, 0.0]])
@@ -63,7 +106,7 @@ _MISTAKES_B = {
                          [0.9419550576182859, -0.8433686021918079]]),
 }
 
-#: What each mistake means in numpy (Exercise 2) and in Keras (Exercise 5).
+#: What each mistake means in numpy (Exercise 2); Exercise 4 has its own words (_COPY_ADVICE).
 _NUMPY_ADVICE = {
     "relu_out": ("The negative outputs became 0: ReLU was applied to the output layer too. The last layer is "
                  "linear: return Z = A @ W + b of the last layer as it is."),
@@ -73,19 +116,6 @@ _NUMPY_ADVICE = {
     "sigmoid": "The hidden layers used a sigmoid: this network uses ReLU, max(0, Z), in its hidden layers.",
     "zeros": "Every output is 0: return the last layer's output, not a placeholder.",
 }
-_KERAS_ADVICE = {
-    "relu_out": ("The negative outputs became 0: the output Dense layer of keras_mlp has a ReLU. The output "
-                 "layer is linear: Dense(n_out) with no activation."),
-    "no_bias": ("These are the outputs without the biases: copy both arrays of each layer, "
-                "layer.set_weights([W, b])."),
-    "no_relu": ("These are the outputs of a network with no activation at all: the hidden Dense layers of "
-                "keras_mlp need activation='relu'."),
-    "sigmoid": "The hidden layers used a sigmoid: the hidden Dense layers of keras_mlp need activation='relu'.",
-    "zeros": ("Every output is 0: the weights were probably not copied. Call layer.set_weights([W, b]) "
-              "on each Dense layer."),
-}
-
-
 def _forward_diagnoses(advice: dict[str, str]):
     """Diagnoses for a wrong forward-pass output, working back from the expected output and the literal mistakes."""
     return [
@@ -138,6 +168,7 @@ class InitParams(Check):
     """Judged by properties: random values are never compared with the reference's."""
     name = "init_params"
     signature = "init_params(layer_sizes, seed)"
+    expected_form = "a list of (W, b) pairs, one per layer"
     public_cases = (
         Case({"layer_sizes": [2, 3, 1], "seed": 0}, None, "layer_sizes = [2, 3, 1]"),
         Case({"layer_sizes": [48, 16, 48, 4], "seed": 1}, None, "layer_sizes = [48, 16, 48, 4]"),
@@ -214,7 +245,7 @@ class InitParams(Check):
                 return (f"{sig}: every weight of layer {index} is {float(W.flat[0]):g}. If all weights are equal, every "
                         "unit of a layer computes the same thing and they stay identical during training: draw "
                         "the weights at random.")
-        message = self._scale_message(sig, sizes, arrays)
+        message = self._scale_message(sig, sizes, arrays) or self._repeated_stream_message(sig, arrays)
         if message:
             return message
         again = got.get("again")
@@ -229,6 +260,21 @@ class InitParams(Check):
         if same_other:
             return (f"{sig} gave the same weights for seed={seed} and seed={seed + 1}: the seed argument is "
                     "ignored. Build the generator from it: rng = np.random.default_rng(seed).")
+        return None
+
+    @staticmethod
+    def _repeated_stream_message(sig, arrays) -> str | None:
+        """Layers whose weights are the first layer's random numbers again, rescaled: a generator re-made per layer."""
+        first = arrays[0][0].ravel()
+        for index, (W, _) in enumerate(arrays[1:], start=2):
+            k = min(first.size, W.size)
+            if k < 4:
+                continue
+            a, b = first[:k], W.ravel()[:k]
+            if np.all(a != 0) and np.allclose(b / a, (b / a)[0], rtol=1e-5, atol=0):
+                return (f"{sig}: layer {index} starts with the same random numbers as layer 1, only rescaled: a new "
+                        "generator was made from the seed for each layer, so every layer repeats one stream. Make "
+                        "one generator, rng = np.random.default_rng(seed), before the loop and draw every W from it.")
         return None
 
     @staticmethod
@@ -272,9 +318,23 @@ class InitParams(Check):
 
 
 # ------------------------------------------------------------------ Exercise 2: forward
+def _float32_forward(inputs: dict):
+    """The reference's forward pass computed in float32 (what Keras does), so an answer as accurate passes."""
+    try:
+        A = np.asarray(inputs["X"], dtype=np.float32)
+        params = [(np.asarray(W, np.float32), np.asarray(b, np.float32)) for W, b in inputs["params"]]
+        for W, b in params[:-1]:
+            A = np.maximum(A @ W + b, np.float32(0))
+        return (A @ params[-1][0] + params[-1][1]).astype(np.float64)
+    except (TypeError, ValueError, KeyError, IndexError):
+        return None
+
+
+
 class Forward(Check):
     name = "forward"
     signature = "forward(X, params)"
+    expected_form = "one numpy array of shape (m, n_L)"
     public_cases = (
         Case({"X": _X_A, "params": _PARAMS_A, "_mistakes": _MISTAKES_A}, _OUT_A,
              "2 inputs, 3 hidden units, 2 outputs"),
@@ -315,19 +375,29 @@ class Forward(Check):
                 len({np.shape(g) for g in got}) > 1:
             return (f"{self.signature} returned a list of {len(got)} arrays; it should return only the output "
                     f"of the last layer, one array of shape {expected.shape}.")
-        if _near(got, expected):
+        if _near(got, expected, twin=_float32_forward(inputs)):
             return None
         width = _hidden_width_message(self.signature, got, inputs, expected.shape[1])
         if width:
             return width
+        try:
+            got_arr = np.asarray(got, dtype=np.float64)
+            wrong = np.flatnonzero(np.any(np.abs(got_arr - expected) > 1e-4 * max(1.0, np.abs(expected).max()), axis=1))
+            row = int(wrong[0]) if wrong.size else 0
+            generic = (f"The first wrong row is sample {row}: expected {fmt(expected[row])}, got {fmt(got_arr[row])}. "
+                       "Those outputs match none of the usual mistakes: follow that sample through your layers by "
+                       "hand (the worked example above does it for the first sample of the 2-3-2 network).")
+        except (TypeError, ValueError, IndexError):
+            generic = "Those outputs match none of the usual mistakes: compare each step with the formulas above."
         return compare_array(self.signature, got, expected, inputs, tol=1e-5,
-                             diagnoses=_forward_diagnoses(_NUMPY_ADVICE))
+                             diagnoses=[*_forward_diagnoses(_NUMPY_ADVICE), (lambda g, e, i: True, generic)])
 
 
 # ------------------------------------------------------------------ Exercise 3: count_params
 class CountParams(Check):
     name = "count_params"
     signature = "count_params(layer_sizes)"
+    expected_form = "an int"
     public_cases = (
         Case({"layer_sizes": [2, 3, 1]}, 13, "layer_sizes = [2, 3, 1]"),
         Case({"layer_sizes": [4, 8, 6, 3]}, 115, "layer_sizes = [4, 8, 6, 3]"),
@@ -354,34 +424,42 @@ class CountParams(Check):
         value = float(np.asarray(got, dtype=np.float64))
         expected = int(expected)
         if value == expected:
-            return None
+            if np.asarray(got).dtype.kind in "iu":
+                return None
+            return Partial(1, 2, f"{self.signature} returned the right count, but as a float: the statement asks "
+                                 "for an int. A division or a float in the sum makes a float; count with whole "
+                                 "numbers, or return int(total).")
         weights_only = expected - sum(sizes[1:])
         reasons = [
-            (weights_only, "That counts only the weights: each layer also has one bias per unit, n_out of them."),
-            (weights_only + sum(sizes[:-1]), "The biases were counted per input (n_in). A layer has one bias per "
-                                             "unit, so n_in * n_out + n_out parameters."),
-            (expected + sizes[0], "The input layer got biases too. Only layers with weights have biases: the "
-                                  "input layer is just the data and has no parameters."),
-            (sum(sizes), "That is the number of units (neurons), not of parameters. Each layer has "
-                         "n_in * n_out weights plus n_out biases."),
-            (sum(sizes[1:]), "That counts only the biases: add the n_in * n_out weights of each layer."),
-            (int(np.prod(sizes)), "Multiplying all the sizes together counts paths through the network. Add up "
-                                  "n_in * n_out + n_out over the layers instead."),
+            (weights_only, "the weights only",
+             "That counts only the weights: each layer also has one bias per unit, n_out of them."),
+            (weights_only + sum(sizes[:-1]), "one bias per input",
+             "The biases were counted per input (n_in). A layer has one bias per unit, so n_in * n_out + n_out "
+             "parameters."),
+            (expected + sizes[0], "biases for the input layer too",
+             "The input layer got biases too. Only layers with weights have biases: the input layer is just the "
+             "data and has no parameters."),
+            (sum(sizes), "the number of units",
+             "That is the number of units (neurons), not of parameters. Each layer has n_in * n_out weights plus "
+             "n_out biases."),
+            (sum(sizes[1:]), "the biases only", "That counts only the biases: add the n_in * n_out weights of each layer."),
+            (int(np.prod(sizes)), "the product of all the sizes",
+             "Multiplying all the sizes together counts paths through the network. Add up n_in * n_out + n_out over "
+             "the layers instead."),
         ]
-        for wrong, advice in reasons:
-            if value == wrong:
-                return f"{sig} returned {int(value)}, expected {expected}. {advice}"
+        named = [(short, advice) for wrong, short, advice in reasons if value == wrong]
+        if len(named) == 1:
+            return f"{sig} returned {int(value)}, expected {expected}. {named[0][1]}"
+        if named:  # one count that several mistakes give: name them all, not one of them
+            return (f"{sig} returned {int(value)}, expected {expected}. For these sizes, "
+                    f"{' and '.join(short for short, _ in named)} both give {int(value)}, neither of which is the "
+                    "parameter count. A layer has n_in * n_out weights and n_out biases: add that up over the layers.")
         return (f"{sig} returned {fmt(got)}, expected {expected}. Add up n_in * n_out + n_out over every pair "
                 "of consecutive sizes (n_in, n_out).")
 
 
-# ------------------------------------------------------------------ Exercise 4: keras_mlp
+# ------------------------------------------------------------------ Keras models, described from their config
 _rebuild = rebuild_model
-
-
-def _sample(n_inputs: int) -> np.ndarray:
-    """The public cases' batch of 3 samples; the grader's own cases draw theirs."""
-    return np.linspace(-1.0, 1.0, 3 * n_inputs).reshape(3, n_inputs)
 
 
 def _activation_name(value) -> str:
@@ -404,7 +482,8 @@ def _describe_layers(model, keras) -> list[dict]:
             config = layer.get_config()
             layers.append({"kind": "Dense", "units": int(config["units"]),
                            "activation": _activation_name(config.get("activation")),
-                           "use_bias": bool(config.get("use_bias", True))})
+                           "use_bias": bool(config.get("use_bias", True)),
+                           "n_in": int(layer.kernel.shape[0]) if layer.built else None})
         elif isinstance(layer, keras.layers.ReLU):
             config = layer.get_config()
             plain = config.get("max_value") is None and not config.get("negative_slope") and not config.get("threshold")
@@ -419,12 +498,12 @@ def _describe_layers(model, keras) -> list[dict]:
 
 
 def _effective_dense(layers: list[dict]) -> tuple[list[list], str | None]:
-    """[(units, activation, use_bias)] with separate Activation layers folded into the Dense before them."""
+    """[(units, activation, use_bias, n_in)] with separate Activation layers folded into the Dense before them."""
     dense: list[list] = []
     for layer in layers:
         kind = layer.get("kind")
         if kind == "Dense":
-            dense.append([layer["units"], layer["activation"], layer["use_bias"]])
+            dense.append([layer["units"], layer["activation"], layer["use_bias"], layer.get("n_in")])
         elif kind == "Activation":
             if not dense:
                 return dense, "an Activation layer comes before the first Dense layer"
@@ -436,202 +515,339 @@ def _effective_dense(layers: list[dict]) -> tuple[list[list], str | None]:
     return dense, None
 
 
-class KerasMLP(Check):
-    name = "keras_mlp"
-    signature = "keras_mlp(layer_sizes)"
-    public_cases = (
-        Case({"layer_sizes": [4, 8, 6, 3], "_X": _sample(4)}, {"n_params": 115}, "layer_sizes = [4, 8, 6, 3]"),
-        Case({"layer_sizes": [2, 16, 1], "_X": _sample(2)}, {"n_params": 65}, "layer_sizes = [2, 16, 1]"),
-    )
+# ------------------------------------------------------------------ Exercise 4: copy_weights
+#: The ways checks.mlp_model builds the same MLP: copy_weights must work for each.
+MLP_FORMS = ("dense_relu", "relu_layers", "functional")
 
-    def secret_inputs(self, rng):
-        sizes = [int(rng.integers(2, 9))] + [int(rng.integers(3, 17)) for _ in range(int(rng.integers(2, 4)))] \
-            + [int(rng.integers(1, 5))]
-        return [{"layer_sizes": sizes, "_X": rng.normal(0.0, 1.0, (3, sizes[0]))}]
 
-    def hidden_inputs(self, rng):
-        # Only an output layer (no hidden layer at all), and five layers.
-        n = int(rng.integers(2, 8))
-        return [{"layer_sizes": [n, int(rng.integers(1, 4))], "_X": rng.normal(0.0, 1.0, (3, n))},
-                {"layer_sizes": [3, 8, 8, 8, 8, 1], "_X": rng.normal(0.0, 1.0, (3, 3))}]
+def mlp_model(layer_sizes, form: str = "dense_relu"):
+    """The MLP of Exercise 2 in Keras (ReLU hidden layers, a linear output layer), built one of three ways.
 
-    def run(self, subject, inputs):
-        sizes = list(inputs["layer_sizes"])
-        return report_model(built_on_zeros(subject(list(sizes)), int(sizes[0])))
+    "dense_relu": keras.Sequential with Dense(n, activation="relu") hidden layers.
+    "relu_layers": keras.Sequential with Dense(n) followed by its own keras.layers.ReLU() layer.
+    "functional": the functional API; model.layers then starts with the InputLayer.
+    """
+    import keras
 
-    def error_advice(self, inputs, error, detail):
-        if "incompatible" in detail or "expected axis" in detail or "shape" in detail:
-            return (f"The model must accept inputs with layer_sizes[0] = {inputs['layer_sizes'][0]} features: "
-                    "start it with keras.Input(shape=(layer_sizes[0],)).")
-        return ""
+    sizes = [int(n) for n in layer_sizes]
+    if form == "functional":
+        inputs = keras.Input(shape=(sizes[0],))
+        x = inputs
+        for n in sizes[1:-1]:
+            x = keras.layers.Dense(n, activation="relu")(x)
+        return keras.Model(inputs, keras.layers.Dense(sizes[-1])(x))
+    layers = [keras.Input(shape=(sizes[0],))]
+    for n in sizes[1:-1]:
+        layers += [keras.layers.Dense(n), keras.layers.ReLU()] if form == "relu_layers" else \
+            [keras.layers.Dense(n, activation="relu")]
+    return keras.Sequential(layers + [keras.layers.Dense(sizes[-1])])
 
-    def compare(self, inputs, got, expected):
-        import keras
 
-        sizes = [int(v) for v in inputs["layer_sizes"]]
-        sig = f"keras_mlp({sizes})"
-        if not isinstance(got, dict):
-            return f"{sig} returned something the check cannot read."
-        if not got.get("is_model"):
-            return (f"{sig} returned a {got.get('kind')}, not a keras.Model. Put the layers in a model, e.g. "
-                    "keras.Sequential([keras.Input(shape=(n0,)), keras.layers.Dense(...), ...]).")
-        try:
-            model = _rebuild(got)
-        except ModelRejected as exc:
-            return f"The model from {sig} cannot be checked: {exc}."
-        dense, problem = _effective_dense(_describe_layers(model, keras))
-        if problem:
-            return f"{sig}: {problem}."
-        units = [d[0] for d in dense]
-        want_units = sizes[1:]
-        if units != want_units:
-            if units == sizes:
-                return (f"{sig} has Dense layers with units {units}, expected {want_units}. The input layer is not "
-                        "a Dense layer: it is keras.Input(shape=(layer_sizes[0],)), and holds no weights.")
-            if units == want_units[::-1]:
-                return f"{sig} has Dense layers with units {units}, expected {want_units}: the order is reversed."
-            return (f"{sig} has Dense layers with units {units}, expected {want_units}: one Dense layer per "
-                    "entry of layer_sizes after the first, in order.")
-        for index, (n, act, _) in enumerate(dense[:-1], start=1):
-            if act != "relu":
-                cause = "has no activation (linear)" if act == "linear" else f"uses activation {act!r}"
-                return (f"{sig}: hidden Dense layer {index} ({n} units) {cause}. Every hidden layer uses ReLU: "
-                        "Dense(n, activation='relu').")
-        if dense[-1][1] != "linear":
-            return (f"{sig}: the output Dense layer uses activation {dense[-1][1]!r}. The output layer of this "
-                    "network is linear: Dense(n_out) with no activation.")
-        if not all(d[2] for d in dense):
-            return f"{sig}: a Dense layer has use_bias=False. Every layer of this network has biases."
-        n_params = int(model.count_params())
-        want = _expected_params(expected)
-        if n_params != want:
-            return f"{sig} has {n_params} parameters (model.count_params()), expected {want}."
-        X = np.asarray(inputs["_X"], dtype="float32")
-        try:
-            shape = list(predict(model, X).shape)
-        except Exception as exc:  # noqa: BLE001 - a model that cannot take the batch is the student's to fix
-            detail = error_text(exc)
-            advice = self.error_advice(inputs, type(exc).__name__, detail)
-            return f"{sig} could not be run on a batch of shape {X.shape} ({detail}). {advice}".rstrip()
-        if shape != [len(X), sizes[-1]]:
-            return (f"{sig} maps a batch of {len(X)} samples to outputs of shape {tuple(shape)}, expected "
-                    f"({len(X)}, {sizes[-1]}).")
+def _weights_message(model, params) -> str | None:
+    """What the reported model's Dense weights say about the copy, from the grader's own params; None if they are right."""
+    import keras
+
+    dense = [layer for layer in all_layers(model) if isinstance(layer, keras.layers.Dense)]
+    pairs = _pairs(params)
+    if len(dense) != len(pairs):
+        return (f"the model now has {len(dense)} Dense layers for {len(pairs)} pairs (W, b): copy the weights into the "
+                "model copy_weights is given, and return that model.")
+    kernels = [np.asarray(layer.kernel.numpy(), np.float64) for layer in dense]
+    biases = [np.asarray(layer.bias.numpy(), np.float64) if layer.bias is not None else None for layer in dense]
+
+    def same(a, b):
+        return a is not None and np.shape(a) == np.shape(b) and _near(a, b, 1e-6)
+
+    kernel_ok = [same(K, W) for K, (W, _) in zip(kernels, pairs)]
+    bias_ok = [same(c, b) for c, (_, b) in zip(biases, pairs)]
+    if all(kernel_ok) and all(bias_ok):
         return None
+    if all(kernel_ok):
+        return ("every Dense layer holds its W, but not its b: copy both arrays of each pair, "
+                "layer.set_weights([W, b]).")
+    if any(same(K, W.T) for K, (W, _) in zip(kernels, pairs) if W.shape[0] == W.shape[1]):
+        return ("a Dense kernel holds W transposed. A Dense kernel has shape (n_in, n_out), the same as W: pass "
+                "[W, b] as they are.")
+    if any(same(K, W) for i, K in enumerate(kernels) for j, (W, _) in enumerate(pairs) if i != j):
+        return "the pairs went into the wrong layers: the l-th Dense layer takes the l-th pair (W, b) of params."
+    if not any(kernel_ok):
+        return ("no Dense layer holds its W from params (a Dense layer keeps its own random weights until "
+                "set_weights replaces them). Call layer.set_weights([W, b]) on each Dense layer, in order, with W and "
+                "b as they are.")
+    copied = kernel_ok.index(False)
+    first = "only the first Dense layer holds its" if copied == 1 else f"only the first {copied} Dense layers hold their"
+    return (f"{first} (W, b): every Dense "
+            "layer needs its pair. Skip the layers that hold no weights (an InputLayer, a ReLU layer) instead of "
+            "pairing them with params.")
 
 
-def _expected_params(expected) -> int:
-    """The expected parameter count: a public case's literal, or that of the reference's reported model."""
-    if isinstance(expected, dict) and "n_params" in expected:
-        return int(expected["n_params"])
-    return int(_rebuild(expected).count_params())
-
-
-# ------------------------------------------------------------------ Exercise 5: copy_weights
-class KerasMLPNotImplemented(Exception):
-    """Raised in the kernel when copy_weights cannot be checked because keras_mlp is still a stub."""
+_COPY_ADVICE = {
+    "relu_out": ("The negative outputs became 0, as if the output layer had a ReLU: copy_weights changes only the "
+                 "weights (layer.set_weights), never the layers of the model it is given."),
+    "no_bias": "These are the outputs without the biases: copy both arrays of each layer, layer.set_weights([W, b]).",
+    "no_relu": ("These are the outputs of the same weights in a network with no activation: copy_weights must copy "
+                "into the model it is given, which has its ReLUs, and return that model."),
+    "sigmoid": ("These are the outputs of the same weights with sigmoid hidden layers: copy_weights must copy into "
+                "the model it is given, which uses ReLU, and return that model."),
+    "zeros": "Every output is 0: the model's weights are not those of params. Copy them with layer.set_weights([W, b]).",
+}
 
 
 class CopyWeights(Check):
-    """The subject is the pair (keras_mlp, copy_weights): weights are copied into the student's own model."""
+    """The check builds each model with `mlp_model` (in the kernel) and calls copy_weights(model, params) on it."""
     name = "copy_weights"
     signature = "copy_weights(model, params)"
+    expected_form = "the keras.Model it was given, with its weights replaced by params"
     public_cases = (
-        Case({"layer_sizes": [2, 3, 2], "params": _PARAMS_A, "_X": _X_A, "_mistakes": _MISTAKES_A}, _OUT_A,
-             "the 2-3-2 network of Exercise 2"),
-        Case({"layer_sizes": [3, 4, 3, 2], "params": _PARAMS_B, "_X": _X_B, "_mistakes": _MISTAKES_B}, _OUT_B,
-             "the 3-4-3-2 network of Exercise 2"),
+        Case({"layer_sizes": [2, 3, 2], "form": "dense_relu", "params": _PARAMS_A, "_X": _X_A, "_mistakes": _MISTAKES_A},
+             _OUT_A, "the 2-3-2 network of Exercise 2, Dense(n, activation='relu') layers"),
+        Case({"layer_sizes": [3, 4, 3, 2], "form": "relu_layers", "params": _PARAMS_B, "_X": _X_B,
+              "_mistakes": _MISTAKES_B}, _OUT_B, "the 3-4-3-2 network of Exercise 2, with separate ReLU layers"),
+        Case({"layer_sizes": [3, 4, 3, 2], "form": "functional", "params": _PARAMS_B, "_X": _X_B,
+              "_mistakes": _MISTAKES_B}, _OUT_B, "the 3-4-3-2 network of Exercise 2, built with the functional API"),
     )
 
-    # The test cell reads checks.copy_weights(copy_weights, keras_mlp); a prepared pair works too.
-    def __call__(self, copy_weights, keras_mlp=None) -> None:
-        super().__call__(copy_weights if isinstance(copy_weights, tuple) else (keras_mlp, copy_weights))
-
-    def hidden(self, copy_weights, keras_mlp=None) -> None:
-        super().hidden(copy_weights if isinstance(copy_weights, tuple) else (keras_mlp, copy_weights))
-
     def secret_inputs(self, rng):
-        sizes = [int(rng.integers(2, 7))] + [int(rng.integers(3, 9)) for _ in range(2)] + [int(rng.integers(1, 4))]
-        params = [(rng.normal(0, np.sqrt(2 / a), (a, b)), rng.normal(0, 0.5, b)) for a, b in zip(sizes[:-1], sizes[1:])]
-        return [{"layer_sizes": sizes, "params": params, "_X": rng.normal(0, 1.5, (8, sizes[0]))}]
+        cases = []
+        for form in rng.permutation(MLP_FORMS).tolist():
+            sizes = [int(rng.integers(2, 7))] + [int(rng.integers(3, 9)) for _ in range(2)] + [int(rng.integers(1, 4))]
+            params = [(rng.normal(0, np.sqrt(2 / a), (a, b)), rng.normal(0, 0.5, b)) for a, b in zip(sizes[:-1], sizes[1:])]
+            cases.append({"layer_sizes": sizes, "form": form, "params": params, "_X": rng.normal(0, 1.5, (8, sizes[0]))})
+        return cases
 
     def hidden_inputs(self, rng):
-        # A single (output) layer, and weights as float32 arrays.
+        # A single (output) layer, square layers (where a transposed W still fits), and float32 weights.
         one = [(rng.normal(0, 1, (3, 2)), rng.normal(0, 1, 2))]
+        square = [(rng.normal(0, 0.6, (4, 4)), rng.normal(0, 0.3, 4)) for _ in range(3)]
         sizes = [5, 7, 7, 3]
         f32 = [(rng.normal(0, 0.6, (a, b)).astype("float32"), rng.normal(0, 0.3, b).astype("float32"))
                for a, b in zip(sizes[:-1], sizes[1:])]
-        return [{"layer_sizes": [3, 2], "params": one, "_X": rng.normal(0, 1, (5, 3))},
-                {"layer_sizes": sizes, "params": f32, "_X": rng.normal(0, 1, (6, 5))}]
+        return [{"layer_sizes": [3, 2], "form": "functional", "params": one, "_X": rng.normal(0, 1, (5, 3))},
+                {"layer_sizes": [4, 4, 4, 4], "form": "dense_relu", "params": square, "_X": rng.normal(0, 1, (6, 4))},
+                {"layer_sizes": sizes, "form": "relu_layers", "params": f32, "_X": rng.normal(0, 1, (6, 5))}]
 
     def run(self, subject, inputs):
         import keras
-        build, copy_fn = subject
+
         inputs = copy.deepcopy(inputs)
-        if build is None:
-            raise TypeError("call the check as checks.copy_weights(copy_weights, keras_mlp)")
-        try:
-            model = build(list(inputs["layer_sizes"]))
-        except NotImplementedError:
-            raise KerasMLPNotImplemented() from None
-        if not isinstance(model, keras.Model):
-            return {"is_model": False, "kind": type(model).__name__}
-        returned = copy_fn(model, [(W, b) for W, b in inputs["params"]])
+        model = mlp_model(list(inputs["layer_sizes"]), inputs["form"])
+        returned = subject(model, [(W, b) for W, b in inputs["params"]])
         if isinstance(returned, keras.Model):
-            model = returned
-        return report_model(built_on_zeros(model, int(inputs["layer_sizes"][0])))
+            record = report_model(returned)
+            record["returned"] = "the model" if returned is model else "another model"
+        else:
+            record = report_model(model)  # a copy made in place still shows in the model it was given
+            record["returned"] = describe_value(returned)
+        return record
 
     def error_advice(self, inputs, error, detail):
         if "is not compatible with provided weight shape" in detail:
             return ("A Dense kernel has shape (n_in, n_out), the same as W: pass [W, b] as they are, "
                     "without transposing, to the Dense layer with the same position.")
         if "expecting 0 weights" in detail:
-            return ("That layer holds no weights: either it is the InputLayer, which model.layers lists first in a "
-                    "functional model, or the model is not built yet. Copy into the Dense layers only, "
-                    "[l for l in model.layers if isinstance(l, keras.layers.Dense)], and start keras_mlp's model "
-                    "with keras.Input so its weights exist.")
+            return ("That layer holds no weights: it is an InputLayer (a functional model lists one first) or an "
+                    "activation layer such as ReLU. Copy into the Dense layers only, in order, skipping the layers "
+                    "without weights.")
         if "weight list of length 1" in detail:
             return "layer.set_weights needs both arrays, kernel and bias: layer.set_weights([W, b])."
+        if "expecting" in detail and "weights" in detail:
+            return ("model.set_weights wants every array of the model in one flat list [W1, b1, W2, b2, ...]; "
+                    "layer.set_weights([W, b]) sets one layer.")
         return ""
-
-    def judge(self, inputs, record, expected):
-        if record.get("error") == KerasMLPNotImplemented.__name__:
-            return Verdict(False, "keras_mlp(layer_sizes) is not implemented yet: this check copies the weights "
-                                  "into the model it builds, so finish Exercise 4 first.")
-        return super().judge(inputs, record, expected)
 
     def compare(self, inputs, got, expected):
         if not isinstance(got, dict):
-            return f"{self.signature} returned something the check cannot read."
+            return self.unreadable(got)
         if not got.get("is_model"):
-            return (f"keras_mlp returned a {got.get('kind')}, not a keras.Model: finish Exercise 4 first, "
-                    "this check copies the weights into its model.")
+            return f"{self.signature} returned a {got.get('kind')}, which the check cannot run: return the model."
         try:
             model = _rebuild(got)
         except ModelRejected as exc:
-            return f"The model from keras_mlp, after {self.signature}, cannot be checked: {exc}."
+            return f"The model after {self.signature} cannot be checked: {exc}."
         X = np.asarray(inputs["_X"], dtype="float32")
         # A public case's expected outputs are literals; for the grader's own cases, the reference's model is rebuilt.
         expected = predict(_rebuild(expected), X) if isinstance(expected, dict) else np.asarray(expected, np.float64)
         try:
             outputs = predict(model, X)
         except Exception as exc:  # noqa: BLE001 - a model that cannot take the batch is the student's to fix
-            return (f"After copy_weights(model, params), the model could not be run on a batch of shape {X.shape} "
+            return (f"After {self.signature}, the model could not be run on a batch of shape {X.shape} "
                     f"({error_text(exc)}).")
+        returned = str(got.get("returned", ""))
         if _near(outputs, expected):
-            return None
-        what = "After copy_weights(model, params), model(X)"
+            if returned in ("the model", "another model"):
+                return None
+            return Partial(2, 3, f"{self.signature} copied the weights, but returned {returned}: the statement asks "
+                                 "it to return the model, so that copy_weights(keras_model, params) can be used "
+                                 "in an expression. End with `return model`.")
+        what = f"After {self.signature}, model(X)"
+        weights = _weights_message(model, inputs["params"])
+        generic = ("Those outputs match none of the usual mistakes, and the model's Dense layers hold the weights "
+                   "of params: check that copy_weights changes nothing else in the model.")
         return compare_array(what, outputs, expected, inputs, tol=1e-5, diagnoses=[
-            *_forward_diagnoses(_KERAS_ADVICE),
-            (lambda g, e, i: True,
-             "The weights do not seem to be copied: for each Dense layer, in order, call "
-             "layer.set_weights([W, b]). A fresh Dense layer starts from random weights."),
+            *([(lambda g, e, i: True, f"The weights say why: {weights}")] if weights else []),
+            *_forward_diagnoses(_COPY_ADVICE),
+            (lambda g, e, i: True, generic),
         ])
+
+
+# ------------------------------------------------------------------ Exercise 5: widest_mlp
+def _mlp_params(n_in: int, n_out: int, n_hidden: int, width: int, biases: bool = True) -> int:
+    sizes = [n_in] + [width] * n_hidden + [n_out]
+    return sum(a * b + (b if biases else 0) for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def widest_width(n_in: int, n_out: int, n_hidden: int, max_params: int, biases: bool = True) -> int:
+    """The largest width h whose [n_in, h, ..., h, n_out] MLP has at most max_params parameters (0 if none)."""
+    low, high = 0, 1
+    while _mlp_params(n_in, n_out, n_hidden, high, biases) <= max_params:
+        low, high = high, 2 * high
+    while high - low > 1:  # the count grows with h: bisect between a width that fits and one that does not
+        mid = (low + high) // 2
+        low, high = (mid, high) if _mlp_params(n_in, n_out, n_hidden, mid, biases) <= max_params else (low, mid)
+    return low
+
+
+class WidestMLP(Check):
+    """Judged on the rebuilt model: its architecture, its parameter count and its width, one point each."""
+    name = "widest_mlp"
+    signature = "widest_mlp(n_in, n_out, n_hidden, max_params)"
+    expected_form = "a keras.Model"
+    public_cases = (
+        Case({"n_in": 4, "n_out": 3, "n_hidden": 2, "max_params": 139}, {"width": 8},
+             "n_in=4, n_out=3, n_hidden=2, max_params=139"),
+        Case({"n_in": 784, "n_out": 10, "n_hidden": 1, "max_params": 60_000}, {"width": 75},
+             "n_in=784, n_out=10, n_hidden=1, max_params=60000"),
+        Case({"n_in": 2, "n_out": 1, "n_hidden": 1, "max_params": 1_000}, {"width": 249},
+             "n_in=2, n_out=1, n_hidden=1, max_params=1000"),
+        Case({"n_in": 20, "n_out": 5, "n_hidden": 3, "max_params": 5_000}, {"width": 43},
+             "n_in=20, n_out=5, n_hidden=3, max_params=5000"),
+    )
+
+    def secret_inputs(self, rng):
+        cases = []
+        for n_hidden, exact in ((1, False), (int(rng.integers(2, 4)), False), (int(rng.integers(2, 5)), True)):
+            n_in, n_out = int(rng.integers(2, 400)), int(rng.integers(1, 12))
+            width = int(rng.integers(6, 120))
+            fits = _mlp_params(n_in, n_out, n_hidden, width)
+            # A budget a few parameters short of the next width, or exactly a network's count (<= is the rule).
+            budget = fits if exact else int(rng.integers(fits, _mlp_params(n_in, n_out, n_hidden, width + 1)))
+            cases.append({"n_in": n_in, "n_out": n_out, "n_hidden": n_hidden, "max_params": budget})
+        return cases
+
+    def hidden_inputs(self, rng):
+        # Four hidden layers one parameter short of the next width, and a budget that allows a width of 1 only.
+        n_in, n_out = int(rng.integers(5, 60)), int(rng.integers(1, 5))
+        short = _mlp_params(n_in, n_out, 4, int(rng.integers(10, 40)) + 1) - 1
+        return [{"n_in": n_in, "n_out": n_out, "n_hidden": 4, "max_params": short},
+                {"n_in": 30, "n_out": 2, "n_hidden": 2, "max_params": _mlp_params(30, 2, 2, 2) - 1}]
+
+    def run(self, subject, inputs):
+        args = {k: int(inputs[k]) for k in ("n_in", "n_out", "n_hidden", "max_params")}
+        return report_model(built_on_zeros(subject(**args), args["n_in"]))
+
+    def compare(self, inputs, got, expected):
+        import keras
+
+        n_in, n_out, n_hidden, budget = (int(inputs[k]) for k in ("n_in", "n_out", "n_hidden", "max_params"))
+        sig = self.signature
+        if not isinstance(got, dict):
+            return self.unreadable(got)
+        if not got.get("is_model"):
+            kind = str(got.get("kind"))
+            article = "an" if kind[:1].lower() in "aeiou" else "a"
+            if kind in ("int", "float", "int64", "int32", "float64", "tuple"):
+                return (f"{sig} returned {article} {kind}, not a keras.Model: build the network with the width you "
+                        "found and return the model itself.")
+            return (f"{sig} returned {article} {kind}, not a keras.Model. Put the layers in a model, e.g. "
+                    "keras.Sequential([keras.Input(shape=(n_in,)), keras.layers.Dense(...), ...]).")
+        try:
+            model = _rebuild(got)
+        except ModelRejected as exc:
+            return f"The model from {sig} cannot be checked: {exc}."
+        dense, problem = _effective_dense(_describe_layers(model, keras))
+        if problem or not dense:
+            return f"{sig}: {problem or 'the model has no Dense layer'}."
+        hidden, (out_units, out_act, _, _) = dense[:-1], dense[-1]
+        widths = [d[0] for d in hidden]
+        arch = []  # the first unmet architecture setting
+        if dense[0][3] is not None and dense[0][3] != n_in:
+            arch.append("its first Dense layer does not take n_in inputs: start the model with "
+                        "keras.Input(shape=(n_in,)).")
+        if len(hidden) != n_hidden:
+            arch.append("the number of hidden Dense layers is not n_hidden: one Dense(width, activation='relu') per "
+                        "hidden layer, then the output layer.")
+        if len(set(widths)) > 1:
+            arch.append("its hidden layers have different widths; the statement asks for n_hidden layers of one "
+                        "width.")
+        for index, (n, act, _, _) in enumerate(hidden, start=1):
+            if act != "relu":
+                cause = "has no activation (linear)" if act == "linear" else f"uses activation {act!r}"
+                arch.append(f"hidden Dense layer {index} {cause}: every hidden layer uses ReLU, "
+                            "Dense(width, activation='relu').")
+                break
+        if out_units != n_out:
+            arch.append("its output Dense layer does not have n_out units.")
+        if out_act != "linear":
+            arch.append(f"its output Dense layer uses activation {out_act!r}; the output layer is linear, "
+                        "Dense(n_out) with no activation.")
+        if not all(d[2] for d in dense):
+            arch.append("a Dense layer has use_bias=False; every layer of this network has biases.")
+        shape_ok = (dense[0][3] in (None, n_in) and len(hidden) == n_hidden and len(set(widths)) == 1
+                    and out_units == n_out)
+        if not shape_ok:
+            # The budget and the width are about this shape of network: another shape earns neither.
+            return Partial(0, 3, f"The model from {sig}: {arch[0]}")
+        n_params = int(model.count_params())
+        best = widest_width(n_in, n_out, n_hidden, budget)
+        width = widths[0]
+        within = n_params <= budget
+        budget_message = "" if within else self._over_budget(n_in, n_out, n_hidden, budget, width, best)
+        widest = width == best and within
+        width_message = ""
+        if within and not widest and width is not None and width < best:
+            if _mlp_params(n_in, n_out, n_hidden, width + 1) == budget:
+                width_message = ("a width one larger uses exactly max_params parameters, which is within the budget: "
+                                 "the limit is 'at most', so compare with <=, not <.")
+            else:
+                width_message = ("its hidden layers are narrower than the budget allows: a wider network of the same "
+                                 "shape still fits in max_params.")
+        elif within and not widest and width is not None:
+            width_message = "its width is not the largest that fits in max_params."
+        items = [(not arch, arch[0] if arch else ""), (within, budget_message), (widest, width_message)]
+        unmet = [text for met, text in items if not met and text]
+        earned = sum(met for met, _ in items)
+        if earned == len(items):
+            return None
+        return Partial(earned, len(items), f"The model from {sig}: " + " Also, ".join(unmet))
+
+    @staticmethod
+    def _over_budget(n_in, n_out, n_hidden, budget, width, best) -> str:
+        what = "it has more parameters than max_params allows"
+        causes = []  # every usual mistake that gives exactly this width; it is named only when it is the one
+        if width == best + 1:
+            causes.append(("a loop that returns the first width that does not fit",
+                           "its width is the first that does not fit. Return the last width whose count is "
+                           "<= max_params, not the first one above it."))
+        if width == widest_width(n_in, n_out, n_hidden, budget, biases=False):
+            causes.append(("a count without the biases",
+                           "the width fits only if the biases are not counted. Each Dense layer also has one bias "
+                           "per unit; count_params from Exercise 3 counts them."))
+        if n_hidden > 1 and width == widest_width(n_in, n_out, 1, budget):
+            causes.append(("a count of one hidden layer only",
+                           "that width would fit with one hidden layer, but each further hidden layer of width h "
+                           "adds (h + 1) * h parameters. Count the whole network, [n_in] + [h] * n_hidden + [n_out]."))
+        if len(causes) == 1:
+            return f"{what}. {causes[0][1][0].upper()}{causes[0][1][1:]}"
+        if causes:
+            return (f"{what}. " + " and ".join(name for name, _ in causes).capitalize() + " would each give this "
+                    "width: count the whole network, biases included, and keep the last width that fits.")
+        return f"{what}. Count them with count_params from Exercise 3, or model.count_params()."
 
 
 init_params = InitParams()
 forward = Forward()
 count_params = CountParams()
-keras_mlp = KerasMLP()
 copy_weights = CopyWeights()
+widest_mlp = WidestMLP()
 
-CHECKS = CheckSet("03_feedforward", [init_params, forward, count_params, keras_mlp, copy_weights])
+CHECKS = CheckSet("03_feedforward", [init_params, forward, count_params, copy_weights, widest_mlp])
