@@ -49,7 +49,7 @@ import warnings
 
 import numpy as np
 
-from .compare import FLOAT32_ABS_FLOOR, TWIN_SLACK, close, compare_array, fmt, matches
+from .compare import close, compare_array, fmt, matches, matches_mask
 from .core import INPUTS_ENV, Case, Check, CheckSet, Partial, Verdict
 
 #: exp(z) overflows a float64 above z = 709.78 and underflows to 0 below about -745: "about 700" either way.
@@ -65,24 +65,6 @@ def _sig(z):
 
 def _first(mask: np.ndarray) -> tuple:
     return tuple(int(i) for i in np.argwhere(mask)[0])
-
-
-def _entrywise_matches(got: np.ndarray, expected: np.ndarray, tol: float, twin=None) -> np.ndarray:
-    """Which entries `compare.matches` accepts, entry by entry (the same rule, kept as a mask).
-
-    The scale of the absolute floor is the whole array's, as in `matches`, so that a subset of the
-    entries is judged exactly as it is inside the whole answer.
-    """
-    a, b = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
-    finite_ok = np.isfinite(a) == np.isfinite(b)
-    a, b = np.nan_to_num(a), np.nan_to_num(b)
-    allowed = np.maximum(tol * np.maximum(1e-8, np.abs(a) + np.abs(b)),
-                         FLOAT32_ABS_FLOOR * max(1.0, float(np.max(np.abs(b), initial=0.0))))
-    if twin is not None:
-        t = np.asarray(twin, dtype=np.float64)
-        if t.shape == b.shape:
-            allowed = np.maximum(allowed, TWIN_SLACK * np.abs(np.nan_to_num(t) - b))
-    return finite_ok & (np.abs(a - b) <= allowed)
 
 
 def _error_hint(record: dict) -> str:
@@ -181,7 +163,7 @@ class _ArrayFunctionCheck(Check):
             prepared = self.prepare(z, got_arr, expected)
             if matches(prepared, expected, self.tol, twin=twin):
                 return None
-            right = _entrywise_matches(prepared, expected, self.tol, twin)
+            right = matches_mask(prepared, expected, self.tol, twin=twin)
             partial = self.partial_credit(z, got_arr, right)
             if partial is not None:
                 return partial

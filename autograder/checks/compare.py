@@ -41,6 +41,29 @@ FLOAT32_ABS_FLOOR = 1e-6
 TWIN_SLACK = 4.0
 
 
+def matches_mask(got: Any, expected: Any, tol: float = 1e-5, *, floor: float = FLOAT32_ABS_FLOOR,
+                 twin: Any = None) -> np.ndarray:
+    """Which entries `matches` accepts, entry by entry (same shapes required; see `matches`).
+
+    The scale of the absolute floor is the whole array's, so that a subset of the entries is judged
+    exactly as it is inside the whole answer; partial credit counts entries with it.
+    """
+    a = np.asarray(got, dtype=np.float64)
+    b = np.asarray(expected, dtype=np.float64)
+    finite_ok = np.isfinite(a) == np.isfinite(b)
+    a, b = np.nan_to_num(a), np.nan_to_num(b)
+    allowed = np.maximum(tol * np.maximum(1e-8, np.abs(a) + np.abs(b)),
+                         floor * max(1.0, float(np.max(np.abs(b), initial=0.0))))
+    if twin is not None:
+        try:
+            t = np.asarray(twin, dtype=np.float64)
+            if t.shape == b.shape and np.all(np.isfinite(t) == np.isfinite(np.asarray(expected, dtype=np.float64))):
+                allowed = np.maximum(allowed, TWIN_SLACK * np.abs(np.nan_to_num(t) - b))
+        except (TypeError, ValueError):
+            pass
+    return finite_ok & (np.abs(a - b) <= allowed)
+
+
 def matches(got: Any, expected: Any, tol: float = 1e-5, *, floor: float = FLOAT32_ABS_FLOOR,
             twin: Any = None) -> bool:
     """The acceptance test for a numeric answer, shared by every check.
@@ -56,22 +79,9 @@ def matches(got: Any, expected: Any, tol: float = 1e-5, *, floor: float = FLOAT3
         b = np.asarray(expected, dtype=np.float64)
     except (TypeError, ValueError):
         return False
-    if a.shape != b.shape or not np.all(np.isfinite(a) == np.isfinite(b)):
+    if a.shape != b.shape:
         return False
-    if a.size == 0:
-        return True
-    a, b = np.nan_to_num(a), np.nan_to_num(b)
-    error = np.abs(a - b)
-    allowed = np.maximum(tol * np.maximum(1e-8, np.abs(a) + np.abs(b)),
-                         floor * max(1.0, float(np.max(np.abs(b)))))
-    if twin is not None:
-        try:
-            t = np.asarray(twin, dtype=np.float64)
-            if t.shape == b.shape and np.all(np.isfinite(t) == np.isfinite(np.asarray(expected, dtype=np.float64))):
-                allowed = np.maximum(allowed, TWIN_SLACK * np.abs(np.nan_to_num(t) - b))
-        except (TypeError, ValueError):
-            pass
-    return bool(np.all(error <= allowed))
+    return bool(np.all(matches_mask(a, b, tol, floor=floor, twin=twin)))
 
 
 def fmt(value: Any, limit: int = 6) -> str:
