@@ -2,6 +2,11 @@
 
 Runs in one process against the checks directly, as the grader judges them (see autograder.catalogue).
 Training is the expensive step, so the trained-model part uses one seed and few, short trainings.
+
+What the catalogue asserts, per the module's "Stated rules" (autograder/checks/cnn.py): each stated rule has a
+mistake that breaks it and fails with that rule's message; every setting build_cnn's statement fixes, broken,
+fails in build_cnn itself; every numeric part has a float32 answer that passes; and each part has a mistake that
+matches no diagnosis, which gets the honest "expected ... came back" message and no named cause.
 """
 from __future__ import annotations
 
@@ -78,20 +83,27 @@ def _pool(*replacements):
     return code
 
 
-# ----------------------------------------------------------------------------- build_cnn
+
+# ----------------------------------------------------------------------------- build_cnn (on a budget)
 _BUILD = '''
-def build_cnn(input_shape=(8, 8, 1), n_classes=10):
+def build_cnn(input_shape=(8, 8, 1), n_classes=10, max_params=1000):
+    H, W, c = input_shape
+    pooled = conv_output_size(H, 2, 2) * conv_output_size(W, 2, 2)
+    per_filter = (3 * 3 * c + 1) + pooled * n_classes
+    filters = (max_params - n_classes) // per_filter
     model = keras.Sequential([
         keras.Input(shape=input_shape),
-        keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
+        keras.layers.Conv2D(filters, 3, padding="same", activation="relu"),
         keras.layers.MaxPooling2D(2),
         keras.layers.Flatten(),
-        keras.layers.Dense(64, activation="relu"),
         keras.layers.Dense(n_classes, activation="softmax"),
     ])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.003), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
     return model
 '''
+_COMPILE = ('    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.003), loss="sparse_categorical_crossentropy",\n'
+            '                  metrics=["accuracy"])\n')
 
 
 def _build(*replacements):
@@ -100,6 +112,36 @@ def _build(*replacements):
         assert old in code, old
         code = code.replace(old, new)
     return code
+
+
+def _filters(line):
+    return _build(("    filters = (max_params - n_classes) // per_filter\n", line))
+
+
+# ----------------------------------------------------------------------------- build_and_train_cnn (own design)
+_TRAIN_HEAD = "def build_and_train_cnn(X_train, y_train):\n"
+_FIT = "    model.fit(X_train, y_train, epochs={epochs}, batch_size=64, verbose=0)\n"
+
+
+def _train(body, epochs=30, ret="    return model\n"):
+    return _TRAIN_HEAD + body + _FIT.format(epochs=epochs) + ret
+
+
+_OWN_BUDGET_CNN = ("    model = build_cnn((8, 8, 1), 10, 1000)\n"
+                   "    model.compile(optimizer=keras.optimizers.Adam(0.01), loss='sparse_categorical_crossentropy')\n")
+_LESSON_CNN = ("    model = keras.Sequential([keras.Input(shape=(8, 8, 1)),\n"
+               "        keras.layers.Conv2D(32, 3, padding='same', activation='relu'), keras.layers.MaxPooling2D(2),\n"
+               "        keras.layers.Flatten(), keras.layers.Dense(64, activation='relu'),\n"
+               "        keras.layers.Dense(10, activation='softmax')])\n"
+               "    model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])\n")
+_SMALL_MLP = ("    model = keras.Sequential([keras.Input(shape=(8, 8, 1)), keras.layers.Flatten(),\n"
+              "        keras.layers.Dense(13, activation='relu'), keras.layers.Dense(10, activation='softmax')])\n"
+              "    model.compile(optimizer='adam', loss='sparse_categorical_crossentropy')\n")
+_LOGITS_WITH_PROBABILITY_LOSS = (
+    "    model = keras.Sequential([keras.Input(shape=(8, 8, 1)),\n"
+    "        keras.layers.Conv2D(5, 3, padding='same', activation='relu'), keras.layers.MaxPooling2D(2),\n"
+    "        keras.layers.Flatten(), keras.layers.Dense(10)])\n"
+    "    model.compile(optimizer=keras.optimizers.Adam(0.01), loss='sparse_categorical_crossentropy')\n")
 
 
 WRONG = {
@@ -117,6 +159,12 @@ WRONG = {
         ("'same' keeps n whatever the stride", _size("    return (n + 2 * p - kernel_size) // stride + 1\n",
                                                      same="    if padding == 'same':\n        return n\n"), "ceil(n / s)"),
         ("float division", _size("    return (n + 2 * p - kernel_size) / stride + 1\n"), "whole number"),
+        ("a float from np.ceil for 'same'", _size("    return (n + 2 * p - kernel_size) // stride + 1\n",
+                                                  same="    if padding == 'same':\n        return np.ceil(n / stride)\n"),
+         "a float: the statement asks for an int"),
+        # No diagnosis fits: the message gives the formula, and names no cause.
+        ("one too many", _size("    return (n + 2 * p - kernel_size) // stride + 2\n"),
+         "The size is (n + 2p - k) // s + 1 for 'valid'"),
     ],
     "conv2d": [
         ("convolution: flipped kernel", _conv(("np.tensordot(window, W,", "np.tensordot(window, W[::-1, ::-1],")),
@@ -138,12 +186,18 @@ WRONG = {
                                            "conv_output_size(W_in, kw, stride, padding if padding == 'same' else 0)")),
          "padding is ignored"),
         ("channels first", _conv(("    return out + b", "    return (out + b).transpose(0, 3, 1, 2)")), "channels are first"),
+        # No diagnosis fits (a kernel read with its rows and columns swapped): the formula, and no named cause.
+        ("kernel transposed", _conv(("np.tensordot(window, W,", "np.tensordot(window, W.transpose(1, 0, 2, 3),")),
+         "Each output value is sum over u, v, c"),
         ("one input channel only", _conv(("np.tensordot(window, W, axes=([1, 2, 3], [0, 1, 2]))",
                                           "np.tensordot(window[..., 0], W[:, :, 0, :], axes=([1, 2], [0, 1]))")),
          "sum over u, v, c"),
     ],
     "max_pool2d": [
         ("mean instead of max", _pool(("window.max(axis=(1, 2))", "window.mean(axis=(1, 2))")), "average pooling"),
+        # No diagnosis fits (sum pooling is not average pooling, although both are linear): no named cause.
+        ("sum instead of max", _pool(("window.max(axis=(1, 2))", "window.sum(axis=(1, 2))")),
+         "Each output value is the maximum of one pool_size x pool_size window"),
         ("min instead of max", _pool(("window.max(axis=(1, 2))", "window.min(axis=(1, 2))")), "minimum"),
         ("stride ignored", _pool(("    stride = pool_size if stride is None else stride", "    stride = pool_size")),
          "stride argument is ignored"),
@@ -157,25 +211,63 @@ WRONG = {
          "dropped"),
     ],
     "build_cnn": [
-        ("an MLP, no convolution", _build(('        keras.layers.Conv2D(32, 3, padding="same", activation="relu"),\n'
-                                           '        keras.layers.MaxPooling2D(2),\n', "")), "no Conv2D layer"),
-        ("no pooling", _build(("        keras.layers.MaxPooling2D(2),\n", "")), "no pooling layer"),
-        ("no Flatten", _build(("        keras.layers.Flatten(),\n", "")), "Flatten"),
-        ("not compiled", _build(('    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", '
-                                 'metrics=["accuracy"])\n', "")), "not compiled"),
+        # Each setting the statement fixes, broken once: it fails in this part, with that setting's message.
+        ("default padding", _build(('padding="same", ', '')), "padding='valid' (Keras's default)"),
+        ("no ReLU on the convolution", _build(('3, padding="same", activation="relu"', '3, padding="same"')),
+         "The Conv2D layer has no activation"),
+        ("no softmax on the output", _build(('n_classes, activation="softmax"', 'n_classes')),
+         "The Dense layer has no activation"),
+        ("sigmoid on the output", _build(('n_classes, activation="softmax"', 'n_classes, activation="sigmoid"')),
+         "activation 'sigmoid'"),
+        ("default learning rate", _build(("optimizer=keras.optimizers.Adam(learning_rate=0.003)", 'optimizer="adam"')),
+         "the default of optimizer='adam'"),
+        ("another optimizer", _build(("optimizer=keras.optimizers.Adam(learning_rate=0.003)",
+                                      "optimizer=keras.optimizers.SGD(learning_rate=0.003)")), "The optimizer is SGD"),
+        ("one-hot loss for integer labels", _build(('loss="sparse_categorical_crossentropy"',
+                                                    'loss="categorical_crossentropy"')), "expects one-hot labels"),
+        ("mean squared error", _build(('loss="sparse_categorical_crossentropy"', 'loss="mse"')), "The loss is 'mse'"),
+        ("softmax twice", _build(('loss="sparse_categorical_crossentropy"',
+                                  'loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)')), "second time"),
+        ("no accuracy metric", _build(('metrics=["accuracy"]', 'metrics=[]')), "accuracy metric"),
+        ("not compiled", _build((_COMPILE, "")), "not compiled"),
+        ("no Flatten", _build(("        keras.layers.Flatten(),\n", "")), "Flatten and Dense, in that order"),
+        ("an extra hidden Dense layer", _build(("        keras.layers.Flatten(),\n",
+                                                "        keras.layers.Flatten(),\n        keras.layers.Dense(4),\n")),
+         "Flatten and Dense, in that order"),
+        ("pooling with stride 1", _build(("keras.layers.MaxPooling2D(2)", "keras.layers.MaxPooling2D(2, strides=1)")),
+         "stride 2"),
+        ("5x5 filters", _build(("Conv2D(filters, 3,", "Conv2D(filters, 5,")), "not 3x3"),
         ("fixed input shape", _build(("keras.Input(shape=input_shape)", "keras.Input(shape=(8, 8, 1))")),
          "keras.Input(shape=input_shape)"),
         ("fixed number of classes", _build(("keras.layers.Dense(n_classes,", "keras.layers.Dense(10,")),
-         "Dense(n_classes)"),
-        ("softmax twice", _build(('loss="sparse_categorical_crossentropy"',
-                                  'loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)')), "second time"),
-        ("one-hot loss for integer labels", _build(('loss="sparse_categorical_crossentropy"',
-                                                    'loss="categorical_crossentropy"')), "sparse_categorical_crossentropy"),
+         "one unit per class"),
+        # The filters: each common counting mistake is recognised on the public case where only it gives its answer.
+        ("biases not counted", _filters("    filters = max_params // (3 * 3 * c + pooled * n_classes)\n"),
+         "biases are left out"),
+        ("pooling not counted", _build(("pooled = conv_output_size(H, 2, 2) * conv_output_size(W, 2, 2)", "pooled = H * W")),
+         "full image size"),
+        ("pooled size rounded up", _build(("pooled = conv_output_size(H, 2, 2) * conv_output_size(W, 2, 2)",
+                                           "pooled = -(-H // 2) * -(-W // 2)")), "rounded up"),
+        ("input channels not counted", _build(("(3 * 3 * c + 1)", "(3 * 3 + 1)")), "one input channel"),
+        ("counted as a 'valid' convolution", _build(("pooled = conv_output_size(H, 2, 2) * conv_output_size(W, 2, 2)",
+                                                     "pooled = ((H - 2) // 2) * ((W - 2) // 2)")), "without padding"),
+        ("strictly below the budget", _filters("    filters = (max_params - n_classes - 1) // per_filter\n"),
+         "use <=, not <"),
+        # No diagnosis fits: the message says what came back and what was expected, and names no cause.
+        ("the old fixed 32 filters", _filters("    filters = 32\n"), "A Conv2D layer has 3 * 3 * c_in * filters weights"),
     ],
-    "train_cnn": [
-        ("fit never called", "def train_cnn(model, X_train, y_train):\n    return None", "close to guessing"),
-        ("too little training", "def train_cnn(model, X_train, y_train):\n"
-                                "    return model.fit(X_train, y_train, epochs=1, batch_size=256, verbose=0)", "more epochs"),
+    "build_and_train_cnn": [
+        ("History returned", _TRAIN_HEAD + _OWN_BUDGET_CNN +
+         "    return model.fit(X_train, y_train, epochs=1, batch_size=64, verbose=0)\n", "returned a History"),
+        ("nothing returned", _train(_OWN_BUDGET_CNN, epochs=1, ret=""), "returned None"),
+        ("the lesson's CNN, over the budget", _train(_LESSON_CNN, epochs=1), "more than the 1,000 the statement allows"),
+        ("an MLP within the budget", _train(_SMALL_MLP, epochs=1), "no Conv2D layer"),
+        ("fit never called", _TRAIN_HEAD + _OWN_BUDGET_CNN + "    return model\n", "close to guessing"),
+        ("raw scores with a loss that expects probabilities", _train(_LOGITS_WITH_PROBABILITY_LOSS, epochs=5),
+         "The cause is in the build"),
+        # No diagnosis fits: honest about what came back, no named cause.
+        ("too little training", _train(_OWN_BUDGET_CNN.replace("Adam(0.01)", "Adam(0.003)"), epochs=2),
+         "It learned something but not enough"),
     ],
 }
 
@@ -205,6 +297,21 @@ ALTERNATIVES = {
         "    xp = np.pad(x, [(0, 0), *pads, (0, 0)])\n"
         "    windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::stride, ::stride]\n"
         "    return np.einsum('mijcuv,uvck->mijk', windows, W) + b",
+        # float32 throughout: the same windows, summed in float32.
+        "def conv2d(x, W, b, stride=1, padding='valid'):\n"
+        "    x, W, b = (np.asarray(a, dtype=np.float32) for a in (x, W, b))\n"
+        "    kh, kw = W.shape[:2]\n"
+        "    Ho, Wo = conv_output_size(x.shape[1], kh, stride, padding), conv_output_size(x.shape[2], kw, stride, padding)\n"
+        "    if padding == 'same':\n"
+        "        th, tw = max((Ho - 1) * stride + kh - x.shape[1], 0), max((Wo - 1) * stride + kw - x.shape[2], 0)\n"
+        "        pads = ((th // 2, th - th // 2), (tw // 2, tw - tw // 2))\n"
+        "    else:\n        p = 0 if padding == 'valid' else padding\n        pads = ((p, p), (p, p))\n"
+        "    xp = np.pad(x, ((0, 0), *pads, (0, 0)))\n"
+        "    out = np.zeros((x.shape[0], Ho, Wo, W.shape[3]), dtype=np.float32)\n"
+        "    for i in range(Ho):\n        for j in range(Wo):\n"
+        "            window = xp[:, i * stride:i * stride + kh, j * stride:j * stride + kw, :]\n"
+        "            out[:, i, j, :] = np.einsum('muvc,uvck->mk', window, W)\n"
+        "    return out + b",
         # Four plain loops, one output number at a time.
         "def conv2d(x, W, b, stride=1, padding='valid'):\n"
         "    m, H, Wi, C = x.shape\n    kh, kw, _, K = W.shape\n"
@@ -243,31 +350,54 @@ ALTERNATIVES = {
         "    return np.stack(rows, axis=1).astype(np.float32)",
     ],
     "build_cnn": [
-        # The Functional API with logits and a loss told so; two convolutions and average pooling.
-        "def build_cnn(input_shape=(8, 8, 1), n_classes=10):\n"
-        "    inputs = keras.Input(shape=input_shape)\n"
-        "    x = keras.layers.Conv2D(16, (3, 3), padding='same')(inputs)\n    x = keras.layers.ReLU()(x)\n"
-        "    x = keras.layers.Conv2D(16, 3, padding='same', activation='relu')(x)\n"
-        "    x = keras.layers.AveragePooling2D(2)(x)\n    x = keras.layers.Flatten()(x)\n"
-        "    logits = keras.layers.Dense(n_classes)(x)\n    model = keras.Model(inputs, logits)\n"
-        "    model.compile(optimizer=keras.optimizers.Adam(1e-3),\n"
-        "                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),\n"
-        "                  metrics=[keras.metrics.SparseCategoricalAccuracy()])\n    return model",
-        # Global pooling instead of Flatten, built without an Input layer.
-        "def build_cnn(input_shape=(8, 8, 1), n_classes=10):\n"
-        "    model = keras.Sequential([keras.layers.Conv2D(24, 3, activation='relu', padding='same'),\n"
-        "                              keras.layers.MaxPooling2D(pool_size=(2, 2), strides=1),\n"
-        "                              keras.layers.GlobalAveragePooling2D(),\n"
-        "                              keras.layers.Dense(n_classes, activation='softmax')])\n"
-        "    model.compile('rmsprop', keras.losses.SparseCategoricalCrossentropy(), metrics=['acc'])\n"
+        # Trying filters = 1, 2, ... with count_params until the next one no longer fits; Functional API; loss and
+        # metric objects; stand-alone ReLU and Softmax layers.
+        "def build_cnn(input_shape=(8, 8, 1), n_classes=10, max_params=1000):\n"
+        "    def make(filters):\n"
+        "        inputs = keras.Input(shape=input_shape)\n"
+        "        x = keras.layers.Conv2D(filters, (3, 3), strides=(1, 1), padding='same')(inputs)\n"
+        "        x = keras.layers.ReLU()(x)\n"
+        "        x = keras.layers.MaxPooling2D(pool_size=(2, 2))(x)\n"
+        "        x = keras.layers.Flatten()(x)\n"
+        "        x = keras.layers.Dense(n_classes)(x)\n"
+        "        return keras.Model(inputs, keras.layers.Softmax()(x))\n"
+        "    filters = 1\n"
+        "    while make(filters + 1).count_params() <= max_params:\n        filters += 1\n"
+        "    model = make(filters)\n"
+        "    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=keras.losses.SparseCategoricalCrossentropy(),\n"
+        "                  metrics=[keras.metrics.SparseCategoricalAccuracy()])\n"
+        "    return model",
+        # The count written out layer by layer with math.floor, the activation as a layer.
+        "import math\n"
+        "def build_cnn(input_shape=(8, 8, 1), n_classes=10, max_params=1000):\n"
+        "    H, W, c = input_shape\n"
+        "    conv_per_filter = 3 * 3 * c + 1\n"
+        "    dense_per_filter = math.floor(H / 2) * math.floor(W / 2) * n_classes\n"
+        "    filters = math.floor((max_params - n_classes) / (conv_per_filter + dense_per_filter))\n"
+        "    model = keras.Sequential()\n    model.add(keras.Input(input_shape))\n"
+        "    model.add(keras.layers.Conv2D(filters=filters, kernel_size=3, padding='same'))\n"
+        "    model.add(keras.layers.Activation('relu'))\n"
+        "    model.add(keras.layers.MaxPool2D())\n    model.add(keras.layers.Flatten())\n"
+        "    model.add(keras.layers.Dense(n_classes, activation='softmax'))\n"
+        "    model.compile(keras.optimizers.Adam(learning_rate=0.003), 'sparse_categorical_crossentropy', metrics=['acc'])\n"
         "    return model",
     ],
 }
 
-#: A different training that must also clear the threshold: bigger batches, fewer epochs, a validation split.
-TRAINING_ALTERNATIVE = ("def train_cnn(model, X_train, y_train):\n"
-                        "    history = model.fit(X_train, y_train, epochs=12, batch_size=64, validation_split=0.1, verbose=0)\n"
-                        "    return history")
+#: Other designs and trainings that must also clear the threshold (each trains a model: kept few).
+TRAINING_ALTERNATIVES = [
+    # Two conv-pool blocks (920 parameters), logits and a loss told so, the Functional API.
+    _TRAIN_HEAD +
+    "    inputs = keras.Input(shape=(8, 8, 1))\n"
+    "    x = keras.layers.Conv2D(5, 3, padding='same')(inputs)\n    x = keras.layers.ReLU()(x)\n"
+    "    x = keras.layers.MaxPooling2D()(x)\n"
+    "    x = keras.layers.Conv2D(10, 3, padding='same', activation='relu')(x)\n    x = keras.layers.MaxPooling2D()(x)\n"
+    "    model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Flatten()(x)))\n"
+    "    model.compile(optimizer=keras.optimizers.Adam(0.01),\n"
+    "                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))\n"
+    "    model.fit(X_train, y_train, epochs=30, batch_size=64, verbose=0)\n"
+    "    return model",
+]
 
 
 @pytest.fixture(scope="module")
@@ -276,22 +406,20 @@ def reference(course):
 
 
 def _subject(name, reference):
-    return reference["digits_cnn"] if name == "train_cnn" else reference[name]
+    return reference["digits_cnn"] if name == "build_and_train_cnn" else reference[name]
 
 
 def _check(name):
-    return cnn.CHECKS["trained_cnn" if name == "train_cnn" else name]
+    return cnn.CHECKS["trained_cnn" if name == "build_and_train_cnn" else name]
 
 
-def _trained(reference, train_code):
-    """The notebook's Exercise 5 cell with the given train_cnn: seed, build with the reference, train."""
+def _trained(reference, code):
+    """The notebook's Exercise 5 cell with the given build_and_train_cnn: seed, call it, keep what it returns."""
     import keras
 
-    train = define(train_code, "train_cnn", reference)
+    build_and_train = define(code, "build_and_train_cnn", reference)
     keras.utils.set_random_seed(0)
-    model = reference["build_cnn"]((8, 8, 1), 10)
-    train(model, reference["X_train_img"], reference["y_train"])
-    return model
+    return build_and_train(reference["X_train_img"], reference["y_train"])
 
 
 def grade(name, answer, reference, seeds):
@@ -301,17 +429,17 @@ def grade(name, answer, reference, seeds):
 
 
 def seeds_for(name):
-    return ONE_SEED if name in ("build_cnn", "train_cnn") else SEEDS
+    return ONE_SEED if name in ("build_cnn", "build_and_train_cnn") else SEEDS
 
 
-@pytest.mark.parametrize("name", ["conv_output_size", "conv2d", "max_pool2d", "build_cnn", "train_cnn"])
+@pytest.mark.parametrize("name", ["conv_output_size", "conv2d", "max_pool2d", "build_cnn", "build_and_train_cnn"])
 def test_reference_passes_public_and_grading(reference, name):
     expect_correct(*grade(name, _subject(name, reference), reference, seeds_for(name)))
 
 
 @pytest.mark.parametrize("name,label,code,advice", wrong_cases(WRONG))
 def test_wrong_answer_loses_the_part_with_a_teaching_message(reference, name, label, code, advice):
-    answer = _trained(reference, code) if name == "train_cnn" else define(code, name, reference)
+    answer = _trained(reference, code) if name == "build_and_train_cnn" else define(code, name, reference)
     expect_wrong(label, *grade(name, answer, reference, seeds_for(name)), advice)
 
 
@@ -321,16 +449,25 @@ def test_alternative_correct_answer_gets_full_marks(reference, name, code):
     expect_correct(*grade(name, define(code, name, reference), reference, seeds))
 
 
-def test_alternative_training_reaches_the_threshold(reference):
-    check = cnn.CHECKS["trained_cnn"]
-    answer = _trained(reference, TRAINING_ALTERNATIVE)
-    assert public_message(check, answer) is None
-    verdict = simulate_grading(cnn.CHECKS, check, answer, reference["digits_cnn"], ONE_SEED[0])
-    assert verdict.passed, verdict.detail
+@pytest.mark.parametrize("code", TRAINING_ALTERNATIVES)
+def test_alternative_design_reaches_the_threshold(reference, code):
+    expect_correct(*grade("build_and_train_cnn", _trained(reference, code), reference, ONE_SEED))
+
+
+def test_build_mistakes_cost_their_share_of_the_points(reference):
+    """Partial credit: the layers and the compile settings are a quarter of the points each, the filters half."""
+    shares = {"default padding": 0.75, "default learning rate": 0.75, "biases not counted": 0.5,
+              "the old fixed 32 filters": 0.5}
+    table = {label: code for label, code, _ in WRONG["build_cnn"]}
+    both = _build(('padding="same", ', ''), ("optimizer=keras.optimizers.Adam(learning_rate=0.003)", 'optimizer="adam"'))
+    for label, code, share in [*((label, table[label], share) for label, share in shares.items()),
+                               ("padding and learning rate", both, 0.5)]:
+        (verdict,), _ = grade("build_cnn", define(code, "build_cnn", reference), reference, ONE_SEED)
+        assert not verdict.passed and abs(verdict.credit - share) < 1e-9, (label, verdict.credit, verdict.feedback)
 
 
 def test_untrained_notebook_reports_not_implemented():
-    """When build_cnn or train_cnn still raises, digits_cnn stays None and the part says so."""
+    """When build_and_train_cnn still raises, digits_cnn stays None and the part says so."""
     message = public_message(cnn.CHECKS["trained_cnn"], None)
     assert message is not None and "not implemented yet" in message
 
@@ -353,6 +490,20 @@ def test_public_cases_agree_with_keras():
         assert np.allclose(np.asarray(pooled), case.expected["out"]), case.label
 
 
+def test_parameter_count_agrees_with_keras(reference):
+    """The budget arithmetic the check uses is what Keras counts, odd sizes and several channels included."""
+    import keras
+
+    for shape, n_classes, filters in [((8, 8, 1), 10, 5), ((9, 7, 1), 5, 7), ((12, 10, 3), 4, 13), ((7, 9, 2), 3, 20)]:
+        model = keras.Sequential([keras.Input(shape), keras.layers.Conv2D(filters, 3, padding="same"),
+                                  keras.layers.MaxPooling2D(2), keras.layers.Flatten(), keras.layers.Dense(n_classes)])
+        assert model.count_params() == cnn.cnn_params(shape, n_classes, filters), shape
+    for case in cnn.build_cnn.public_cases:
+        model = reference["build_cnn"](case.inputs["input_shape"], case.inputs["n_classes"], case.inputs["max_params"])
+        assert model.count_params() <= case.inputs["max_params"] < cnn.cnn_params(
+            case.inputs["input_shape"], case.inputs["n_classes"], model.layers[0].filters + 1)
+
+
 # ============================================================================= attacks on the Keras parts
 # A Keras part is judged from the model the kernel reports (its config and weights), rebuilt by the grader and
 # run on arrays in grader-only "_" keys. These attacks replace the kernel's report, or report a model that
@@ -361,10 +512,9 @@ import json  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from autograder.checks.core import dump_inputs, kernel_view  # noqa: E402
+from autograder.checks.core import kernel_view  # noqa: E402
 from autograder.checks.model_data import report_model  # noqa: E402
 from autograder.checks.plain import from_plain, to_plain  # noqa: E402
-from autograder.grading.judge import judge_part  # noqa: E402
 
 KERAS_SEEDS = (33, 34, 35)
 
@@ -390,11 +540,11 @@ def _mlp(input_shape, n_classes, compiled=True):
 
 def _perfect_build_claims(inp):
     """The old kernel-side report of a correct CNN: consistent layers, outputs, compile settings and loss."""
-    m, n_classes = len(inp["_X"]), int(inp["n_classes"])
-    return {"is_model": True, "layers": ["Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"], "n_conv": 1,
-            "n_pool": 1, "n_params": 1000, "outputs": np.full((m, n_classes), 1.0 / n_classes), "compiled": True,
-            "loss_name": "sparse_categorical_crossentropy", "from_logits": False, "loss": float(np.log(n_classes)),
-            "loss_error": ""}
+    n_classes = int(inp["n_classes"])
+    return {"is_model": True, "layers": ["Conv2D", "MaxPooling2D", "Flatten", "Dense"], "n_conv": 1,
+            "n_pool": 1, "n_params": int(inp["max_params"]), "outputs": np.full((2, n_classes), 1.0 / n_classes),
+            "compiled": True, "loss_name": "sparse_categorical_crossentropy", "from_logits": False,
+            "filters": 5, "loss": float(np.log(n_classes)), "loss_error": ""}
 
 
 def _claims(inp):
@@ -415,13 +565,13 @@ def _untrained_cnn(reference):
     import keras
 
     keras.utils.set_random_seed(0)
-    return reference["build_cnn"]((8, 8, 1), 10)
+    return reference["build_cnn"]((8, 8, 1), 10, 1000)
 
 
 def _perfect_trained_claims(inp):
     """The old report of digits_cnn, claiming one-hot outputs of the grader's own labels."""
     return {"is_model": True, "outputs": np.eye(10)[np.asarray(inp["_labels"], dtype=int)], "n_conv": 1, "n_pool": 1,
-            "layers": ["Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"], "n_params": 33482}
+            "layers": ["Conv2D", "MaxPooling2D", "Flatten", "Dense"], "n_params": 860}
 
 
 #: part -> [(label, forge)], forge(reference) -> (inputs -> what the replaced `run` reports).
@@ -434,7 +584,7 @@ LYING_REPORTS = {
          lambda ref: lambda inp: {**report_model(_built_cnn(ref, inp, compiled=False)), **_claims(inp)}),
         ("an MLP's config edited to call its Dense layers Conv2D", lambda ref: _dense_renamed_conv),
     ],
-    "train_cnn": [
+    "build_and_train_cnn": [
         ("old claim dict with perfect outputs", lambda ref: _perfect_trained_claims),
         ("an untrained CNN's record, with perfect outputs claimed",
          lambda ref: (lambda record: lambda inp: {**record, **{k: v for k, v in _perfect_trained_claims(inp).items()
@@ -446,12 +596,12 @@ LYING_REPORTS = {
 }
 
 
-_UNCOMPILED = _build(('    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n', ""))
+_UNCOMPILED = _build((_COMPILE, ""))
 
 
 def _built_cnn(reference, inp, compiled=True):
     build = reference["build_cnn"] if compiled else define(_UNCOMPILED, "build_cnn", reference)
-    return build(tuple(inp["input_shape"]), int(inp["n_classes"]))
+    return build(tuple(inp["input_shape"]), int(inp["n_classes"]), int(inp["max_params"]))
 
 
 @pytest.mark.parametrize("name,label,forge", [pytest.param(n, label, forge, id=f"{n}-{label}")
@@ -462,16 +612,16 @@ def test_lying_report_scores_zero(reference, name, label, forge):
     assert verdict.feedback and "which this check cannot read" not in verdict.detail, verdict.detail
 
 
-_LAMBDA_CNN = ("def build_cnn(input_shape=(8, 8, 1), n_classes=10):\n"
+_LAMBDA_CNN = ("def build_cnn(input_shape=(8, 8, 1), n_classes=10, max_params=1000):\n"
                "    model = keras.Sequential([keras.Input(shape=input_shape),\n"
-               "        keras.layers.Conv2D(8, 3, padding='same', activation='relu'), keras.layers.MaxPooling2D(2),\n"
+               "        keras.layers.Conv2D(4, 3, padding='same', activation='relu'), keras.layers.MaxPooling2D(2),\n"
                "        keras.layers.Flatten(), keras.layers.Dense(n_classes),\n"
                "        keras.layers.Lambda(lambda z: keras.ops.softmax(z))])\n"
                "    model.compile(optimizer='adam', loss='sparse_categorical_crossentropy')\n    return model\n")
-_SUBCLASSED_CNN = ("def build_cnn(input_shape=(8, 8, 1), n_classes=10):\n"
+_SUBCLASSED_CNN = ("def build_cnn(input_shape=(8, 8, 1), n_classes=10, max_params=1000):\n"
                    "    class Net(keras.Model):\n"
                    "        def __init__(self):\n            super().__init__()\n"
-                   "            self.conv, self.pool = keras.layers.Conv2D(8, 3, activation='relu'), keras.layers.MaxPooling2D(2)\n"
+                   "            self.conv, self.pool = keras.layers.Conv2D(4, 3, activation='relu'), keras.layers.MaxPooling2D(2)\n"
                    "            self.flat, self.out = keras.layers.Flatten(), keras.layers.Dense(n_classes, activation='softmax')\n"
                    "        def call(self, x):\n            return self.out(self.flat(self.pool(self.conv(x))))\n"
                    "    model = Net()\n    model(keras.ops.zeros((1, *input_shape)))\n"
@@ -484,12 +634,12 @@ REJECTED_MODELS = {
 }
 
 
-@pytest.mark.parametrize("name", ["build_cnn", "train_cnn"])
+@pytest.mark.parametrize("name", ["build_cnn", "build_and_train_cnn"])
 @pytest.mark.parametrize("label", list(REJECTED_MODELS))
 def test_models_the_grader_does_not_run_are_refused(reference, name, label):
     code, advice = REJECTED_MODELS[label]
     build = define(code, "build_cnn", reference)
-    answer = build((8, 8, 1), 10) if name == "train_cnn" else build
+    answer = build((8, 8, 1), 10) if name == "build_and_train_cnn" else build
     verdicts, public = grade(name, answer, reference, ONE_SEED)
     assert public is not None and "cannot be checked" in public and advice in public, public
     assert not verdicts[0].passed and advice in verdicts[0].feedback, verdicts[0].detail
@@ -515,32 +665,6 @@ def _exact_lookup_cnn(images, labels):
     return model
 
 
-def _public_digits():
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    return (digits.data / 16.0).astype("float32"), digits.target
-
-
-def test_lookup_of_the_public_digits_fails_on_held_out_digits(reference):
-    """A model that memorises all 1797 public digits (test split included) would have passed when the grader
-    showed it the test split's rows; the grader's perturbed digits match none of them exactly."""
-    from coursekit.data import digits_split
-
-    X_all, y_all = _public_digits()
-    lookup = _exact_lookup_cnn(X_all, y_all)
-    record = from_plain(json.loads(json.dumps(to_plain(report_model(lookup)))))
-    _, X_test, _, y_test = digits_split()
-    old_inputs = {"_X": X_test[:300].reshape(-1, 8, 8, 1), "_labels": y_test[:300]}
-    assert cnn.trained_cnn.compare(old_inputs, record, None) is None  # perfect on rows it memorised
-    for seed in KERAS_SEEDS:
-        (inputs,) = _grader_inputs(seed)["trained_cnn"]
-        message = cnn.trained_cnn.compare(inputs, record, None)
-        assert message is not None and "close to guessing" in message, message
-    verdicts, public = grade("train_cnn", lookup, reference, ONE_SEED)
-    assert not verdicts[0].passed and public is not None
-
-
 def _nearest_prototype_cnn(images, labels):
     """A nearest-neighbour "CNN" over `images`: scores 2 x.p - |p|^2 for every prototype p, a sharp softmax,
     then the prototype's label. Small noise does not fool it, so only its size gives it away."""
@@ -558,16 +682,25 @@ def _nearest_prototype_cnn(images, labels):
     return model
 
 
-def test_nearest_neighbour_lookup_of_the_public_digits_is_refused_by_its_size(reference):
-    """Perturbation defeats an exact lookup, not a nearest-neighbour one: that one is refused because it is not
-    the network build_cnn describes (far more parameters than the reference's trained CNN)."""
+def _public_digits():
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return (digits.data / 16.0).astype("float32"), digits.target
+
+
+@pytest.mark.parametrize("make", [_exact_lookup_cnn, _nearest_prototype_cnn])
+def test_lookup_of_the_public_digits_is_refused_by_the_budget(reference, make):
+    """A model that memorises all 1797 public digits (test split included) classifies them (the nearest-neighbour
+    one even after the grader's perturbation), but it needs far more than the stated 1,000 parameters."""
     X_all, y_all = _public_digits()
-    lookup = _nearest_prototype_cnn(X_all, y_all)
+    lookup = make(X_all, y_all)
     record = from_plain(json.loads(json.dumps(to_plain(report_model(lookup)))))
     (inputs,) = _grader_inputs(KERAS_SEEDS[0])["trained_cnn"]
-    assert cnn.trained_cnn.compare(inputs, record, None) is None  # accurate on the perturbed digits
-    verdicts, _ = grade("train_cnn", lookup, reference, ONE_SEED)
-    assert not verdicts[0].passed and "times the" in verdicts[0].feedback + verdicts[0].detail, verdicts[0]
+    message = cnn.trained_cnn.compare(inputs, record, None)
+    assert message is not None and "the statement allows" in message, message
+    verdicts, public = grade("build_and_train_cnn", lookup, reference, ONE_SEED)
+    assert not verdicts[0].passed and public is not None and "the statement allows" in public
 
 
 def test_trained_cnn_is_judged_on_digits_the_kernel_never_saw():
@@ -579,16 +712,16 @@ def test_trained_cnn_is_judged_on_digits_the_kernel_never_saw():
         (inputs,) = _grader_inputs(seed)["trained_cnn"]
         assert kernel_view(inputs) == {}
         rows = np.asarray(inputs["_X"], dtype="float32").reshape(len(inputs["_X"]), -1)
-        assert len(rows) == 300 and not any(row.tobytes() in public for row in rows)
+        assert len(rows) == cnn.HELDOUT_DIGITS and not any(row.tobytes() in public for row in rows)
         draws.append(rows)
     assert not np.array_equal(draws[0], draws[1])  # a fresh perturbation per grading run
     (case,) = cnn.trained_cnn.public_cases
     assert kernel_view(case.inputs) == {}
     for inputs in _grader_inputs(ONE_SEED[0])["build_cnn"]:
-        assert set(kernel_view(inputs)) == {"input_shape", "n_classes"}
+        assert set(kernel_view(inputs)) == {"input_shape", "n_classes", "max_params"}
 
 
-@pytest.mark.parametrize("name", ["build_cnn", "train_cnn"])
+@pytest.mark.parametrize("name", ["build_cnn", "build_and_train_cnn"])
 def test_reference_passes_on_several_seeds(reference, name):
     expect_correct(*grade(name, _subject(name, reference), reference, KERAS_SEEDS))
 

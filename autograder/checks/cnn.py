@@ -1,14 +1,70 @@
-"""Checks for 10_cnn: the output-size formula, a numpy conv2d and max_pool2d that match Keras, and a digits CNN.
+"""Checks for 10_cnn: the output-size formula, a numpy conv2d and max_pool2d that match Keras, a CNN sized to a
+parameter budget, and a CNN of the student's own design within a budget, trained to a held-out accuracy.
 
 Public expected values are literals, computed once offline and checked against `keras.layers.Conv2D` and
-`keras.layers.MaxPooling2D` given the same weights. Nothing here convolves or pools: to recognise a common
-mistake, `run` also calls the student's function on a few transformed inputs (a flipped kernel, the image
-mirrored, stride 1, no padding), the reference solution reports the same probes, and the diagnoses compare
-the student's main answer with the reference's probes.
+`keras.layers.MaxPooling2D` given the same weights. The expected values never come from here (only the average
+pooling of one diagnosis is computed here): to recognise a common mistake, `run` also calls the student's
+function on a few transformed inputs (a flipped kernel, the image mirrored, stride 1, no padding), the
+reference solution reports the same probes, and the diagnoses compare the student's main answer with the
+reference's probes.
 
 The two Keras parts are judged from the model itself (see `model_data`): the kernel reports only
-`report_model(model)`, and the grader rebuilds it and computes its layers, outputs, compiled loss and
-accuracy on arrays in grader-only "_" keys; the trained CNN on perturbed held-out digits (`heldout`).
+`report_model(model)`, and the grader rebuilds it and computes its layers, compile settings, parameter count and
+outputs; the trained CNN is judged on perturbed held-out digits in grader-only "_" keys (`heldout`).
+
+Stated rules (part / rule / how it is checked). Found 45, checked 40, 5 suggestions only
+(found/checked: Ex1 7/6, Ex2 9/8, Ex3 5/5, Ex4 15/15, Ex5 9/6).
+  Ex1 conv_output_size / returns an int / a float, even a whole one, fails: "a float: the statement asks for an int"
+  Ex1 / "valid" means p = 0 / values; the "+ 1 is missing" and generic formula messages
+  Ex1 / "same" gives ceil(n / s) / values; "'same' keeps n whatever the stride", "(k - 1) // 2" messages
+  Ex1 / an int p pads p zeros on each side / values; "padding term is missing", "counted once" messages
+  Ex1 / windows past the edge do not count (floor) / values; "rounded up" when every row is the ceil formula
+  Ex1 / the stride is honoured / values; "the stride is ignored" when the student's own stride-1 call agrees
+  Ex1 / use integer arithmetic (// and -(-n // s)) / suggestion only (the int rule checks the result)
+  Ex2 conv2d / returns (m, H_out, W_out, c_out) / shape messages (stride 1, 'valid', channels first, no batch)
+  Ex2 / a cross-correlation, kernel not flipped / the "true convolution" message from the flipped-kernel probe
+  Ex2 / sums over all input channels / values; the generic formula message
+  Ex2 / adds b, one value per output channel / "the bias is missing", "sign and number of times" messages
+  Ex2 / honours the stride / "the stride is ignored" (shape or subsampled stride-1 output)
+  Ex2 / 'valid', 'same' (odd extra zero at the bottom and right) and an int p / values; "split the wrong way",
+        "the padding is ignored" messages
+  Ex2 / channels-last / "the channels are first"
+  Ex2 / equals Keras's Conv2D with the same weights (float32 too) / within_scale; Keras and float32 alternatives
+  Ex2 / pad once with np.pad, loop over output positions, np.tensordot / suggestion only (hint)
+  Ex3 max_pool2d / the maximum of each window, channel by channel / "average pooling", "minimum",
+        "pooled together" messages
+  Ex3 / stride None means stride = pool_size / "defaults to pool_size"
+  Ex3 / a given stride is honoured / "the stride argument is ignored"
+  Ex3 / windows past the edge are dropped / "dropped"
+  Ex3 / returns (m, H_out, W_out, c) / shape messages
+  Ex4 build_cnn / returns a compiled keras.Model / "returned None", "not a keras.Model", "not compiled"
+  Ex4 / an input of shape input_shape / built at other shapes: "keras.Input(shape=input_shape)"
+  Ex4 / the layers are exactly Conv2D, MaxPooling2D, Flatten, Dense, in that order / "in that order"
+  Ex4 / 3x3 filters / "not 3x3"
+  Ex4 / stride 1 / "keep strides=1"
+  Ex4 / keeps the height and width (padding='same') / "padding='valid' (Keras's default)"
+  Ex4 / a ReLU on the convolution (activation or a ReLU layer) / "has no activation", "activation '...'"
+  Ex4 / 2x2 max pooling, stride 2, default padding / "not 2x2 max pooling with stride 2"
+  Ex4 / one Dense unit per class / "one unit per class"
+  Ex4 / softmax output / "The Dense layer has no activation" or "activation '...'"
+  Ex4 / Adam / "The optimizer is ..."
+  Ex4 / learning rate 0.003 / "learning rate 0.001 (the default of optimizer='adam')"
+  Ex4 / sparse categorical cross-entropy, not from logits / "The loss is ...", "second time"
+  Ex4 / metrics=["accuracy"] / "accuracy metric"
+  Ex4 / filters: the largest for which the model has at most max_params parameters, weights and biases together,
+        exact budgets included / computed here from the arguments; named counting mistakes (biases, pooling,
+        rounding up, channels, 'valid', < for <=) when only one of them gives the student's filters
+  Ex5 build_and_train_cnn / returns the trained model / "returned a History", "is None"
+  Ex5 / at least one Conv2D / "no Conv2D layer"
+  Ex5 / Keras's own layers, Sequential or Functional / the grader's rebuild refuses anything else
+  Ex5 / at most 1,000 parameters / "more than the 1,000 the statement allows"
+  Ex5 / takes (m, 8, 8, 1), gives 10 class scores / "could not classify", "one row of 10 class scores"
+  Ex5 / at least 93% of the grader's held-out digits / accuracy on perturbed test digits, with the build named as
+        the cause when the model itself shows it (raw scores with a probability loss, softmax twice)
+  Ex5 / learns only from the arrays it is given; the test split is the grader's / suggestion only: cannot be
+        observed, but the grader judges on perturbed test digits and the budget defeats a stored copy of them
+  Ex5 / compare choices with validation_split=0.2 / suggestion only
+  Ex5 / training under about 30 s / suggestion only (the grader's cell timeout is 120 s)
 """
 from __future__ import annotations
 
@@ -17,14 +73,10 @@ from functools import cached_property
 import numpy as np
 
 from .compare import fmt, within_scale
-from .core import Case, Check, CheckSet, Verdict
+from .core import Case, Check, CheckSet, Partial
 from .heldout import digits_heldout
-from .model_data import (built_on_zeros, error_text, rebuild_model, ModelLimits, ModelRejected, over_budget, all_layers, compile_summary, compute_loss, cross_entropy,
-                         is_probabilities, predict, rel_close, report_model)
-
-#: The trained CNN must classify at least this share of held-out digits (the reference reaches about 0.975-0.98
-#: on the test split, and about 0.97 once the grader perturbs them).
-ACCURACY_THRESHOLD = 0.93
+from .model_data import (ModelRejected, activation_name, all_layers, built_on_zeros, compile_summary,
+                         is_probabilities, predict, rebuild_model, rel_close, report_model)
 
 
 def _as_array(value):
@@ -60,6 +112,15 @@ def _same_array(a, b) -> bool:
 
 def _padding_text(padding) -> str:
     return repr(padding) if isinstance(padding, str) else str(int(padding))
+
+
+def _call_failure(exc: BaseException) -> str:
+    """Why the grader could not run a rebuilt model on its inputs, in words: Keras's own text names Python
+    exceptions the student's code never raised, so it is not quoted."""
+    text = " ".join(str(exc).split()).lower()
+    if "incompatible" in text or "expected shape" in text or "expected axis" in text or "shape" in text:
+        return "a layer of the model expects inputs of another shape"
+    return "Keras could not compute the model's outputs"
 
 
 # ============================================================================ literals (computed offline)
@@ -200,9 +261,28 @@ def _size_row(rng, padding=None) -> list:
     return [n, k, s, padding]
 
 
+def _rounds_up(rows, got) -> bool:
+    """Every answer for 'valid' or an integer padding is ceil((n + 2p - k) / s) + 1, and one of them differs
+    from the floor: the student rounded up, whatever else the rows show."""
+    differs = False
+    for (n, k, s, p), row in zip(rows, got):
+        if p == "same":
+            continue
+        span = n + 2 * (0 if p == "valid" else int(p)) - k
+        try:
+            value = float(row[0])
+        except (TypeError, ValueError):
+            return False
+        if value != -(-span // s) + 1:
+            return False
+        differs = differs or span % s != 0
+    return differs
+
+
 class ConvOutputSize(Check):
     name = "conv_output_size"
     signature = "conv_output_size(n, kernel_size, stride, padding)"
+    expected_form = "one int for each call"
     public_cases = (Case({"rows": _SIZE_ROWS}, _SIZE_EXPECTED,
                          "the table of sizes printed above the check, e.g. n=8, kernel_size=3, stride=2"),)
 
@@ -232,19 +312,27 @@ class ConvOutputSize(Check):
                     probes.append(float(subject(*args)))
                 except Exception:  # noqa: BLE001 - a failing probe only disables a diagnosis
                     probes.append(None)
-            results.append([float(main), *probes])
+            # Integers travel as ints and anything else as a float: the statement asks for an int.
+            whole = isinstance(main, (int, np.integer)) or isinstance(main, np.ndarray) and main.dtype.kind in "iu"
+            results.append([int(main) if whole else float(main), *probes])
         return results
 
     def compare(self, inputs, got, expected):
-        if not isinstance(got, list) or len(got) != len(inputs["rows"]):
-            return f"{self.signature} could not be checked (the check expected one result per row)."
+        if not isinstance(got, list) or len(got) != len(inputs["rows"]) or \
+                not all(isinstance(row, list) and len(row) == 4 for row in got):
+            return self.unreadable(got)
+        rounded_up = _rounds_up(inputs["rows"], got)
+        float_call = None  # a right size returned as a float: said only when every size is right
         for (n, k, s, p), row, want in zip(inputs["rows"], got, expected):
             call = f"conv_output_size({n}, {k}, stride={s}, padding={_padding_text(p)})"
             value, right = row[0], int(want[0])
             if isinstance(value, (bool, str, dict, list, tuple)) or value is None or np.ndim(value) != 0:
                 return f"{call} should return one whole number, but returned {value!r}."
+            integer = type(value) is int
             value = float(value)
             if value == right:
+                if not integer and float_call is None:
+                    float_call = (call, value)
                 continue
             shown = f"{call} returned {fmt(value)}, expected {right}."
             if not value.is_integer():
@@ -255,14 +343,17 @@ class ConvOutputSize(Check):
             if p == "same" and value == n and s > 1:
                 return (f"{shown} With stride 1, 'same' padding keeps the size n, but the stride still skips "
                         "positions: with stride s, 'same' gives ceil(n / s).")
-            if p == "same" and value == int(want[3]) and k % 2 == 0:
+            # A probe is the student's own result for a changed argument: an answer that does not move when that
+            # argument changes, and equals the right size for the changed call, ignores the argument.
+            same_as = [probe is not None and float(probe) == value for probe in row[1:]]
+            if p == "same" and value == int(want[3]) and same_as[2] and k % 2 == 0:
                 return (f"{shown} 'same' padding is not (k - 1) // 2 zeros on each side: with an even kernel "
                         "that is one short. 'same' is defined by its result, ceil(n / s), and Keras pads "
                         "unevenly (the extra zero at the bottom/right) to get there.")
-            if s > 1 and value == int(want[2]):
+            if s > 1 and value == int(want[2]) and same_as[1]:
                 return f"{shown} That is the size for stride 1: the stride is ignored. Divide by s: (n + 2p - k) // s + 1."
             once = isinstance(p, int) and p > 0 and value == (n + p - k) // s + 1
-            if padded and value == int(want[1]):
+            if padded and value == int(want[1]) and same_as[0]:
                 if p == "same":
                     return (f"{shown} That is the 'valid' size: 'same' padding adds zeros around the input so "
                             "that the output has ceil(n / s) positions.")
@@ -275,11 +366,15 @@ class ConvOutputSize(Check):
             if once:
                 return (f"{shown} The padding was counted once: p zeros go on each side, so the padded length "
                         "is n + 2p, not n + p.")
-            if value == right + 1 and p != "same" and (n + 2 * int(p if p != "valid" else 0) - k) % s:
+            if rounded_up and value == right + 1:
                 return (f"{shown} The division was rounded up: a window that would run past the edge does not "
                         "count, so round down (floor), (n + 2p - k) // s + 1, not ceil.")
             return (f"{shown} The size is (n + 2p - k) // s + 1 for 'valid' (p = 0) and an integer p, and "
                     "ceil(n / s) for 'same'.")
+        if float_call is not None:
+            call, value = float_call
+            return (f"{call} returned {value!r}, a float: the statement asks for an int. A size is used in "
+                    "range() and np.zeros(), so return an int: // on ints, or int(...) around math.ceil.")
         return None
 
 
@@ -306,6 +401,7 @@ def _conv_description(inputs) -> str:
 class Conv2D(Check):
     name = "conv2d"
     signature = "conv2d(x, W, b, stride, padding)"
+    expected_form = "a numpy array of shape (m, H_out, W_out, c_out)"
     public_cases = (
         Case(_CONV_A, _CONV_A_EXPECTED, "one 5x5 image, one 3x3 filter, stride 1, 'valid'"),
         Case(_CONV_B, _CONV_B_EXPECTED, "2 images of 6x5 with 2 channels, 3 filters of 3x2, stride 2, 'same'"),
@@ -348,7 +444,7 @@ class Conv2D(Check):
     def compare(self, inputs, got, expected):
         sig = self.signature
         if not isinstance(got, dict):
-            return f"{sig} could not be checked."
+            return self.unreadable(got)
         out, want = got.get("out"), np.asarray(expected["out"], dtype=np.float64)
         where = f"(for {_conv_description(inputs)})"
         if out is None or isinstance(out, (str, dict, list, tuple)):
@@ -411,9 +507,18 @@ def _pool_case(rng, pool_size, stride) -> dict:
             "pool_size": int(pool_size), "stride": None if stride is None else int(stride)}
 
 
+def _mean_pool(x, pool_size: int, stride: int) -> np.ndarray:
+    """Average pooling of x, for one diagnosis only (the expected values come from the reference)."""
+    x = np.asarray(x, dtype=np.float64)
+    rows, cols = (x.shape[1] - pool_size) // stride + 1, (x.shape[2] - pool_size) // stride + 1
+    return np.array([[x[:, i * stride:i * stride + pool_size, j * stride:j * stride + pool_size].mean(axis=(1, 2))
+                      for j in range(cols)] for i in range(rows)]).transpose(2, 0, 1, 3)
+
+
 class MaxPool2D(Check):
     name = "max_pool2d"
     signature = "max_pool2d(x, pool_size, stride)"
+    expected_form = "a numpy array of shape (m, H_out, W_out, c)"
     public_cases = (
         Case(_POOL_A, _POOL_A_EXPECTED, "one 4x4 image, 2x2 windows"),
         Case(_POOL_B, _POOL_B_EXPECTED, "2 images of 5x5 with 2 channels, 2x2 windows (the last row and column are dropped)"),
@@ -435,7 +540,7 @@ class MaxPool2D(Check):
     def compare(self, inputs, got, expected):
         sig = self.signature
         if not isinstance(got, dict):
-            return f"{sig} could not be checked."
+            return self.unreadable(got)
         out, want = got.get("out"), np.asarray(expected["out"], dtype=np.float64)
         p, s = int(inputs["pool_size"]), inputs["stride"]
         where = f"(for x of shape {np.shape(inputs['x'])}, pool_size={p}, stride={s})"
@@ -459,8 +564,7 @@ class MaxPool2D(Check):
         if _near(out, want):
             return None
         shown = f"{sig} returned {fmt(out)}, expected {fmt(want)} {where}."
-        neg = got.get("neg")
-        if neg is not None and _near(out, -np.asarray(neg, dtype=np.float64)):
+        if _near(out, _mean_pool(inputs["x"], p, p if s is None else int(s))):
             return (f"{shown} Those look like window means: that is average pooling. Max pooling keeps the largest "
                     "value of each window (.max over the window's rows and columns).")
         if _same_array(out, -np.asarray(expected["neg"], dtype=np.float64)):
@@ -471,138 +575,335 @@ class MaxPool2D(Check):
                 "window (i, j) starts at row i*stride, column j*stride.")
 
 
-# ============================================================================ Exercise 4: build_cnn
-_POOLING = ("MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D", "GlobalAveragePooling2D")
+# ============================================================================ Exercise 4: build_cnn on a budget
+#: What the statement fixes for build_cnn (the filters are the student's to compute).
+BUILD_LEARNING_RATE = 0.003
+_SCCE = {"sparse_categorical_crossentropy", "sparsecategoricalcrossentropy"}
+_ACCURACY = {"accuracy", "acc", "sparse_categorical_accuracy"}
 
 
-_rebuild = rebuild_model
+def cnn_params(input_shape, n_classes: int, filters: int, *, padding: str = "same", pool: str = "floor",
+               biases: bool = True, channels: bool = True) -> int:
+    """Parameters of Conv2D(filters, 3, padding) -> MaxPooling2D(2) -> Flatten -> Dense(n_classes).
+
+    The keyword arguments give the counts a common mistake makes (a 'valid' convolution, rounding the
+    pooled size up, forgetting the biases), so that a message can recognise them.
+    """
+    H, W, c = (int(d) for d in input_shape)
+    c = c if channels else 1
+    if padding == "valid":
+        H, W = H - 2, W - 2
+    if pool == "floor":
+        h, w = H // 2, W // 2
+    elif pool == "ceil":
+        h, w = -(-H // 2), -(-W // 2)
+    else:  # "none": pooling left out of the count
+        h, w = H, W
+    bias = 1 if biases else 0
+    return filters * (9 * c + bias) + (h * w * filters + bias) * n_classes
 
 
-def _cnn_case(rng, input_shape, n_classes, m: int = 24) -> dict:
-    """build_cnn's arguments, and a batch of images and labels ("_X", "_y") that only the grader sees."""
-    return {"input_shape": tuple(int(d) for d in input_shape), "n_classes": int(n_classes),
-            "_X": rng.uniform(0, 1, (m, *input_shape)), "_y": rng.integers(0, n_classes, m)}
+def largest_filters(input_shape, n_classes: int, max_params: int, **mistake) -> int:
+    """The largest number of filters whose model (counted by `cnn_params`) has at most max_params parameters."""
+    base = cnn_params(input_shape, n_classes, 0, **mistake)
+    per_filter = cnn_params(input_shape, n_classes, 1, **mistake) - base
+    return (int(max_params) - base) // per_filter if per_filter > 0 else 0
 
 
-def _describe_cnn(model) -> dict:
+#: Mistakes in the count, recognised when a model's filters equal what the mistaken count gives, and only
+#: that mistake gives it: (name, keyword arguments for largest_filters, advice).
+_COUNT_MISTAKES = (
+    ("no_bias", {"biases": False},
+     "That is the number you get when the biases are left out of the count: each filter has one bias, and so "
+     "does each unit of the Dense layer."),
+    ("no_pool", {"pool": "none"},
+     "That is the count for feature maps of the full image size: MaxPooling2D(2) halves the height and the "
+     "width before Flatten, so the Dense layer sees (H // 2) * (W // 2) * filters values."),
+    ("ceil_pool", {"pool": "ceil"},
+     "That is the count with the pooled size rounded up: 2x2 pooling with Keras's 'valid' padding drops an odd "
+     "last row or column, so the pooled size is H // 2 (rounded down)."),
+    ("no_channels", {"channels": False},
+     "That is the count for one input channel: each 3x3 filter has a weight for every input channel, "
+     "3 * 3 * c_in of them."),
+    ("valid", {"padding": "valid"},
+     "That is the count for a convolution without padding: the statement's convolution keeps the height and "
+     "width (padding='same'), so the maps are H x W before pooling."),
+)
+
+
+def _build_case(rng, input_shape, n_classes, *, exact: bool = False, filters: int | None = None) -> dict:
+    """build_cnn's arguments; the budget lies between two filter counts, or on one exactly when `exact`."""
+    shape = tuple(int(d) for d in input_shape)
+    f = int(filters or rng.integers(3, 25))
+    low, high = cnn_params(shape, n_classes, f), cnn_params(shape, n_classes, f + 1)
+    budget = low if exact else int(rng.integers(low + 1, high))
+    return {"input_shape": shape, "n_classes": int(n_classes), "max_params": int(budget)}
+
+
+def _layers(model) -> list:
     import keras
 
-    layers = [layer for layer in all_layers(model) if not isinstance(layer, keras.layers.InputLayer)]
-    pooling = tuple(getattr(keras.layers, name) for name in _POOLING)
-    return {"layers": [type(layer).__name__ for layer in layers],
-            "n_conv": sum(isinstance(layer, keras.layers.Conv2D) for layer in layers),
-            "n_pool": sum(isinstance(layer, pooling) for layer in layers),
-            "n_params": int(model.count_params())}
+    return [layer for layer in all_layers(model) if not isinstance(layer, keras.layers.InputLayer)]
+
+
+def _pair(value) -> tuple:
+    return tuple(int(v) for v in value) if isinstance(value, (list, tuple)) else (int(value), int(value))
+
+
+def _activation_layer(layer) -> str | None:
+    """The activation a stand-alone activation layer applies ("relu", "softmax"), or None for any other layer."""
+    kind, config = type(layer).__name__, layer.get_config()
+    if kind == "Activation":
+        return str(config.get("activation"))
+    if kind == "ReLU" and config.get("max_value") is None and not config.get("negative_slope") \
+            and not config.get("threshold"):
+        return "relu"
+    if kind == "Softmax" and config.get("axis") in (-1, [-1]):
+        return "softmax"
+    return None
+
+
+def _with_activations(layers) -> list[tuple]:
+    """(layer, activation) pairs, a stand-alone ReLU or softmax layer folded into the linear layer before it."""
+    folded: list[list] = []
+    for layer in layers:
+        applied = _activation_layer(layer)
+        if applied and folded and folded[-1][1] in ("linear", ""):
+            folded[-1][1] = applied
+        else:
+            folded.append([layer, activation_name(layer)])
+    return [tuple(pair) for pair in folded]
+
+
+def _architecture_problems(layers, n_classes: int) -> list[str]:
+    """What differs from the stated Conv2D -> MaxPooling2D -> Flatten -> Dense(softmax), one message each."""
+    folded = _with_activations(layers)
+    kinds = [type(layer).__name__ for layer, _ in folded]
+    if kinds != ["Conv2D", "MaxPooling2D", "Flatten", "Dense"]:
+        return [f"The layers are {', '.join(kinds) or 'none'}; the statement asks for exactly Conv2D, MaxPooling2D, "
+                "Flatten and Dense, in that order."]
+    (conv, conv_activation), (pool, _), _, (dense, dense_activation) = folded
+    conv_config, pool_config = conv.get_config(), pool.get_config()
+    problems = []
+    if _pair(conv_config["kernel_size"]) != (3, 3):
+        problems.append("The Conv2D filters are not 3x3: kernel_size=3.")
+    if _pair(conv_config["strides"]) != (1, 1):
+        problems.append("The Conv2D layer moves more than one pixel at a time: keep strides=1.")
+    if conv_config["padding"] != "same":
+        problems.append("The Conv2D layer uses padding='valid' (Keras's default), which shrinks the maps by 2 "
+                        "pixels: a convolution that keeps the height and width uses padding='same'.")
+    activation = conv_activation
+    if activation != "relu":
+        shown = "no activation (linear)" if activation in ("linear", "") else f"activation {activation!r}"
+        problems.append(f"The Conv2D layer has {shown}: the statement asks for a ReLU, activation='relu'.")
+    pool_strides = pool_config["strides"] or pool_config["pool_size"]  # None means strides = pool_size
+    if _pair(pool_config["pool_size"]) != (2, 2) or _pair(pool_strides) != (2, 2) or pool_config["padding"] != "valid":
+        problems.append("The pooling is not 2x2 max pooling with stride 2 and Keras's default padding: "
+                        "keras.layers.MaxPooling2D(2).")
+    if int(dense.units) != n_classes:
+        problems.append("The Dense layer must have one unit per class: Dense(n_classes), using the argument.")
+    activation = dense_activation
+    if activation != "softmax":
+        shown = "no activation (it gives raw scores)" if activation in ("linear", "") else f"activation {activation!r}"
+        problems.append(f"The Dense layer has {shown}: the statement asks for class probabilities, "
+                        "activation='softmax'.")
+    return problems
+
+
+def _compile_problems(model) -> list[str]:
+    compiled = compile_summary(model)
+    if not compiled.get("compiled"):
+        return ["The model is not compiled: call model.compile(...) with the statement's optimizer, loss and metric "
+                "before returning it."]
+    problems = []
+    rate = compiled.get("learning_rate")
+    if compiled.get("optimizer") != "Adam":
+        problems.append(f"The optimizer is {compiled.get('optimizer')}: the statement asks for Adam, "
+                        f"keras.optimizers.Adam(learning_rate={BUILD_LEARNING_RATE:g}).")
+    elif rate is None or not rel_close(float(rate), BUILD_LEARNING_RATE, 1e-3):
+        default = (" (the default of optimizer='adam')" if rate is not None and rel_close(float(rate), 1e-3, 1e-3)
+                   else "")
+        shown = "a schedule" if rate is None else f"learning rate {float(rate):.3g}{default}"
+        problems.append(f"Adam has {shown}: the statement asks for learning_rate={BUILD_LEARNING_RATE:g}, "
+                        f"keras.optimizers.Adam(learning_rate={BUILD_LEARNING_RATE:g}).")
+    loss = str(compiled.get("loss", "")).lower()
+    if loss not in _SCCE:
+        hint = (" categorical_crossentropy expects one-hot labels; the labels here are integers."
+                if "categorical" in loss else "")
+        problems.append(f"The loss is {compiled.get('loss')!r}: integer labels and probabilities take "
+                        f"loss='sparse_categorical_crossentropy'.{hint}")
+    elif compiled.get("from_logits"):
+        problems.append("The loss is told from_logits=True, but the model ends in softmax, so the loss would apply "
+                        "softmax a second time: keep from_logits=False (the default).")
+    if not any(str(name).lower() in _ACCURACY for name in compiled.get("metrics") or []):
+        problems.append("The model is not compiled with the accuracy metric: metrics=['accuracy'].")
+    return problems
+
+
+def _filters_problem(layers, inputs) -> str | None:
+    """None when the model's filters are the largest for which the statement's network fits the budget, else what
+    is wrong, with its cause when one counting mistake, and only one, gives the model's filters."""
+    shape, n_classes, budget = tuple(inputs["input_shape"]), int(inputs["n_classes"]), int(inputs["max_params"])
+    shown = bool(inputs.get("_public"))
+    right = largest_filters(shape, n_classes, budget)
+    convs = [layer for layer in layers if type(layer).__name__ == "Conv2D"]
+    if len(convs) != 1:
+        return "The filters cannot be judged without exactly one Conv2D layer."
+    got = int(convs[0].filters)
+    if got == right:  # other layers that cost more than the statement's are the layers requirement's to name
+        return None
+    if shown:
+        head = (f"With filters={got} the statement's network has {cnn_params(shape, n_classes, got):,} parameters "
+                f"(max_params={budget:,}); the largest number of filters that fits is {right}.")
+    elif got > right:
+        head = "The model has too many filters: with them, the statement's network has more than max_params parameters."
+    else:
+        head = ("The model has too few filters: one more would still fit within max_params, and filters must be the "
+                "largest that fits.")
+    matches = [advice for _, mistake, advice in _COUNT_MISTAKES
+               if largest_filters(shape, n_classes, budget, **mistake) == got]
+    if len(matches) == 1:
+        return f"{head} {matches[0]}"
+    if got == right - 1 and cnn_params(shape, n_classes, right) == budget:
+        return (f"{head} The budget is 'at most' max_params: a model with exactly max_params parameters fits, "
+                "so use <=, not <.")
+    return (f"{head} A Conv2D layer has 3 * 3 * c_in * filters weights and filters biases; the Dense layer has "
+            "(H // 2) * (W // 2) * filters weights per class and one bias per class.")
 
 
 class BuildCNN(Check):
-    """The kernel reports the model; the grader rebuilds it, runs it on "_X" and computes its compiled loss on "_y"."""
+    """The kernel reports the model; the grader rebuilds it and checks every stated setting and the budget.
+
+    Three separable requirements (`Partial`): the stated layers and activations (a quarter of the points), the
+    stated compile settings (a quarter), and the filters (half: the largest count within max_params, computed
+    here from the arguments, never taken from the reference's report)."""
     name = "build_cnn"
-    signature = "build_cnn(input_shape, n_classes)"
+    signature = "build_cnn(input_shape, n_classes, max_params)"
+    expected_form = "a compiled keras.Model"
     public_cases = (
-        Case(_cnn_case(np.random.default_rng(7), (8, 8, 1), 10), None, "input_shape=(8, 8, 1), n_classes=10"),
-        Case(_cnn_case(np.random.default_rng(8), (12, 10, 3), 4), None, "input_shape=(12, 10, 3), n_classes=4"),
+        Case({"input_shape": (8, 8, 1), "n_classes": 10, "max_params": 1000, "_public": True}, None,
+             "input_shape=(8, 8, 1), n_classes=10, max_params=1000"),
+        Case({"input_shape": (9, 7, 1), "n_classes": 5, "max_params": 552, "_public": True}, None,
+             "input_shape=(9, 7, 1), n_classes=5, max_params=552 (odd sizes)"),
+        Case({"input_shape": (12, 10, 3), "n_classes": 4, "max_params": 2000, "_public": True}, None,
+             "input_shape=(12, 10, 3), n_classes=4, max_params=2000 (3 channels)"),
+        Case({"input_shape": (7, 9, 2), "n_classes": 3, "max_params": 1103, "_public": True}, None,
+             "input_shape=(7, 9, 2), n_classes=3, max_params=1103 (20 filters fit exactly)"),
     )
 
     def secret_inputs(self, rng):
-        side = int(rng.integers(9, 17))
-        return [_cnn_case(rng, (8, 8, 1), 10),
-                _cnn_case(rng, (side, int(rng.integers(8, 17)), int(rng.integers(1, 4))), int(rng.integers(2, 7)))]
+        odd = (int(rng.choice([7, 9, 11, 13])), int(rng.integers(6, 15)), int(rng.integers(1, 4)))
+        even = (int(rng.choice([8, 10, 12, 14, 16])), int(rng.choice([8, 10, 12])), int(rng.integers(1, 4)))
+        return [_build_case(rng, (8, 8, 1), 10), _build_case(rng, odd, int(rng.integers(2, 8))),
+                _build_case(rng, even, int(rng.integers(2, 8)))]
+
+    def hidden_inputs(self, rng):
+        # A budget the model fits exactly, and one that leaves room for a single filter.
+        shape = (int(rng.integers(6, 14)), int(rng.integers(6, 14)), int(rng.integers(1, 4)))
+        return [_build_case(rng, shape, int(rng.integers(2, 8)), exact=True),
+                _build_case(rng, (8, 8, 1), int(rng.integers(2, 11)), filters=1)]
 
     def run(self, subject, inputs):
         shape = tuple(int(d) for d in inputs["input_shape"])
-        return report_model(built_on_zeros(subject(input_shape=shape, n_classes=int(inputs["n_classes"])), shape))
+        model = subject(input_shape=shape, n_classes=int(inputs["n_classes"]), max_params=int(inputs["max_params"]))
+        return report_model(built_on_zeros(model, shape))
 
     def error_advice(self, inputs, error, detail):
         if "incompatible" in detail or "expected shape" in detail or "expected axis" in detail:
-            return (f"The model must accept images of shape input_shape = {tuple(inputs['input_shape'])}: start it "
-                    "with keras.Input(shape=input_shape), not a fixed shape.")
+            return ("The model must accept images of shape input_shape: start it with keras.Input(shape=input_shape), "
+                    "not a fixed shape.")
         return ""
 
     def compare(self, inputs, got, expected):
-        shape, n_classes = tuple(inputs["input_shape"]), int(inputs["n_classes"])
-        sig = f"build_cnn(input_shape={shape}, n_classes={n_classes})"
+        shape, n_classes = tuple(int(d) for d in inputs["input_shape"]), int(inputs["n_classes"])
+        sig = f"build_cnn(input_shape={shape}, n_classes={n_classes}, ...)" if inputs.get("_public") \
+            else "build_cnn(input_shape, n_classes, max_params)"
         if not isinstance(got, dict):
-            return f"{sig} could not be checked."
+            return self.unreadable(got)
         if not got.get("is_model"):
             if got.get("kind") == "NoneType":
                 return f"{sig} returned None: end the function with `return model`."
             return f"{sig} returned a {got.get('kind')}, not a keras.Model."
         try:
-            model = _rebuild(got)
+            model = rebuild_model(got)
         except ModelRejected as exc:
             return f"The model from {sig} cannot be checked: {exc}."
-        facts = _describe_cnn(model)
-        layers = ", ".join(facts["layers"])
-        if not facts["n_conv"]:
-            return (f"The model from {sig} has no Conv2D layer (layers: {layers}). This exercise asks for a "
-                    "convolutional network: start with keras.layers.Conv2D(filters, 3, activation='relu').")
-        if not facts["n_pool"]:
-            return (f"The model from {sig} has no pooling layer (layers: {layers}). Put a "
-                    "keras.layers.MaxPooling2D(2) after a convolution.")
-        X = np.asarray(inputs["_X"], dtype="float32")
-        y = np.asarray(inputs["_y"]).astype("int64")
-        m = len(X)
         try:
-            outputs = predict(model, X)
+            outputs = predict(model, np.zeros((2, *shape), dtype="float32"))
         except Exception as exc:  # noqa: BLE001 - a model that cannot take the images is the student's to fix
-            detail = error_text(exc)
-            advice = self.error_advice(inputs, type(exc).__name__, detail)
-            return f"The model from {sig} could not be run on a batch of {m} images of shape {shape} ({detail}). {advice}".rstrip()
-        if outputs.shape != (m, n_classes):
-            if outputs.ndim == 4:
-                return (f"The model from {sig} maps a batch of images to outputs of shape {outputs.shape}, expected "
-                        f"({m}, {n_classes}). A Dense layer on feature maps acts on the last axis only: put "
-                        "keras.layers.Flatten() between the convolutional part and the Dense layers.")
-            return (f"The model from {sig} maps a batch of {m} images to outputs of shape {outputs.shape}, expected "
-                    f"({m}, {n_classes}): the last layer is Dense(n_classes). (Layers: {layers}.)")
-        compiled = compile_summary(model)
-        if not compiled.get("compiled"):
-            return (f"The model from {sig} is not compiled: call model.compile(optimizer='adam', "
-                    "loss='sparse_categorical_crossentropy', metrics=['accuracy']) before returning it.")
-        probabilities = is_probabilities(outputs)
-        name = compiled.get("loss", "?")
-        if probabilities and compiled.get("from_logits"):
-            return (f"The model from {sig} ends in softmax, but its loss ({name}) was told from_logits=True, "
-                    "so it would apply softmax a second time. Keep one of the two.")
-        try:
-            loss = compute_loss(model, X, y)
-        except Exception as exc:  # noqa: BLE001 - a loss that cannot take integer labels is a finding
-            return (f"The compiled loss of the model from {sig} ({name}) cannot take integer labels 0..{n_classes - 1} "
-                    f"({error_text(exc)}). Use loss='sparse_categorical_crossentropy'.")
-        target = cross_entropy(outputs, y.astype(int), from_logits=not probabilities)
-        if not rel_close(float(loss), target, 1e-3):
-            if not probabilities and not compiled.get("from_logits"):
-                return (f"The outputs of the model from {sig} are not probabilities, but its loss ({name}) expects "
-                        "them: end with Dense(n_classes, activation='softmax'), or give the loss from_logits=True.")
-            return (f"The compiled loss of the model from {sig} ({name}) gives {float(loss):.4g} on the check's batch, "
-                    f"not the cross-entropy of its outputs ({target:.4g}). Use loss='sparse_categorical_crossentropy'.")
-        return None
+            advice = self.error_advice(inputs, type(exc).__name__, str(exc))
+            return (f"The model from {sig} could not be run on a batch of images of shape input_shape: "
+                    f"{_call_failure(exc)}. {advice}").rstrip()
+        layers = _layers(model)
+        architecture = _architecture_problems(layers, n_classes)
+        if not architecture and outputs.shape != (2, n_classes):
+            shown = f" (shape {outputs.shape} for 2 images)" if inputs.get("_public") else ""
+            architecture = [f"The model does not give one row of n_classes probabilities per image{shown}."]
+        compiling = _compile_problems(model)
+        filters = _filters_problem(layers, inputs)
+        # Half the points are for the stated layers and compile settings (a quarter each), half for the filters.
+        weighted = [(not architecture, 1, " ".join(architecture)), (not compiling, 1, " ".join(compiling)),
+                    (filters is None, 2, filters or "")]
+        earned = sum(weight for met, weight, _ in weighted if met)
+        if earned == 4:
+            return None
+        unmet = " ".join(message for met, _, message in weighted if not met)
+        return Partial(earned, 4, f"The model from {sig}: {unmet}")
 
 
-# ============================================================================ Exercise 5: the trained CNN
+# ============================================================================ Exercise 5: a CNN of your own design
+#: The stated budget of Exercise 5's CNN, and the held-out accuracy it must reach.
+MAX_TRAINED_PARAMS = 1000
+ACCURACY_THRESHOLD = 0.93
+#: How many perturbed test digits the grader classifies (the whole test split: a tighter estimate).
+HELDOUT_DIGITS = 450
+
+
 def _images(X: np.ndarray) -> np.ndarray:
     return np.asarray(X, dtype="float32").reshape(-1, 8, 8, 1)
 
 
+def _build_cause(model, outputs) -> str:
+    """A build mistake that keeps a classifier from learning, named only on evidence in the model itself."""
+    compiled = compile_summary(model)
+    if not compiled.get("compiled"):
+        return ""
+    loss, from_logits = str(compiled.get("loss", "")).lower(), bool(compiled.get("from_logits"))
+    probabilities = is_probabilities(outputs)
+    if "crossentropy" not in loss.replace("_", ""):
+        return (f" The cause is in the build, not the training: the model is compiled with loss "
+                f"{compiled.get('loss')!r}; a classifier with integer labels learns with "
+                "loss='sparse_categorical_crossentropy'.")
+    if not probabilities and not from_logits:
+        return (" The cause is in the build, not the training: the last layer gives raw scores (no softmax), but the "
+                "loss expects probabilities. End with Dense(10, activation='softmax'), or give the loss "
+                "from_logits=True.")
+    if probabilities and from_logits:
+        return (" The cause is in the build, not the training: the model ends in softmax and its loss is told "
+                "from_logits=True, so softmax is applied twice. Keep one of the two.")
+    return ""
+
+
 class TrainedCNN(Check):
-    """Judged by a threshold: the CNN trained in the notebook must classify held-out digits.
+    """Judged by a threshold: the student's own CNN, within the stated budget, must classify held-out digits.
 
     The kernel reports only the model. The grader classifies test-split digits perturbed with the
     run's seed (`heldout.digits_heldout`), in grader-only keys: the kernel sees no image, and a model
-    that looks its inputs up in the public digits finds no exact match.
+    that looks its inputs up in the public digits finds no exact match. The budget, stated in the
+    exercise, also refuses a model that stores the public digits as prototypes.
     """
     name = "trained_cnn"
-    signature = "train_cnn(model, X_train, y_train)"
+    signature = "build_and_train_cnn(X_train, y_train)"
+    expected_form = "a trained keras.Model"
 
     @cached_property
     def public_cases(self):
-        X, y = digits_heldout(np.random.default_rng(10), 150)
+        X, y = digits_heldout(np.random.default_rng(10), HELDOUT_DIGITS)
         return (Case({"_X": _images(X), "_labels": y}, None,
-                     "150 test digits, each with a random brightness and a little pixel noise"),)
+                     f"{len(y)} test digits, each with a random brightness and a little pixel noise"),)
 
     def secret_inputs(self, rng):
-        X, y = digits_heldout(rng, 300)
+        X, y = digits_heldout(rng, HELDOUT_DIGITS)
         return [{"_X": _images(X), "_labels": y}]
 
     def run(self, subject, inputs):
@@ -610,40 +911,51 @@ class TrainedCNN(Check):
 
     def compare(self, inputs, got, expected):
         if not isinstance(got, dict):
-            return "The check cannot read what the trained model reported."
+            return self.unreadable(got)
         if not got.get("is_model"):
-            if got.get("kind") == "NoneType":
-                return ("digits_cnn is None: build_cnn or train_cnn is not implemented yet, or the training cell "
-                        "above stopped with an error. Finish Exercises 4 and 5 and fix any error that cell shows.")
-            return f"digits_cnn is a {got.get('kind')}, not a keras.Model: train_cnn must train the model it is given."
+            kind = got.get("kind")
+            if kind == "NoneType":
+                return ("digits_cnn is None: build_and_train_cnn is not implemented yet, returned None, or the "
+                        "training cell above stopped with an error. Return the trained model, and fix any error "
+                        "that cell shows.")
+            if kind == "History":
+                return ("build_and_train_cnn returned a History, not the model: model.fit trains the model in place "
+                        "and returns its History. Return the model itself.")
+            return f"digits_cnn is a {kind}, not a keras.Model: build_and_train_cnn must return the trained model."
         try:
-            model = _rebuild(got)
+            model = rebuild_model(got)
         except ModelRejected as exc:
             return f"The trained model digits_cnn cannot be checked: {exc}."
-        if not _describe_cnn(model)["n_conv"]:
-            return "The trained model has no Conv2D layer: build_cnn must build a convolutional network (Exercise 4)."
-        too_big = over_budget(model, expected, "The trained model digits_cnn")
-        if too_big:
-            return too_big
+        if not any(type(layer).__name__ == "Conv2D" for layer in all_layers(model)):
+            return ("The trained model has no Conv2D layer: the statement asks for a convolutional network, with at "
+                    "least one keras.layers.Conv2D.")
+        n_params = int(model.count_params())
+        if n_params > MAX_TRAINED_PARAMS:
+            return (f"The trained model has {n_params:,} parameters, more than the {MAX_TRAINED_PARAMS:,} the "
+                    "statement allows. Most of a small CNN's parameters sit in the Dense layer after Flatten: fewer filters, "
+                    "or more pooling before Flatten, shrink it.")
         labels = np.asarray(inputs["_labels"]).astype(int)
         try:
             outputs = predict(model, inputs["_X"])
         except Exception as exc:  # noqa: BLE001
-            return (f"The trained model could not classify a batch of digits of shape (m, 8, 8, 1) "
-                    f"({error_text(exc)}).")
-        if outputs.ndim != 2 or outputs.shape[0] != len(labels):
+            return (f"The trained model could not classify a batch of digits of shape (m, 8, 8, 1): "
+                    f"{_call_failure(exc)}. Start it with keras.Input(shape=(8, 8, 1)).")
+        if outputs.shape != (len(labels), 10):
             return (f"The trained model returned outputs of shape {outputs.shape} for {len(labels)} digits, "
-                    "expected one row of 10 class scores per digit.")
+                    "expected one row of 10 class scores per digit: end with Dense(10).")
         accuracy = float(np.mean(np.argmax(outputs, axis=1) == labels))
         if accuracy >= ACCURACY_THRESHOLD:
             return None
         shown = (f"The trained CNN classifies {accuracy:.1%} of {len(labels)} held-out digits correctly; "
                  f"at least {ACCURACY_THRESHOLD:.0%} is needed.")
+        cause = _build_cause(model, outputs)
+        if cause:
+            return shown + cause
         if accuracy < 0.2:
-            return (f"{shown} That is close to guessing (10%), so the model was not trained: train_cnn must call "
-                    "model.fit(X_train, y_train, ...) on the model it receives, for about 15 epochs.")
-        return (f"{shown} It learned something but not enough: train for more epochs (about 15 with "
-                "batch_size=32), and check that build_cnn's model is compiled with the Adam optimizer.")
+            return (f"{shown} That is close to guessing (10%), so the model was hardly trained: call "
+                    "model.fit(X_train, y_train, ...) on the model you return.")
+        return (f"{shown} It learned something but not enough. Compare your choices on a validation split "
+                "(validation_split=0.2): more epochs, a larger learning rate, or the budget spent differently.")
 
 
 conv_output_size = ConvOutputSize()
