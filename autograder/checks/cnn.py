@@ -75,7 +75,7 @@ import numpy as np
 from .compare import fmt, within_scale
 from .core import Case, Check, CheckSet, Partial
 from .heldout import digits_heldout
-from .model_data import (ModelRejected, activation_name, all_layers, built_on_zeros, compile_summary,
+from .model_data import (ModelRejected, activation_name, all_layers, built_on_zeros, call_failure, compile_summary,
                          is_probabilities, predict, rebuild_model, rel_close, report_model)
 
 
@@ -112,15 +112,6 @@ def _same_array(a, b) -> bool:
 
 def _padding_text(padding) -> str:
     return repr(padding) if isinstance(padding, str) else str(int(padding))
-
-
-def _call_failure(exc: BaseException) -> str:
-    """Why the grader could not run a rebuilt model on its inputs, in words: Keras's own text names Python
-    exceptions the student's code never raised, so it is not quoted."""
-    text = " ".join(str(exc).split()).lower()
-    if "incompatible" in text or "expected shape" in text or "expected axis" in text or "shape" in text:
-        return "a layer of the model expects inputs of another shape"
-    return "Keras could not compute the model's outputs"
 
 
 # ============================================================================ literals (computed offline)
@@ -833,7 +824,7 @@ class BuildCNN(Check):
         except Exception as exc:  # noqa: BLE001 - a model that cannot take the images is the student's to fix
             advice = self.error_advice(inputs, type(exc).__name__, str(exc))
             return (f"The model from {sig} could not be run on a batch of images of shape input_shape: "
-                    f"{_call_failure(exc)}. {advice}").rstrip()
+                    f"{call_failure(exc)}. {advice}").rstrip()
         layers = _layers(model)
         architecture = _architecture_problems(layers, n_classes)
         if not architecture and outputs.shape != (2, n_classes):
@@ -939,7 +930,7 @@ class TrainedCNN(Check):
             outputs = predict(model, inputs["_X"])
         except Exception as exc:  # noqa: BLE001
             return (f"The trained model could not classify a batch of digits of shape (m, 8, 8, 1): "
-                    f"{_call_failure(exc)}. Start it with keras.Input(shape=(8, 8, 1)).")
+                    f"{call_failure(exc)}. Start it with keras.Input(shape=(8, 8, 1)).")
         if outputs.shape != (len(labels), 10):
             return (f"The trained model returned outputs of shape {outputs.shape} for {len(labels)} digits, "
                     "expected one row of 10 class scores per digit: end with Dense(10).")

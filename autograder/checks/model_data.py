@@ -84,7 +84,7 @@ def report_model(model: Any) -> dict:
         record["weights"] = [np.asarray(w) for w in model.get_weights()]
     except Exception as exc:  # noqa: BLE001 - a model the grader cannot rebuild is the student's to fix
         record.pop("keras_config", None)
-        record["serialize_error"] = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+        record["serialize_error"] = " ".join(str(exc).split())[:200] or "no reason given"
     return record
 
 
@@ -120,8 +120,20 @@ def one_line(text: Any, limit: int = 160) -> str:
 
 
 def error_text(exc: BaseException, limit: int = 160) -> str:
-    """An exception as one short line: its type and its message."""
-    return f"{type(exc).__name__}: {one_line(exc, limit)}"
+    """What Keras said when the grader ran a student's model, as one short line.
+
+    The exception's class is left out: it is raised by the grader's own call, and its name (ValueError,
+    TypeError, ...) reads to a student as an error in their code, which never raised it.
+    """
+    return one_line(exc, limit) or "no reason given"
+
+
+def call_failure(exc: BaseException) -> str:
+    """Why the grader could not run a rebuilt model on its inputs, in words, without Keras's own text."""
+    text = " ".join(str(exc).split()).lower()
+    if "incompatible" in text or "expected shape" in text or "expected axis" in text or "shape" in text:
+        return "a layer of the model expects inputs of another shape"
+    return "Keras could not compute the model's outputs"
 
 
 def _check_config(config: Any, limits: ModelLimits) -> None:
@@ -259,7 +271,7 @@ def _probe_size(config: dict, limits: ModelLimits) -> None:
         raise ModelRejected("the model's configuration is nested too deeply to rebuild") from None
     except Exception as exc:  # noqa: BLE001 - a config Keras cannot read is the student's to fix
         raise ModelRejected(f"the model could not be rebuilt from its configuration "
-                            f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]})") from None
+                            f"(Keras: {error_text(exc)})") from None
     if params > limits.params:
         raise ModelRejected(f"the model has {params:,} parameters, more than the {limits.params:,} the grader rebuilds")
     if widest > limits.activations_per_sample:
@@ -305,7 +317,7 @@ def rebuild_model(record: Any, limits: ModelLimits = ModelLimits(), *, compile: 
         model = keras.saving.deserialize_keras_object(copy.deepcopy(config), safe_mode=True)
     except Exception as exc:  # noqa: BLE001
         raise ModelRejected(f"the model could not be rebuilt from its configuration "
-                            f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]})") from None
+                            f"(Keras: {error_text(exc)})") from None
     weights = record.get("weights")
     expected = [tuple(int(d) for d in v.shape) for v in model.weights]
     if not isinstance(weights, list) or len(weights) != len(expected):
@@ -473,8 +485,7 @@ def load_saved_model(record: Any, limits: ModelLimits = ModelLimits(),
         try:
             return keras.saving.load_model(path, safe_mode=True)
         except Exception as exc:  # noqa: BLE001
-            raise ModelRejected(f"the saved file could not be loaded ({type(exc).__name__}: "
-                                f"{' '.join(str(exc).split())[:160]})") from None
+            raise ModelRejected(f"the saved file could not be loaded (Keras: {error_text(exc)})") from None
 
 
 # ----------------------------------------------------------------------------- facts about outputs (grader side)

@@ -60,17 +60,8 @@ import numpy as np
 from .compare import close, compare_array, fmt, within_scale
 from .core import Case, Check, CheckSet, Partial
 from .core import requirements as core_requirements
-from .model_data import (ModelRejected, activation_name, all_layers, compile_summary, predict,
+from .model_data import (ModelRejected, activation_name, all_layers, call_failure, compile_summary, predict,
                          rebuild_model, rel_close, report_model)
-
-
-def _call_failure(exc: BaseException) -> str:
-    """Why the grader could not run a rebuilt model on its inputs, in words: Keras's own text names Python
-    exceptions the student's code never raised, so it is not quoted."""
-    text = " ".join(str(exc).split()).lower()
-    if "incompatible" in text or "expected shape" in text or "expected axis" in text or "shape" in text:
-        return "a layer of the model expects inputs of another shape"
-    return "Keras could not compute the model's outputs"
 
 
 # ----------------------------------------------------------------------------- data for Exercise 5
@@ -510,7 +501,7 @@ class BuildForecaster(Check):
             shape = tuple(predict(model, np.zeros((2, window, 1))).shape)
         except Exception as exc:  # noqa: BLE001 - a model that cannot read the windows is a finding, not a crash
             return (f"The model from {sig} cannot read a batch of windows of shape (batch, window, 1): "
-                    f"{_call_failure(exc)}. Keep the draft's keras.Input(shape=(window, 1)).")
+                    f"{call_failure(exc)}. Keep the draft's keras.Input(shape=(window, 1)).")
         config = lstms[0].get_config()
         shown = f", shape {shape} for 2 windows" if public else ""  # a secret window length is not quoted
         if config.get("return_sequences"):
@@ -626,7 +617,7 @@ class TrainedForecaster(Check):
         try:
             outputs = predict(model, X)
         except Exception as exc:  # noqa: BLE001 - a model that cannot read the windows is the student's to fix
-            return (f"The trained forecaster cannot read windows of shape (batch, 24, 1): {_call_failure(exc)}. "
+            return (f"The trained forecaster cannot read windows of shape (batch, 24, 1): {call_failure(exc)}. "
                     "Start it with keras.Input(shape=(24, 1)).")
         targets = np.asarray(inputs["_targets"], dtype=np.float64)
         if outputs.shape not in ((len(targets), 1), (len(targets),)):
