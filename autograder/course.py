@@ -35,6 +35,11 @@ class CourseError(Exception):
 @dataclass(frozen=True)
 class Course:
     root: Path
+    #: Where the source (instructor) notebooks live, when not in `root/solutions`: an nbgrader
+    #: course directory's `source/` when grading that course (grading/course_directory.py).
+    source_root: Path | None = None
+    #: Where the released exercises live, when not in `root/exercises`: that course's `release/`.
+    release_root: Path | None = None
 
     @classmethod
     def here(cls) -> "Course":
@@ -46,11 +51,11 @@ class Course:
 
     @property
     def solutions(self) -> Path:
-        return self.root / "solutions"
+        return self.source_root or self.root / "solutions"
 
     @property
     def exercises(self) -> Path:
-        return self.root / "exercises"
+        return self.release_root or self.root / "exercises"
 
     @property
     def lessons(self) -> Path:

@@ -6,7 +6,9 @@ Reads the `details.json` a `grade` run writes and draws, into DIR/report/:
 * the grading time per submission,
 * the submissions with problems (timeouts, crashes, tampering) and their reasons,
 and writes DIR/report/lms_grades.csv: one row per student, one column per assignment, with
-a "Points Possible" row as Canvas's gradebook import expects (Moodle maps `student_id`).
+a "Points Possible" row as Canvas's gradebook import expects (Moodle maps `student_id`). Its
+scores are the rows' `score`: manually graded parts included (0 while they await formgrader,
+which the page says), late penalties taken off, as in `nbgrader export`.
 """
 from __future__ import annotations
 
@@ -171,6 +173,21 @@ def _write_lms_csv(rows, assignments, path: Path) -> Path:
     return path
 
 
+def _deadline_and_manual_notes(rows) -> str:
+    """What the scores already include (late penalties) and what they do not yet (manual grading)."""
+    notes = []
+    awaiting = [r for r in rows if r.get("awaiting_manual_grading")]
+    if awaiting:
+        notes.append(f"<p><b>Not final:</b> {len(awaiting)} submission(s) have manually graded parts awaiting "
+                     "formgrader; their scores here and in the LMS file count those parts as 0 until they are graded "
+                     "and `grade` is run again.</p>")
+    late = [r for r in rows if r.get("late_penalty")]
+    if late:
+        notes.append(f"<p>{len(late)} late submission(s) lost {sum(r['late_penalty'] for r in late):g} point(s) in "
+                     "all to the course's late-submission penalty; every score here is after it.</p>")
+    return "\n".join(notes)
+
+
 def _page(rows, by_assignment, assignments, figures, lms_name: str) -> str:
     def e(value) -> str:  # text and attribute values alike (quotes too); lone surrogates become U+FFFD
         return html.escape(clean_text(str(value)), quote=True)
@@ -205,6 +222,7 @@ figcaption {{ color: #555; font-size: 0.9em; }}
 <h1>Grading report</h1>
 <p>{len(rows)} submission(s) from {len({r['student_id'] for r in rows})} student(s); written {created}.
 Scores for an LMS: <a href="{e(lms_name)}">{e(lms_name)}</a>.</p>
+{_deadline_and_manual_notes(rows)}
 <h2>Assignments</h2><table>{''.join(summary)}</table>
 {figure_html}
 <h2>Submissions with problems ({len(problems)})</h2>

@@ -46,20 +46,36 @@ def assignment_fingerprint(course: Course, assignment: str, seed: int) -> str:
     return digest.hexdigest()
 
 
+def _part_to_dict(part: PartResult) -> dict:
+    item = {"grade_id": part.grade_id, "max_points": part.max_points, "points": part.points,
+            "detail": part.detail, "feedback": part.feedback}
+    if part.manual:
+        item.update(manual=True, awaiting=part.awaiting)
+    return item
+
+
+def _part_from_dict(data: dict) -> PartResult:
+    return PartResult(data["grade_id"], data["max_points"], data["points"], data.get("detail", ""),
+                      data.get("feedback", ""), manual=bool(data.get("manual")), awaiting=bool(data.get("awaiting")))
+
+
 def result_to_dict(result: SubmissionResult) -> dict:
+    """What grading decided, as the worker sent it: no gradebook state (manual scores, late penalty),
+    which is read from the gradebook on every run."""
     return {
         "student": result.student, "assignment": result.assignment, "notebook": result.notebook,
         "reason": result.reason, "seconds": round(result.seconds, 3), "sandboxed": result.sandboxed,
-        "parts": [{"grade_id": p.grade_id, "max_points": p.max_points, "points": p.points,
-                   "detail": p.detail, "feedback": p.feedback} for p in result.parts],
+        "parts": [_part_to_dict(p) for p in result.parts],
+        "manual_parts": [_part_to_dict(p) for p in result.manual_parts],
     }
 
 
 def result_from_dict(data: dict) -> SubmissionResult:
-    parts = [PartResult(p["grade_id"], p["max_points"], p["points"], p.get("detail", ""), p.get("feedback", ""))
-             for p in data["parts"]]
-    return SubmissionResult(data["student"], data["assignment"], data["notebook"], parts, data.get("reason", ""),
-                            data.get("seconds", 0.0), data.get("sandboxed", True))
+    result = SubmissionResult(data["student"], data["assignment"], data["notebook"],
+                              [_part_from_dict(p) for p in data["parts"]], data.get("reason", ""),
+                              data.get("seconds", 0.0), data.get("sandboxed", True))
+    result.manual_parts = [_part_from_dict(p) for p in data.get("manual_parts", [])]
+    return result
 
 
 class Journal:

@@ -14,28 +14,45 @@ import nbformat
 
 from ..notebooks import dumps
 from .sanitize import body_of, clean_text, exporter, inert_notebook, safe_page
-from .submission import SubmissionResult, part_outcome
+from .deadlines import describe_lateness
+from .submission import AWAITING, SubmissionResult, part_outcome
 
 BASE_COLUMNS = ["student_id", "assignment", "score", "max_score"]
 
 
+#: Added to grades.csv when any submission has a timestamp, a due date or a late penalty.
+DEADLINE_COLUMNS = ["raw_score", "late_penalty", "timestamp", "duedate", "seconds_late"]
+
+
 def grades_table(results: Iterable[SubmissionResult]) -> tuple[list[str], list[dict]]:
-    """Header and rows of grades.csv: one row per student and assignment, one column per graded part."""
+    """Header and rows of grades.csv: one row per student and assignment, one column per graded part.
+
+    `score` is what the student gets: every part, manual ones included, less the late penalty
+    (nbgrader export's `score`). A manual part without a score reads "awaiting manual grading".
+    The deadline columns (nbgrader's raw_score, late_submission_penalty, timestamp and duedate,
+    in UTC, and seconds_late) appear when a submission has a timestamp, a due date or a penalty.
+    """
     results = sorted(results, key=lambda r: (r.assignment, r.student))
     part_columns: list[str] = []
     for result in results:
-        for part in result.parts:
+        for part in [*result.parts, *result.manual_parts]:
             if part.grade_id not in part_columns:
                 part_columns.append(part.grade_id)
+    deadlines = any(r.timestamp or r.duedate or r.late_penalty for r in results)
     rows = []
     for result in results:
         row = {"student_id": result.student, "assignment": result.assignment,
                "score": _num(result.score), "max_score": _num(result.max_score)}
         row.update({p.grade_id: _num(p.points) for p in result.parts})
+        row.update({p.grade_id: AWAITING if p.awaiting else _num(p.points) for p in result.manual_parts})
+        if deadlines:
+            row.update(raw_score=_num(result.raw_score), late_penalty=_num(result.late_penalty),
+                       timestamp=result.timestamp, duedate=result.duedate,
+                       seconds_late=_num(round(result.seconds_late, 3)))
         row["reason"] = result.reason
         row["sandbox"] = "bwrap" if result.sandboxed else "NONE (unsafe)"
         rows.append(row)
-    return BASE_COLUMNS + part_columns + ["reason", "sandbox"], rows
+    return BASE_COLUMNS + part_columns + (DEADLINE_COLUMNS if deadlines else []) + ["reason", "sandbox"], rows
 
 
 def _num(value: float) -> str:
@@ -101,13 +118,44 @@ def _markdown_text(text: str) -> str:
 
 
 _MARKDOWN_PUNCTUATION = re.compile(r"([!-%'-/:;=?@\[-`{-~])")
+markdown_text = _markdown_text
+
+
+def _deadline_lines(result: SubmissionResult) -> list[str]:
+    """When it was submitted and due, and how late (nothing when neither is known)."""
+    if not (result.timestamp or result.duedate):
+        return []
+    due = f"due {_markdown_text(result.duedate)} UTC" if result.duedate else "no due date"
+    if not result.timestamp:
+        return [f"**Submitted:** time unknown ({due})  "]
+    when = f"**Submitted:** {_markdown_text(result.timestamp)} UTC"
+    if result.seconds_late > 0:
+        when += f", {_markdown_text(describe_lateness(result.seconds_late))} late ({due})"
+    elif result.duedate:
+        when += f", on time ({due})"
+    return [when + "  "]
+
+
+def _manual_row(part) -> str:
+    """A manually graded part's row in the summary table."""
+    if part.awaiting:
+        return f"| <code>{_markdown_text(part.grade_id)}</code> | – / {_num(part.max_points)} | ⏳ {AWAITING} |"
+    outcome = ("✓ graded by hand" if part.by_hand else
+               ("✓ passed" if part.passed else "✗ " + _markdown_text(part.feedback or "no points")))
+    return f"| <code>{_markdown_text(part.grade_id)}</code> | {_num(part.points)} / {_num(part.max_points)} | {outcome} |"
 
 
 def summary_markdown(result: SubmissionResult) -> str:
     """The feedback's first cell. Every value in it (student id, reason, messages) is escaped text."""
+    score = f"**Score:** {_num(result.score)} / {_num(result.max_score)}"
+    if result.late_penalty:
+        score += f" (late penalty: {_num(result.late_penalty)} points)"
     lines = [f"# Feedback: {_markdown_text(result.assignment)}", "",
-             f"**Student:** {_markdown_text(result.student)}  ",
-             f"**Score:** {_num(result.score)} / {_num(result.max_score)}", ""]
+             f"**Student:** {_markdown_text(result.student)}  ", *_deadline_lines(result), score, ""]
+    awaiting = [p for p in result.manual_parts if p.awaiting]
+    if awaiting:
+        lines += [f"**Awaiting manual grading:** {len(awaiting)} part(s), "
+                  f"{_num(sum(p.max_points for p in awaiting))} points, counted as 0 until a person grades them.", ""]
     if result.reason:
         lines += [f"**Note:** {_markdown_text(result.reason)}", ""]
     lines += ["| Part | Points | Result |", "|---|---|---|"]
@@ -115,6 +163,7 @@ def summary_markdown(result: SubmissionResult) -> str:
         outcome = "✓ passed" if part.passed else "✗ " + _markdown_text(part_outcome(part))
         lines.append(f"| <code>{_markdown_text(part.grade_id)}</code> | {_num(part.points)} / "
                      f"{_num(part.max_points)} | {outcome} |")
+    lines += [_manual_row(part) for part in result.manual_parts]
     return "\n".join(lines)
 
 

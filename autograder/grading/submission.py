@@ -13,6 +13,11 @@ from .execute import KernelLimits, SandboxSpec, describe_cell
 from .judge import judge_part
 from .reference import ReferenceOutputs
 from .kernel_run import run_with_inputs
+from .manual_parts import NO_RESPONSE, answered, manual_cells
+
+
+#: What a manual part without a score says, wherever it is shown (grades.csv, feedback, details.json).
+AWAITING = "awaiting manual grading"
 
 
 @dataclass
@@ -24,6 +29,13 @@ class PartResult:
     detail: str = ""
     #: What the student sees in the feedback ("" when the part passed).
     feedback: str = ""
+    #: A manually graded cell (nbgrader's "manually graded answer" or "task"): a person scores it
+    #: in formgrader; `points` is its score so far (manual_parts.py).
+    manual: bool = False
+    #: A manual part with no score yet: it counts 0 until formgrader records one, and says so.
+    awaiting: bool = False
+    #: The score was set by a person in formgrader (nbgrader's `manual_score`), not by the grader.
+    by_hand: bool = False
 
     @property
     def passed(self) -> bool:
@@ -36,6 +48,10 @@ class PartResult:
 
 def part_outcome(part: PartResult) -> str:
     """The feedback for a part that lost points; a partial one reads "2 of 3 points: …"."""
+    if part.awaiting:
+        return AWAITING
+    if part.by_hand:
+        return "scored by hand in formgrader" + (f": {part.feedback}" if part.feedback else "")
     if part.partial:
         return f"{part.points:g} of {part.max_points:g} points: {part.feedback}"
     return part.feedback
@@ -53,14 +69,35 @@ class SubmissionResult:
     #: False when graded with --unsafe-no-sandbox.
     sandboxed: bool = True
     feedback_notebook: nbformat.NotebookNode | None = field(default=None, repr=False)
+    #: The manually graded cells (formgrader scores them); they count in every total.
+    manual_parts: list[PartResult] = field(default_factory=list)
+    #: When it was submitted (timestamp.txt, UTC, as nbgrader writes it) and when it was due
+    #: ("" when unknown), how late it was, and nbgrader's late-submission penalty (deadlines.py).
+    timestamp: str = ""
+    duedate: str = ""
+    seconds_late: float = 0.0
+    late_penalty: float = 0.0
+
+    @property
+    def raw_score(self) -> float:
+        """Every part's points, the manual ones included, before any late penalty."""
+        return sum(p.points for p in self.parts) + sum(p.points for p in self.manual_parts)
 
     @property
     def score(self) -> float:
-        return sum(p.points for p in self.parts)
+        """The score after the late penalty, never below 0 then (nbgrader export's `score`)."""
+        if not self.late_penalty:
+            return self.raw_score
+        return max(0.0, self.raw_score - self.late_penalty)
 
     @property
     def max_score(self) -> float:
-        return sum(p.max_points for p in self.parts)
+        return sum(p.max_points for p in self.parts) + sum(p.max_points for p in self.manual_parts)
+
+    @property
+    def awaiting(self) -> list[str]:
+        """The manual parts that have no score yet."""
+        return [p.grade_id for p in self.manual_parts if p.awaiting]
 
 
 def earned_points(points: float, credit: float) -> float:
@@ -169,9 +206,24 @@ def _out_of_memory(executed, reported: dict) -> str:
     return ""
 
 
+def manual_results(source, release, submitted) -> list[PartResult]:
+    """The manual parts of a submission as grading leaves them: waiting for formgrader, or 0 with
+    "No response." when the answer was left as released (nbgrader's rule). Without a notebook
+    (`submitted` None: it could not be read), every manual part waits for a person."""
+    parts = []
+    for cell in manual_cells(source):
+        if submitted is not None and not answered(cell, release, submitted):
+            parts.append(PartResult(cell.grade_id, cell.points, 0.0, NO_RESPONSE, NO_RESPONSE, manual=True))
+        else:
+            parts.append(PartResult(cell.grade_id, cell.points, 0.0, AWAITING, AWAITING, manual=True, awaiting=True))
+    return parts
+
+
 def zero_result(reference: ReferenceOutputs, student: str, reason: str, seconds: float = 0.0) -> SubmissionResult:
     parts = [PartResult(p.grade_id, p.points, 0.0, reason, reason) for p in reference.parts]
-    return SubmissionResult(student, reference.assignment, reference.notebook_name, parts, reason, seconds)
+    result = SubmissionResult(student, reference.assignment, reference.notebook_name, parts, reason, seconds)
+    result.manual_parts = manual_results(reference.source, reference.release, None)
+    return result
 
 
 #: The longest message kept for one part (details.json) and shown for it (feedback).
@@ -222,6 +274,7 @@ def _grade_submission(reference: ReferenceOutputs, notebook_path: Path, student:
                                      tampering and "tampering: " + ", ".join(tampering[:5])]))
     result = SubmissionResult(student, reference.assignment, reference.notebook_name, parts, reason,
                               time.monotonic() - started)
+    result.manual_parts = manual_results(reference.source, reference.release, submitted)
     try:
         result.feedback_notebook = feedback_notebook(reference, submitted, result)
     except Exception as exc:  # noqa: BLE001 - the grades stand; the feedback falls back to the score table
