@@ -15,6 +15,9 @@ from pathlib import Path
 
 #: Keys that say why a part could not be judged rather than what the student misunderstood.
 NOT_A_MISCONCEPTION = {"not_implemented", "no_report", "unreadable_report"}
+#: Keys the grader assigns itself, for failures no check diagnosed.
+GENERIC_KEYS = NOT_A_MISCONCEPTION | {"other", "grader_inputs_only", "unreadable_value", "not_plain_data", "no_result",
+                                     "wrong_shape", "wrong_type", "nan_or_inf", "partial"}
 #: How the report names the keys the grader itself assigns (checks.core, judge.py).
 KEY_LABELS = {
     "not_implemented": "not attempted (NotImplementedError)",
@@ -24,6 +27,7 @@ KEY_LABELS = {
     "unreadable_value": "returned a value of the wrong type or shape",
     "wrong_shape": "wrong shape", "wrong_type": "wrong type", "nan_or_inf": "nan or inf values",
     "partial": "part of the requirements met",
+    "not_plain_data": "returned an object that is not plain data", "no_result": "produced no result",
 }
 
 
@@ -40,8 +44,9 @@ class PartMistakes:
         return sum(self.counts.values())
 
     def most_common(self) -> list[tuple[str, int, str]]:
-        """(key, count, example message), most common first; ties by key, so the order is stable."""
-        ranked = sorted(self.counts.items(), key=lambda item: (-item[1], item[0]))
+        """(key, count, example message), most common first; on a tie a named diagnosis comes before the
+        grader's own kinds (not attempted, no diagnosis, ...), then by key, so the order is stable."""
+        ranked = sorted(self.counts.items(), key=lambda item: (-item[1], item[0] in GENERIC_KEYS, item[0]))
         return [(key, count, self.examples.get(key, "")) for key, count in ranked]
 
 
@@ -120,16 +125,24 @@ def plot_mistakes(parts: list[PartMistakes], path: Path, top_parts: int = 12, to
     return "Each bar is one part; its segments are the diagnoses, left to right from the most common."
 
 
-def mistakes_html(parts: list[PartMistakes], top: int = 5) -> str:
+def mistakes_html(parts: list[PartMistakes], top: int = 8) -> str:
     """A table per part that lost points: each diagnosis, how many, and one example message."""
+    from .grading.sanitize import clean_text
+
+    def e(text) -> str:  # lone surrogates (from a quoted student value) become U+FFFD
+        return html.escape(clean_text(str(text)), quote=True)
+
     blocks = []
     for part in (p for p in parts if p.failed):
         rows = "".join(
-            f"<tr><td>{html.escape(label(key))}</td><td>{count}</td><td>{html.escape(example)}</td></tr>"
+            f"<tr><td>{e(label(key))}</td><td>{count}</td><td>{e(example)}</td></tr>"
             for key, count, example in part.most_common()[:top])
-        blocks.append(f"<h3>{html.escape(part.assignment)} · <code>{html.escape(part.grade_id)}</code> "
+        hidden = len(part.counts) - top
+        if hidden > 0:
+            rows += f"<tr><td colspan=3>… and {hidden} more diagnoses (details.json has them all)</td></tr>"
+        blocks.append(f"<h3>{e(part.assignment)} · <code>{e(part.grade_id)}</code> "
                       f"({part.failed} of {part.submissions} lost points)</h3>\n"
-                      f"<p>{html.escape(summary_line(part))}</p>\n"
+                      f"<p>{e(summary_line(part))}</p>\n"
                       f"<table><tr><th>diagnosis</th><th>submissions</th><th>example message</th></tr>{rows}</table>")
     return "\n".join(blocks) or "<p>No part lost points.</p>"
 

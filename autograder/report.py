@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .course import CourseError
+from .misconceptions import count_mistakes, mistakes_html, plot_mistakes
 from .grading.outputs import atomic_write_text, write_csv_rows
 from .grading.sanitize import clean_text
 
@@ -60,11 +61,15 @@ def write_report(graded: Path) -> Path:
         figures.append(("Totals per assignment", "totals.png", _plot_totals(by_assignment, assignments, folder)))
         figures.append(("Pass rate of each graded part", "part_pass_rates.png",
                         _plot_part_pass_rates(by_assignment, assignments, folder)))
+    mistakes = count_mistakes(rows)
+    caption = plot_mistakes(mistakes, folder / "mistakes.png")
+    if caption:
+        figures.append(("What the class got wrong", "mistakes.png", caption))
     if rows:
         figures.append(("Grading time per submission", "grading_time.png", _plot_times(rows, folder)))
     lms = _write_lms_csv(rows, assignments, folder / "lms_grades.csv")
     page = folder / "index.html"
-    atomic_write_text(page, _page(rows, by_assignment, assignments, figures, lms.name))
+    atomic_write_text(page, _page(rows, by_assignment, assignments, figures, lms.name, mistakes_html(mistakes)))
     return page
 
 
@@ -188,7 +193,7 @@ def _deadline_and_manual_notes(rows) -> str:
     return "\n".join(notes)
 
 
-def _page(rows, by_assignment, assignments, figures, lms_name: str) -> str:
+def _page(rows, by_assignment, assignments, figures, lms_name: str, mistakes: str = "") -> str:
     def e(value) -> str:  # text and attribute values alike (quotes too); lone surrogates become U+FFFD
         return html.escape(clean_text(str(value)), quote=True)
 
@@ -225,6 +230,10 @@ Scores for an LMS: <a href="{e(lms_name)}">{e(lms_name)}</a>.</p>
 {_deadline_and_manual_notes(rows)}
 <h2>Assignments</h2><table>{''.join(summary)}</table>
 {figure_html}
+<h2>What the class got wrong</h2>
+<p>Each part that lost points, with its diagnosed mistakes counted across the class (by the checks' stable
+diagnosis keys, most common first) and one example of the message students saw.</p>
+{mistakes}
 <h2>Submissions with problems ({len(problems)})</h2>
 {'<table><tr><th>student</th><th>assignment</th><th>score</th><th>reason</th></tr>' + problem_rows + '</table>'
  if problems else '<p>None: every submission ran to the end without tampering.</p>'}

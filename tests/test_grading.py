@@ -172,3 +172,24 @@ def test_tampering_is_named_from_the_release_not_the_submission(course):
     assert "unknown cell id 'renamed'" in found
     assert "deleted cell 'perceptron_update_test'" in found and "deleted cell 'train_perceptron_test'" in found
     assert f"unknown cell id '{other.cells[3].metadata.nbgrader.grade_id}'" in found
+
+
+def test_the_class_s_mistakes_are_counted_by_diagnosis(graded):
+    """details.json and the report count each part's diagnoses by key: the bias left out, not attempted, ..."""
+    import json
+
+    from autograder.report import write_report
+
+    root, _, _ = graded
+    details = json.loads((root / "out" / "details.json").read_text())
+    forward = details["mistakes"]["01_neuron"]["neuron_forward_test"]
+    rows = {r["student_id"]: r for r in details["submissions"]}
+    bias_key = rows["cleo_no_bias"]["diagnoses"]["neuron_forward_test"]["key"]
+    assert "bias" in bias_key and forward[bias_key] >= 1, forward
+    assert rows["ben_untouched"]["diagnoses"]["neuron_forward_test"]["key"] == "not_implemented"
+    assert forward["not_implemented"] >= 1 and "ada_reference" not in {
+        s for s, r in rows.items() if r["diagnoses"]}
+    assert sum(forward.values()) == sum(1 for r in rows.values() if r["parts"]["neuron_forward_test"][0] < 3)
+    page = write_report(root / "out").read_text()
+    assert "What the class got wrong" in page and "bias b is missing" in page
+    assert (root / "out" / "report" / "mistakes.png").stat().st_size > 5000

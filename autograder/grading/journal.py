@@ -51,12 +51,15 @@ def _part_to_dict(part: PartResult) -> dict:
             "detail": part.detail, "feedback": part.feedback}
     if part.manual:
         item.update(manual=True, awaiting=part.awaiting)
+    if part.diagnosis:
+        item["diagnosis"] = part.diagnosis
     return item
 
 
 def _part_from_dict(data: dict) -> PartResult:
     return PartResult(data["grade_id"], data["max_points"], data["points"], data.get("detail", ""),
-                      data.get("feedback", ""), manual=bool(data.get("manual")), awaiting=bool(data.get("awaiting")))
+                      data.get("feedback", ""), manual=bool(data.get("manual")), awaiting=bool(data.get("awaiting")),
+                      diagnosis=str(data.get("diagnosis", "")))
 
 
 def result_to_dict(result: SubmissionResult) -> dict:

@@ -360,7 +360,10 @@ def _write_details(results: list[SubmissionResult], seeds: dict[str, int], path:
         item = {"student_id": r.student, "assignment": r.assignment, "score": r.score, "max_score": r.max_score,
                 "reason": r.reason, "seconds": round(r.seconds, 2),
                 "parts": {p.grade_id: [p.points, p.max_points] for p in r.parts},
-                "failed_parts": {p.grade_id: p.detail for p in r.parts if not p.passed}}
+                "failed_parts": {p.grade_id: p.detail for p in r.parts if not p.passed},
+                # What the report counts: each lost part's diagnosis key and the message the student saw.
+                "diagnoses": {p.grade_id: {"key": p.diagnosis or "other", "message": p.feedback}
+                              for p in r.parts if not p.passed}}
         if r.manual_parts:  # scored in formgrader; counted in score and max_score
             item["manual_parts"] = {p.grade_id: {"points": p.points, "max_points": p.max_points,
                                                  "status": AWAITING if p.awaiting else
@@ -376,8 +379,13 @@ def _write_details(results: list[SubmissionResult], seeds: dict[str, int], path:
             item["submitted_folder_hex"] = raw[(r.student, r.assignment)]
         return item
 
+    from ..misconceptions import count_mistakes, counts_for_details
+
+    entries = [entry(r) for r in sorted(results, key=lambda r: (r.assignment, r.student))]
     details = {
         "seeds": dict(sorted(seeds.items())),
-        "submissions": [entry(r) for r in sorted(results, key=lambda r: (r.assignment, r.student))],
+        "submissions": entries,
+        # {assignment: {grade_id: {diagnosis key: submissions}}}: what the class got wrong.
+        "mistakes": counts_for_details(count_mistakes(entries)),
     }
     atomic_write_text(path, json.dumps(details, indent=1, sort_keys=True) + "\n")

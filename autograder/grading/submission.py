@@ -36,6 +36,8 @@ class PartResult:
     awaiting: bool = False
     #: The score was set by a person in formgrader (nbgrader's `manual_score`), not by the grader.
     by_hand: bool = False
+    #: The diagnosis behind the feedback, a stable key the class report counts (judge.PartVerdict.key).
+    diagnosis: str = ""
 
     @property
     def passed(self) -> bool:
@@ -267,9 +269,11 @@ def _grade_submission(reference: ReferenceOutputs, notebook_path: Path, student:
         feedback = verdict.feedback
         if not verdict.passed and executed.problem and not reported.get(part.grade_id):
             feedback = f"Not checked: {executed.problem}."
+        diagnosis = "" if verdict.passed else ("no_report" if feedback.startswith("Not checked:") else verdict.key)
         parts.append(PartResult(part.grade_id, part.points, earned_points(part.points, verdict.credit),
                                 _clip(verdict.detail, DETAIL_CHARS) if not verdict.passed else "",
-                                _clip(feedback, FEEDBACK_CHARS) if not verdict.passed else ""))
+                                _clip(feedback, FEEDBACK_CHARS) if not verdict.passed else "",
+                                diagnosis=diagnosis))
     reason = "; ".join(filter(None, [executed.problem, _out_of_memory(executed, reported),
                                      tampering and "tampering: " + ", ".join(tampering[:5])]))
     result = SubmissionResult(student, reference.assignment, reference.notebook_name, parts, reason,
