@@ -2,6 +2,9 @@
 
 Runs in one process against the checks directly, as the grader judges them (see autograder.catalogue).
 Training is the expensive step, so the trained-transformer part uses one seed and one training per answer.
+Issue 14's classes are covered for every part: float32 alternatives of the numeric parts, a mistake breaking each
+stated rule (see the "Stated rules" list in autograder/checks/attention.py) that fails with that rule's message,
+every wrong build setting failing in the build part, and mistakes that match no diagnosis getting the generic message.
 """
 from __future__ import annotations
 
@@ -15,10 +18,9 @@ import pytest
 from autograder.catalogue import (forged_verdict, grader_inputs, alternative_cases, define, expect_correct, expect_wrong, public_message,
                                   reference_namespace, simulate_grading, wrong_cases)
 from autograder.checks import attention
-from autograder.checks.core import dump_inputs, kernel_view, probe
+from autograder.checks.core import kernel_view, probe
 from autograder.checks.model_data import report_model
 from autograder.checks.plain import from_plain
-from autograder.grading.judge import judge_part
 
 SEEDS = (31, 32)
 ONE_SEED = (33,)
@@ -56,18 +58,27 @@ def _block(att=_ATT, norm1=_NORM1, ffn=_FFN, norm2=_NORM2):
     return _BLOCK_HEAD + att + norm1 + ffn + norm2
 
 
-_TF_HEAD = "def build_transformer(seq_len, vocab_size, d_model=32, num_heads=2, ff_dim=64):\n"
+_TF_HEAD = ("def train_transformer(X_train, y_train, vocab_size):\n    seq_len = X_train.shape[1]\n"
+            "    d_model, num_heads, ff_dim = {sizes}\n")
 _TF_EMBED = ("    tokens = keras.Input(shape=(seq_len,), dtype='int32')\n"
              "    x = keras.layers.Embedding(vocab_size, d_model)(tokens)\n")
 _TF_PE = "    x = x + positional_encoding(seq_len, d_model).astype('float32')\n"
-_TF_BLOCK = "    x = encoder_block(x, num_heads, ff_dim)\n"
-_TF_TAIL = ("    model = keras.Model(tokens, keras.layers.Dense(vocab_size, activation='softmax')(x))\n"
-            "    model.compile(optimizer=keras.optimizers.Adam(5e-3), loss='sparse_categorical_crossentropy',\n"
-            "                  metrics=['accuracy'])\n    return model\n")
+_TF_BLOCK = ("    mha = keras.layers.MultiHeadAttention(num_heads=num_heads, key_dim=d_model // num_heads)\n"
+             "    h = keras.layers.LayerNormalization()(x + mha(x, x{mask}))\n"
+             "    f = keras.layers.Dense(d_model)(keras.layers.Dense(ff_dim, activation='relu')(h))\n"
+             "    x = keras.layers.LayerNormalization()(h + f)\n")
+_TF_OUT = "    outputs = keras.layers.Dense(vocab_size, activation='softmax')(x)\n"
+_TF_FIT = ("    model = keras.Model(tokens, outputs)\n"
+           "    model.compile(optimizer=keras.optimizers.Adam(learning_rate={lr}), loss='sparse_categorical_crossentropy',\n"
+           "                  metrics=['accuracy'])\n"
+           "    history = model.fit(X_train, y_train, epochs={epochs}, batch_size=64, verbose=0)\n"
+           "    return {returned}\n")
 
 
-def _transformer(pe=_TF_PE, block=_TF_BLOCK):
-    return _TF_HEAD + _TF_EMBED + pe + block + _TF_TAIL
+def _transformer(pe=_TF_PE, mask=", use_causal_mask=True", sizes="16, 2, 32", out=_TF_OUT, lr="0.01", epochs=8,
+                 returned="model", block=None):
+    return (_TF_HEAD.format(sizes=sizes) + _TF_EMBED + pe + (block if block is not None else _TF_BLOCK.format(mask=mask))
+            + out + _TF_FIT.format(lr=lr, epochs=epochs, returned=returned))
 
 
 WRONG = {
@@ -93,6 +104,14 @@ WRONG = {
         # `~mask` is right for booleans but not for a 0/1 mask, which only the hidden tests use.
         ("~ on an integer mask", _sdpa(mask="    if mask is not None:\n"
                                             "        scores = np.where(~mask, -np.inf, scores)\n"), None),
+        # Stated rule: the mask defaults to None.
+        ("mask without a default", _sdpa().replace("mask=None", "mask"), "missing 1 required positional argument"),
+        # Stated rule: leave the inputs unchanged.
+        ("Q scaled in place", _SDPA + "    Q /= np.sqrt(Q.shape[-1])\n    scores = Q @ np.swapaxes(K, -1, -2)\n"
+         + _MASK + _SOFTMAX + _RETURN, "in place"),
+        # Matches no diagnosis: the generic message, which names no cause (see test_generic_messages).
+        ("divided by sqrt(d_v)", _sdpa(scores="    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(V.shape[-1])\n"),
+         "relative error"),
     ],
     "positional_encoding": [
         ("sin and cos swapped", _pe(even="np.cos", odd="np.sin"), "swapped"),
@@ -111,6 +130,8 @@ WRONG = {
                        "    pe = np.zeros((seq_len, d_model))\n"
                        "    pe[:, 0::2] = np.sin(angles)\n    pe[:, 1::2] = np.cos(angles)\n    return pe.T\n",
          "transposed"),
+        # Matches no diagnosis: a base of 1000 instead of 10000 gets the generic message.
+        ("base 1000", _pe(angles="    angles = pos / 1000 ** (2 * i / d_model)\n"), "relative error"),
     ],
     "encoder_block": [
         ("no residual connections", _block(norm1="    h = keras.layers.LayerNormalization()(a)\n",
@@ -134,10 +155,42 @@ WRONG = {
                                                       "    f = keras.layers.Dense(d_model)(f)\n"), "not their order"),
         ("attention called with one argument", _block(att="    a = keras.layers.MultiHeadAttention(num_heads=num_heads, "
                                                           "key_dim=d_model // num_heads)(x)\n"), "mha(x, x)"),
+        # Stated rule: return the block's output tensor.
+        ("the Model returned instead of the tensor", _BLOCK_HEAD + _ATT + _NORM1 + _FFN +
+         "    return keras.Model(x, keras.layers.LayerNormalization()(h + f))\n", "it should return the output tensor"),
+        # Every setting the statement fixes, wrong, fails in this part with that setting's message.
+        ("num_heads fixed at 1", _block(att="    a = keras.layers.MultiHeadAttention(num_heads=1, "
+                                            "key_dim=d_model // num_heads)(x, x)\n"), "num_heads=num_heads and key_dim"),
+        ("feed-forward with d_model units", _block(ffn="    f = keras.layers.Dense(d_model, activation='relu')(h)\n"
+                                                       "    f = keras.layers.Dense(d_model)(f)\n"), "the units are wrong"),
+        ("tanh in the feed-forward layer", _block(ffn="    f = keras.layers.Dense(ff_dim, activation='tanh')(h)\n"
+                                                      "    f = keras.layers.Dense(d_model)(f)\n"),
+         "the activations are wrong"),
+        ("no bias in the attention", _block(att="    a = keras.layers.MultiHeadAttention(num_heads=num_heads, "
+                                                "key_dim=d_model // num_heads, use_bias=False)(x, x)\n"),
+         "different number of parameters"),
+        ("one LayerNormalization missing", _block(norm2="    return h + f\n"), "expected 2"),
     ],
-    "build_transformer": [
-        ("no positional encoding", _transformer(pe=""), "cannot tell positions apart"),
-        ("no encoder block", _transformer(block=""), "do not exchange information"),
+    "train_transformer": [
+        # One mistake per stated rule, each failing with that rule's message.
+        ("attention not causal", _transformer(mask=""), "looks ahead"),
+        ("the sizes of Exercise 3's example, over the budget", _transformer(sizes="32, 2, 64"), "budget of 3,000"),
+        ("a Flatten and a Dense layer instead of attention",
+         _TF_HEAD.format(sizes="8, 1, 8") + _TF_EMBED +
+         "    flat = keras.layers.Flatten()(x)\n"
+         "    outputs = keras.layers.Reshape((seq_len, vocab_size))(keras.layers.Dense(seq_len * vocab_size)(flat))\n"
+         "    outputs = keras.layers.Activation('softmax')(outputs)\n" + _TF_FIT.format(lr="0.01", epochs=2, returned="model"),
+         "only through attention"),
+        ("linear outputs, no softmax", _transformer(out="    outputs = keras.layers.Dense(vocab_size)(x)\n"),
+         "not probabilities"),
+        ("the History returned", _transformer(returned="history"), "returned a History"),
+        ("attention output not used", _transformer(block="    h = keras.layers.LayerNormalization()(x)\n"
+                                                         "    x = keras.layers.Dense(d_model, activation='relu')(h)\n"),
+         "no MultiHeadAttention layer"),
+        # The diagnosis with evidence of its own: no positional encoding, so the order of earlier tokens is lost.
+        ("no positional encoding", _transformer(pe=""), "cannot tell the order"),
+        # Matches no diagnosis: a structurally right model trained far too little gets the plain accuracy message.
+        ("one epoch at a tiny learning rate", _transformer(lr="1e-4", epochs=1), "what it learned from training"),
     ],
 }
 
@@ -157,6 +210,22 @@ ALTERNATIVES = {
         "    scores -= np.max(scores, axis=-1, keepdims=True)\n"
         "    weights = np.divide(np.exp(scores), np.sum(np.exp(scores), axis=-1, keepdims=True))\n"
         "    output = np.matmul(weights, V)\n    return (output, weights)",
+        # Everything in float32, as Keras computes it.
+        "def scaled_dot_product_attention(Q, K, V, mask=None):\n"
+        "    Q, K, V = (np.asarray(a, dtype=np.float32) for a in (Q, K, V))\n"
+        "    scores = Q @ np.swapaxes(K, -1, -2) / np.float32(np.sqrt(Q.shape[-1]))\n"
+        "    if mask is not None:\n        scores = np.where(np.asarray(mask) != 0, scores, np.float32(-np.inf))\n"
+        "    e = np.exp(scores - scores.max(axis=-1, keepdims=True))\n"
+        "    weights = (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)\n"
+        "    return (weights @ V).astype(np.float32), weights",
+        # keras.ops in float32 (the backend's own matmul and softmax), converted back to numpy.
+        "def scaled_dot_product_attention(Q, K, V, mask=None):\n"
+        "    ops = keras.ops\n"
+        "    q, k, v = (ops.convert_to_tensor(np.asarray(a, dtype='float32')) for a in (Q, K, V))\n"
+        "    scores = ops.matmul(q, ops.swapaxes(k, -1, -2)) / np.sqrt(Q.shape[-1]).astype('float32')\n"
+        "    if mask is not None:\n        scores = ops.where(ops.convert_to_tensor(np.asarray(mask) != 0), scores, -1e9)\n"
+        "    weights = ops.softmax(scores, axis=-1)\n"
+        "    return ops.convert_to_numpy(ops.matmul(weights, v)), ops.convert_to_numpy(weights)",
     ],
     "positional_encoding": [
         # Loops, as in the paper's definition.
@@ -202,18 +271,37 @@ ALTERNATIVES = {
         # (A custom keras.layers.Layer, as in the Keras examples, was accepted here before the grader rebuilt
         # models from their configuration; it is now refused with a message: see REJECTED_MODELS.)
     ],
-    "build_transformer": [
-        # Keras layers throughout (Add), three heads and a wider feed-forward layer.
-        "def build_transformer(seq_len, vocab_size, d_model=32, num_heads=2, ff_dim=64):\n"
-        "    tokens = keras.Input(shape=(seq_len,), dtype='int32')\n"
-        "    embedded = keras.layers.Embedding(vocab_size, d_model)(tokens)\n"
-        "    pe = keras.ops.convert_to_tensor(positional_encoding(seq_len, d_model)[None], dtype='float32')\n"
-        "    x = keras.layers.Add()([embedded, pe + 0 * embedded])\n"
-        "    x = encoder_block(x, num_heads=4, ff_dim=96)\n"
-        "    probs = keras.layers.Dense(vocab_size, activation='softmax')(x)\n"
+    "train_transformer": [
+        # Keras layers throughout (Add, Dropout), d_model 12 with three heads, a narrower feed-forward layer,
+        # a causal encoder block written as its own function, and a loss object.
+        "def causal_block(x, num_heads, ff_dim):\n"
+        "    d_model = x.shape[-1]\n"
+        "    a = keras.layers.MultiHeadAttention(num_heads, d_model // num_heads, dropout=0.1)(x, x, use_causal_mask=True)\n"
+        "    h = keras.layers.LayerNormalization()(keras.layers.Add()([x, a]))\n"
+        "    f = keras.layers.Dense(d_model)(keras.layers.Dropout(0.1)(keras.layers.Dense(ff_dim, activation='relu')(h)))\n"
+        "    return keras.layers.LayerNormalization()(keras.layers.Add()([h, f]))\n"
+        "def train_transformer(X_train, y_train, vocab_size):\n"
+        "    tokens = keras.Input(shape=(X_train.shape[1],), dtype='int32')\n"
+        "    x = keras.layers.Embedding(vocab_size, 12)(tokens)\n"
+        "    x = x + positional_encoding(X_train.shape[1], 12).astype('float32')\n"
+        "    probs = keras.layers.Dense(vocab_size, activation='softmax')(causal_block(x, num_heads=3, ff_dim=24))\n"
         "    model = keras.Model(inputs=tokens, outputs=probs)\n"
-        "    model.compile(optimizer=keras.optimizers.Adam(learning_rate=5e-3),\n"
+        "    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01),\n"
         "                  loss=keras.losses.SparseCategoricalCrossentropy(), metrics=['accuracy'])\n"
+        "    model.fit(X_train, y_train, epochs=12, batch_size=32, verbose=0)\n"
+        "    return model",
+        # Two small causal blocks (d_model 8), the positional encoding scaled down, RMSprop.
+        "def train_transformer(X_train, y_train, vocab_size):\n"
+        "    seq_len = X_train.shape[1]\n"
+        "    tokens = keras.Input(shape=(seq_len,), dtype='int32')\n"
+        "    x = keras.layers.Embedding(vocab_size, 8)(tokens) + 0.5 * positional_encoding(seq_len, 8).astype('float32')\n"
+        "    for _ in range(2):\n"
+        "        a = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)(x, x, use_causal_mask=True)\n"
+        "        h = keras.layers.LayerNormalization()(x + a)\n"
+        "        x = keras.layers.LayerNormalization()(h + keras.layers.Dense(8)(keras.layers.Dense(16, activation='relu')(h)))\n"
+        "    model = keras.Model(tokens, keras.layers.Dense(vocab_size, activation='softmax')(x))\n"
+        "    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=0.005), loss='sparse_categorical_crossentropy')\n"
+        "    model.fit(X_train, y_train, epochs=15, batch_size=64, verbose=0)\n"
         "    return model",
     ],
 }
@@ -226,26 +314,24 @@ def reference(course):
 
 def _check(name):
     return {"scaled_dot_product_attention": attention.attention, "positional_encoding": attention.positional_encoding,
-            "encoder_block": attention.encoder_block, "build_transformer": attention.trained_transformer}[name]
+            "encoder_block": attention.encoder_block, "train_transformer": attention.trained_transformer}[name]
 
 
 def _subject(name, reference):
-    return reference["reversal_model"] if name == "build_transformer" else reference[name]
+    return reference["transformer_model"] if name == "train_transformer" else reference[name]
 
 
-def _trained(reference, build_code):
-    """The notebook's Exercise 4 cells with the given build_transformer: seed, build, train, keep the model."""
+def _trained(reference, train_code):
+    """The notebook's Exercise 4 training cell with the given train_transformer: seed, call, keep the result."""
     import keras
 
-    build = define(build_code, "build_transformer", reference)
+    train = define(train_code, "train_transformer", reference)
     keras.utils.set_random_seed(0)
-    model = build(reference["SEQ_LEN"], reference["VOCAB_SIZE"])
-    model.fit(reference["X_train"], reference["y_train"], epochs=5, batch_size=64, verbose=0)
-    return model
+    return train(reference["X_train"], reference["y_train"], reference["VOCAB_SIZE"])
 
 
 def _answer(name, code, reference):
-    return _trained(reference, code) if name == "build_transformer" else define(code, name, reference)
+    return _trained(reference, code) if name == "train_transformer" else define(code, name, reference)
 
 
 def grade(name, answer, reference, seeds):
@@ -256,11 +342,11 @@ def grade(name, answer, reference, seeds):
 
 
 def seeds_for(name):
-    return ONE_SEED if name in ("build_transformer", "encoder_block") else SEEDS
+    return ONE_SEED if name in ("train_transformer", "encoder_block") else SEEDS
 
 
 @pytest.mark.parametrize("name", ["scaled_dot_product_attention", "positional_encoding", "encoder_block",
-                                  "build_transformer"])
+                                  "train_transformer"])
 def test_reference_passes_public_and_grading(reference, name):
     expect_correct(*grade(name, _subject(name, reference), reference, seeds_for(name)))
 
@@ -276,7 +362,7 @@ def test_alternative_correct_answer_gets_full_marks(reference, name, code):
 
 
 def test_untrained_notebook_reports_not_implemented():
-    """When build_transformer (or a function it uses) still raises, reversal_model stays None and the part says so."""
+    """When train_transformer (or a function it uses) still raises, transformer_model stays None and the part says so."""
     message = public_message(attention.trained_transformer, None)
     assert message is not None and "not implemented yet" in message
 
@@ -289,7 +375,7 @@ def test_untrained_notebook_reports_not_implemented():
 
 ATTACK_SEED = 34
 #: The notebook's Exercise 4 data: what the kernel trains on (and could look up).
-_TRAIN_X, _TRAIN_Y = attention.reversal_data(attention.N_TRAINING, attention.TRAINING_SEED)
+_TRAIN_X, _TRAIN_Y = attention.window_max_data(attention.N_TRAINING, attention.TRAINING_SEED)
 
 
 def _grader_inputs(seed):
@@ -329,17 +415,19 @@ def _edited_block_record(reference, inp):
 
 
 def _trained_reference_facts(inp):
-    """What the old `run` reported for a perfect reversal model: predictions equal to the labels."""
+    """What an old-style `run` would report for a perfect model: predictions equal to the labels."""
     labels = np.asarray(inp["_labels"]).astype(np.int64)
-    return {"is_model": True, "output_shape": [len(labels), attention.REVERSAL_SEQ_LEN, attention.REVERSAL_VOCAB],
+    return {"is_model": True, "output_shape": [len(labels), attention.TASK_SEQ_LEN, attention.TASK_VOCAB],
             "pred": labels, "pred_changed": labels, "pred_rolled": np.roll(labels, 3, axis=1), "shift": 3}
 
 
 def _untrained_transformer(reference):
+    """The reference's architecture, trained for no epoch at all."""
     import keras
 
     keras.utils.set_random_seed(1)
-    return reference["build_transformer"](reference["SEQ_LEN"], reference["VOCAB_SIZE"])
+    return define(_transformer(epochs=0), "train_transformer", reference)(reference["X_train"], reference["y_train"],
+                                                                           reference["VOCAB_SIZE"])
 
 
 def lookup_transformer(X, y, scale=60.0):
@@ -349,7 +437,7 @@ def lookup_transformer(X, y, scale=60.0):
     import keras
 
     n, t = X.shape
-    vocab = attention.REVERSAL_VOCAB
+    vocab = attention.TASK_VOCAB
     tokens = keras.Input(shape=(t,), dtype="int32")
     embedding = keras.layers.Embedding(vocab, vocab)
     match = keras.layers.Dense(n, activation="softmax")
@@ -363,24 +451,33 @@ def lookup_transformer(X, y, scale=60.0):
     return model
 
 
-def _lambda_reverser():
-    """A Lambda layer that computes the answer: reverse the tokens and one-hot them."""
+def _window_max(tokens):
+    """The answer computed with keras.ops: the largest of the last three tokens, one-hot."""
     import keras
 
-    tokens = keras.Input(shape=(attention.REVERSAL_SEQ_LEN,), dtype="int32")
-    out = keras.layers.Lambda(lambda t: keras.ops.one_hot(keras.ops.flip(t, axis=1), attention.REVERSAL_VOCAB))(tokens)
-    return keras.Model(tokens, out)
+    t = keras.ops.cast(tokens, "int32")
+    previous = keras.ops.concatenate([t[:, :1], t[:, :-1]], axis=1)
+    before = keras.ops.concatenate([previous[:, :1], previous[:, :-1]], axis=1)
+    return keras.ops.one_hot(keras.ops.maximum(keras.ops.maximum(t, previous), before), attention.TASK_VOCAB)
 
 
-def _subclassed_reverser():
+def _lambda_answer():
+    """A Lambda layer that computes the answer."""
     import keras
 
-    class Reverser(keras.Model):
+    tokens = keras.Input(shape=(attention.TASK_SEQ_LEN,), dtype="int32")
+    return keras.Model(tokens, keras.layers.Lambda(_window_max)(tokens))
+
+
+def _subclassed_answer():
+    import keras
+
+    class WindowMax(keras.Model):
         def call(self, tokens):
-            return keras.ops.one_hot(keras.ops.flip(keras.ops.cast(tokens, "int32"), axis=1), attention.REVERSAL_VOCAB)
+            return _window_max(tokens)
 
-    model = Reverser()
-    model(np.zeros((1, attention.REVERSAL_SEQ_LEN), dtype="int32"))
+    model = WindowMax()
+    model(np.zeros((1, attention.TASK_SEQ_LEN), dtype="int32"))
     return model
 
 
@@ -407,16 +504,16 @@ LYING_REPORTS = [
     ("encoder_block", "report_model of a pre-norm block, not the one asked for",
      lambda reference, inp: {"is_tensor": True, "model": report_model(_block_model(WRONG["encoder_block"][2][1],
                                                                                    reference, inp))}, "pre-norm"),
-    ("build_transformer", "the old claim dict: predictions equal to the labels",
+    ("train_transformer", "the old claim dict: predictions equal to the labels",
      lambda reference, inp: _trained_reference_facts(inp), "cannot be checked"),
-    ("build_transformer", "an untrained model's record with perfect predictions added to it",
+    ("train_transformer", "an untrained model's record with perfect predictions added to it",
      lambda reference, inp: {**report_model(_untrained_transformer(reference)), **_trained_reference_facts(inp)},
      "at least 90%"),
-    ("build_transformer", "the trained model's record with every weight but the output layer's swapped for an "
+    ("train_transformer", "the trained model's record with every weight but the output layer's swapped for an "
                           "untrained model's",
-     lambda reference, inp: {**report_model(reference["reversal_model"]),
+     lambda reference, inp: {**report_model(reference["transformer_model"]),
                              "weights": report_model(_untrained_transformer(reference))["weights"][:-2]
-                             + report_model(reference["reversal_model"])["weights"][-2:]}, "at least 90%"),
+                             + report_model(reference["transformer_model"])["weights"][-2:]}, "at least 90%"),
 ]
 
 #: (part, label, the model or code the kernel builds, a phrase the message must contain): models the grader
@@ -426,8 +523,8 @@ REJECTED_MODELS = [
      "not a built-in Keras class"),
     ("encoder_block", "a Lambda layer", _LAMBDA_BLOCK, "Lambda layer"),
     ("encoder_block", "a keras.ops function other than + - * /", _KERAS_OPS_BLOCK, "keras.ops.maximum"),
-    ("build_transformer", "a Lambda layer that reverses and one-hots the tokens", _lambda_reverser, "Lambda layer"),
-    ("build_transformer", "a subclassed keras.Model that reverses the tokens", _subclassed_reverser,
+    ("train_transformer", "a Lambda layer that computes the answer", _lambda_answer, "Lambda layer"),
+    ("train_transformer", "a subclassed keras.Model that computes the answer", _subclassed_answer,
      "cannot be checked"),
 ]
 
@@ -453,7 +550,7 @@ def test_model_the_grader_does_not_rebuild_scores_zero(reference, name, label, b
         public = public_message(attention.encoder_block, define(build, "encoder_block", reference))
     else:
         model = build()
-        verdict = simulate_grading(attention.CHECKS, attention.trained_transformer, model, reference["reversal_model"],
+        verdict = simulate_grading(attention.CHECKS, attention.trained_transformer, model, reference["transformer_model"],
                                    ATTACK_SEED)
         public = public_message(attention.trained_transformer, model)
     _assert_zero(verdict, phrase)
@@ -469,26 +566,27 @@ def test_transformer_is_judged_on_sequences_the_kernel_never_sees(reference):
             assert kernel_view(inp) == {} and set(inp) == {"_X", "_labels"}
             train_rows = {row.tobytes() for row in _TRAIN_X}
             assert not any(row.tobytes() in train_rows for row in np.asarray(inp["_X"]))
-    # The notebook's own arrays are what the kernel trains on: reference["X_train"] is make_reversal_data(2000, 0).
-    assert np.array_equal(reference["X_train"], _TRAIN_X)
+    # The notebook's own arrays are what the kernel trains on: reference["X_train"] is make_window_max_data(2000, 0).
+    assert np.array_equal(reference["X_train"], _TRAIN_X) and np.array_equal(reference["y_train"], _TRAIN_Y)
 
 
 def test_lookup_of_the_training_data_scores_zero(reference):
-    """A model that memorises the training arrays (and the public case) answers them perfectly, so it would
-    pass on data the kernel has seen, and fails on the grader's fresh sequences."""
+    """A model that memorises the training arrays (and the public case) answers them perfectly, but it is built
+    with Flatten and Reshape, and far over the budget: it is refused whatever it answers."""
     from autograder.checks.model_data import predict
 
     public = attention.trained_transformer.public_cases[0].inputs
     X = np.concatenate([_TRAIN_X, public["_X"]])
-    model = lookup_transformer(X, X[:, ::-1])
+    y = np.concatenate([_TRAIN_Y, public["_labels"]])
+    model = lookup_transformer(X, y)
     assert np.mean(predict(model, _TRAIN_X).argmax(-1) == _TRAIN_Y) == 1.0
-    assert public_message(attention.trained_transformer, model) is None  # memorised: the public case passes
-    verdict = simulate_grading(attention.CHECKS, attention.trained_transformer, model, reference["reversal_model"],
+    assert "only through attention" in public_message(attention.trained_transformer, model)
+    verdict = simulate_grading(attention.CHECKS, attention.trained_transformer, model, reference["transformer_model"],
                                ATTACK_SEED)
-    _assert_zero(verdict, "at least 90%")
+    _assert_zero(verdict, "only through attention")
 
 
-@pytest.mark.parametrize("name", ["encoder_block", "build_transformer"])
+@pytest.mark.parametrize("name", ["encoder_block", "train_transformer"])
 def test_reference_passes_on_several_seeds(reference, name):
     check = _check(name)
     for seed in (35, 36, 37):
@@ -505,9 +603,9 @@ ODD_REPORTS = [
     ("encoder_block", {"is_tensor": True, "model": {"is_model": True, "keras_config": "[1, 2]", "weights": []}}),
     ("encoder_block", {"is_tensor": True, "model": {"is_model": True, "keras_config": _BAD_CONFIG, "weights": [1]}}),
     ("encoder_block", {"is_tensor": True, "model": {"is_model": True, "keras_config": "[" * 100_000, "weights": []}}),
-    ("build_transformer", {"is_model": True, "keras_config": 10**30, "weights": "x"}),
-    ("build_transformer", {"is_model": True, "keras_config": _BAD_CONFIG, "weights": None}),
-    ("build_transformer", {"is_model": "yes", "kind": ["a", "list"]}),
+    ("train_transformer", {"is_model": True, "keras_config": 10**30, "weights": "x"}),
+    ("train_transformer", {"is_model": True, "keras_config": _BAD_CONFIG, "weights": None}),
+    ("train_transformer", {"is_model": "yes", "kind": ["a", "list"]}),
 ]
 
 
@@ -517,3 +615,51 @@ def test_odd_report_gets_a_message_not_an_exception(name, got):
     case = check.public_cases[0]
     message = check.compare(case.inputs, got, case.expected)
     assert isinstance(message, str) and message, message
+
+
+# ----------------------------------------------------------------------------- issue 14: messages and credit
+#: Every named cause the attention check can give: a mistake that matches none of them must not get any.
+_NAMED_CAUSES = [attention._OVERFLOW_ADVICE, attention._AXIS_ADVICE, attention._AFTER_ADVICE,
+                 attention._POLARITY_ADVICE, attention._LEAK_ADVICE, attention._UNSCALED_ADVICE, attention._BY_D_ADVICE,
+                 attention._NO_SOFTMAX_ADVICE, "The weights are right, so the last step is off"]
+_GENERIC = [("scaled_dot_product_attention", "divided by sqrt(d_v)", _NAMED_CAUSES),
+            ("positional_encoding", "base 1000", ["swapped", "Interleave", "start at 0", "exponent", "multiplied"]),
+            ("train_transformer", "one epoch at a tiny learning rate",
+             ["looks ahead", "cannot tell the order", "budget", "only through attention", "no MultiHeadAttention"])]
+
+
+@pytest.mark.parametrize("name,label,named", _GENERIC, ids=[g[1] for g in _GENERIC])
+def test_mistake_matching_no_diagnosis_gets_the_generic_message(reference, name, label, named):
+    """The honest message says what was expected and what came back, and names no cause it has no evidence for."""
+    code = next(entry[1] for entry in WRONG[name] if entry[0] == label)
+    verdicts, public = grade(name, _answer(name, code, reference), reference, seeds_for(name))
+    for text in [public] + [v.feedback for v in verdicts]:
+        assert not any(cause in text for cause in named), text
+
+
+def test_encoder_block_earns_partial_credit_for_separable_requirements(reference):
+    """Layers, residual connections and outputs are judged separately: a block whose feed-forward part reads x
+    instead of h has the right layers and residuals (2 of 3); one without residuals has only the right layers."""
+    order = define(_block(ffn="    f = keras.layers.Dense(ff_dim, activation='relu')(x)\n"
+                              "    f = keras.layers.Dense(d_model)(f)\n"), "encoder_block", reference)
+    no_residual = define(_block(norm1="    h = keras.layers.LayerNormalization()(a)\n",
+                                norm2="    return keras.layers.LayerNormalization()(f)\n"), "encoder_block", reference)
+    for answer, credit, phrase in ((order, 2 / 3, "not their order"), (no_residual, 1 / 3, "residual connection")):
+        verdict = simulate_grading(attention.CHECKS, attention.encoder_block, answer, reference["encoder_block"],
+                                   ONE_SEED[0])
+        assert not verdict.passed and abs(verdict.credit - credit) < 1e-9, (verdict.credit, verdict.feedback)
+        assert phrase in verdict.feedback, verdict.feedback
+
+
+def test_partial_messages_quote_no_grader_input(reference):
+    """For the grader's own sizes a partial message names settings, never the sizes themselves."""
+    answer = define(WRONG["encoder_block"][3][1], "encoder_block", reference)  # key_dim = d_model
+    inputs = grader_inputs(attention.CHECKS, ONE_SEED[0])["encoder_block"][0]
+    with contextlib.redirect_stdout(io.StringIO()):
+        got = from_plain(json.loads(json.dumps(probe(lambda: attention.encoder_block.run(answer, kernel_view(inputs))))
+                                    )["ok"])
+        expected = from_plain(json.loads(json.dumps(probe(lambda: attention.encoder_block.run(
+            reference["encoder_block"], kernel_view(inputs)))))["ok"])
+    message = attention.encoder_block.compare(inputs, got, expected)
+    assert "d_model // num_heads" in message.message
+    assert f"num_heads={inputs['num_heads']}" not in message.message and f"= {inputs['d_model']}" not in message.message

@@ -1,5 +1,6 @@
 """Checks for 12_attention: scaled dot-product attention, sinusoidal positional encoding,
-a transformer encoder block, and a small transformer trained to reverse sequences.
+a transformer encoder block, and a causal transformer of the student's own design, trained
+to output the largest of the last three tokens at every position.
 
 Nothing here computes attention or the positional encoding the exercise asks for. Public
 expected values are literals worked out once, offline (and checked against
@@ -8,6 +9,40 @@ the expected values are the reference notebook's results. Diagnoses work back fr
 expected values: for instance the weights of unscaled attention are softmax(sqrt(d_k) *
 log(weights)), because scaling the scores by a constant is the same as scaling the
 log-weights by it, up to a shift per row that the softmax removes.
+
+Stated rules (part / rule / how it is checked). 30 rules found, 27 checked, 3 suggestions only.
+  Ex1 attention / returns the pair (output, weights) / `not_pair` message; (weights, output) named
+  Ex1 attention / output (..., T_q, d_v), weights (..., T_q, T_k) / shapes compared, message names them
+  Ex1 attention / scores scaled by sqrt(d_k) / values; unscaled and divided-by-d_k diagnoses
+  Ex1 attention / softmax over the keys (rows sum to 1) / values; "ran over the queries" diagnosis
+  Ex1 attention / True (or 1) = may attend, False (or 0) = blocked / values; inverted-mask diagnosis
+  Ex1 attention / blocked scores set to -inf before the softmax / values; after-softmax and leak diagnoses
+  Ex1 attention / a boolean, 0/1 integer or 0/1 float mask / hidden cases with an int and a float mask
+  Ex1 attention / mask=None by default / cases without a mask call the function without it
+  Ex1 attention / leading batch axes / a public batch case and a hidden 4-D case; K.T advice
+  Ex1 attention / large scores (subtract the row maximum) / a public case in the thousands; overflow
+      message (how the overflow is avoided is a suggestion only)
+  Ex1 attention / the input arrays are left unchanged / `run` compares them after the call; message
+  Ex2 positional_encoding / shape (seq_len, d_model) / shape; transposed diagnosis
+  Ex2 positional_encoding / sin in even columns, cos in odd ones / values; swapped and concatenated diagnoses
+  Ex2 positional_encoding / angle pos / 10000 ** (2i / d_model), one frequency per pair / values; four diagnoses
+  Ex2 positional_encoding / positions start at 0 / values; shifted-by-one diagnosis
+  Ex2 positional_encoding / "no loops needed" / suggestion only
+  Ex3 encoder_block / returns the output tensor, shape (batch, seq_len, d_model) / `is_tensor`; shape
+  Ex3 encoder_block / one MultiHeadAttention(num_heads, key_dim=d_model // num_heads) / config of the rebuilt model
+  Ex3 encoder_block / self-attention mha(x, x) / outputs under fixed weights; error advice for mha(x)
+  Ex3 encoder_block / residual + LayerNormalization after each sub-layer (post-norm) / zeroed-weights run
+  Ex3 encoder_block / Dense(ff_dim, relu) then Dense(d_model) without activation / config of the rebuilt model
+  Ex3 encoder_block / d_model read from x.shape[-1] / secret inputs of several widths
+  Ex3 encoder_block / everything else (dropout, epsilon) / suggestion only (accepted either way)
+  Ex4 trained_transformer / returns the trained keras.Model / None, History and other types named
+  Ex4 trained_transformer / int tokens (batch, 8) -> probabilities (batch, 8, vocab) / grader's predictions
+  Ex4 trained_transformer / causal: position t depends on tokens 0..t only / later tokens changed by the grader
+  Ex4 trained_transformer / positions exchange information only through attention / layer kinds of the rebuilt model
+  Ex4 trained_transformer / at most 3,000 parameters / count_params of the rebuilt model
+  Ex4 trained_transformer / >= 90% of tokens right on fresh sequences / grader-only sequences, none a training row
+  Ex4 trained_transformer / training settings, about half a minute / suggestion only
+Per exercise: Ex1 11 found, 11 checked; Ex2 5 found, 4 checked; Ex3 7 found, 6 checked; Ex4 7 found, 6 checked.
 """
 from __future__ import annotations
 
@@ -15,14 +50,17 @@ from __future__ import annotations
 import numpy as np
 
 from .compare import compare_array, fmt, within_scale
-from .core import Case, Check, CheckSet
-from .model_data import ModelLimits, ModelRejected, activation_name, all_layers, predict, rebuild_model, report_model
+from .core import Case, Check, CheckSet, Partial
+from .model_data import (ModelRejected, activation_name, all_layers, is_probabilities, one_line, predict,
+                         rebuild_model, report_model)
 
-#: The trained reversal model must get at least this fraction of output tokens right (the reference gets 1.00).
-REVERSAL_THRESHOLD = 0.90
-#: The reversal task of Exercise 4: sequences of REVERSAL_SEQ_LEN tokens drawn from 0..REVERSAL_VOCAB-1.
-REVERSAL_SEQ_LEN = 8
-REVERSAL_VOCAB = 10
+#: Exercise 4's task: sequences of TASK_SEQ_LEN tokens drawn from 0..TASK_VOCAB-1; the target at position t is
+#: the largest of the last WINDOW tokens (of those there are at the start).
+TASK_SEQ_LEN, TASK_VOCAB, WINDOW = 8, 10, 3
+#: The trained model must get at least this fraction of output tokens right (the reference gets about 0.99).
+ACCURACY_THRESHOLD = 0.90
+#: The trained model may have at most this many parameters (the reference has 2,554).
+PARAM_BUDGET = 3_000
 
 
 
@@ -125,6 +163,7 @@ def _random_mask(rng, shape) -> np.ndarray:
 class Attention(Check):
     name = "attention"
     signature = "scaled_dot_product_attention(Q, K, V, mask)"
+    expected_form = "a pair (output, weights) of arrays"
     public_cases = (
         _attention_case(_Q_A, _K_A, _V_A, None, _W_A, _OUT_A, "3 queries, 4 keys, d_k = 4, no mask"),
         _attention_case(_Q_A, _K_A, _V_A, _MASK_B, _W_B, _OUT_B, "the same with a mask"),
@@ -148,12 +187,15 @@ class Attention(Check):
         return cases
 
     def hidden_inputs(self, rng):
-        # A 0/1 integer mask, large scores with a mask, a single query, and 4-D (batch, heads, T, d) inputs.
+        # A 0/1 integer mask, a 0/1 float mask, large scores with a mask, a single query, and 4-D
+        # (batch, heads, T, d) inputs.
         t = int(rng.integers(3, 6))
         int_mask = _random_mask(rng, (t, t + 1)).astype(np.int64)
         return [
             {"Q": rng.normal(0, 1, (t, 5)), "K": rng.normal(0, 1, (t + 1, 5)), "V": rng.normal(0, 1, (t + 1, 2)),
              "mask": int_mask},
+            {"Q": rng.normal(0, 1, (t + 1, 3)), "K": rng.normal(0, 1, (t, 3)), "V": rng.normal(0, 1, (t, 4)),
+             "mask": _random_mask(rng, (t + 1, t)).astype(np.float64)},
             {"Q": rng.normal(0, 30, (3, 4)), "K": rng.normal(0, 30, (5, 4)), "V": rng.normal(0, 1, (5, 3)),
              "mask": _random_mask(rng, (3, 5))},
             {"Q": rng.normal(0, 1, (1, 6)), "K": rng.normal(0, 1, (4, 6)), "V": rng.normal(0, 1, (4, 6))},
@@ -164,11 +206,17 @@ class Attention(Check):
     def run(self, subject, inputs):
         args = {k: np.array(inputs[k]) for k in ("Q", "K", "V")}
         if "mask" in inputs:
-            result = subject(args["Q"], args["K"], args["V"], mask=np.array(inputs["mask"]))
+            args["mask"] = np.array(inputs["mask"])
+        given = {k: v.copy() for k, v in args.items()}
+        if "mask" in args:
+            result = subject(args["Q"], args["K"], args["V"], mask=args["mask"])
         else:
             result = subject(args["Q"], args["K"], args["V"])  # the mask defaults to None
+        # Which inputs the call changed in place (Q /= np.sqrt(d_k), say): the statement asks to leave them.
+        mutated = [k for k in given if args[k].shape != given[k].shape or not np.array_equal(args[k], given[k])]
         if isinstance(result, (tuple, list)) and len(result) == 2:
-            return {"output": np.asarray(result[0], dtype=np.float64), "weights": np.asarray(result[1], dtype=np.float64)}
+            return {"output": np.asarray(result[0], dtype=np.float64), "weights": np.asarray(result[1], dtype=np.float64),
+                    "mutated": mutated}
         return {"not_pair": type(result).__name__ if not isinstance(result, (tuple, list)) else f"{len(result)} values"}
 
     def error_advice(self, inputs, error, detail):
@@ -195,6 +243,12 @@ class Attention(Check):
         if message:
             return message
         if _near(o_got, o_exp, 1e-5):
+            mutated = [str(k) for k in got.get("mutated") or []]
+            if mutated:
+                return (f"{sig} returns the right values but changes its input{'s' if len(mutated) > 1 else ''} "
+                        f"{', '.join(mutated)} in place (an in-place operation such as Q /= np.sqrt(d_k) or "
+                        "scores[...] = on a view of the input writes into the caller's array). Leave the arrays you are "
+                        "given unchanged: compute new ones, e.g. scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(d_k).")
             return None
         message = compare_array(f"{sig}: the output", o_got, o_exp, inputs, tol=1e-12) or \
             f"{sig}: the output differs from the expected one by more than 1e-5."
@@ -286,6 +340,7 @@ _PE_TOL = 1e-4
 class PositionalEncoding(Check):
     name = "positional_encoding"
     signature = "positional_encoding(seq_len, d_model)"
+    expected_form = "an array of shape (seq_len, d_model)"
     public_cases = (
         Case({"seq_len": 3, "d_model": 6}, _PE_3_6, "seq_len = 3, d_model = 6"),
         Case({"seq_len": 4, "d_model": 4}, _PE_4_4, "seq_len = 4, d_model = 4"),
@@ -364,6 +419,15 @@ _ZERO_E2 = np.array([[[1.4906108347645386e-08, -0.7742089629173279, 1.4193831682
 _rebuild = rebuild_model
 
 
+def _rejected(exc: Exception) -> str:
+    """A ModelRejected message without the exception Keras raised inside the grader while reading the config:
+    the student learns that the configuration cannot be read, not the grader's traceback vocabulary."""
+    import re
+
+    text = re.sub(r" \([A-Z]\w*(?:Error|Exception): .*?\)(?=;|$)", " (Keras cannot read it)", str(exc).rstrip("."))
+    return re.sub(r" \([A-Z]\w*(?:Error|Exception): [^)]*$", " (Keras cannot read it)", text)
+
+
 def _pattern(tag: int, shape: tuple) -> np.ndarray:
     """The same weights for the same tag and shape, in every process: no dependence on creation order."""
     rng = np.random.default_rng([tag, *[int(s) for s in shape]])
@@ -400,22 +464,30 @@ def _block_facts(model, x: np.ndarray) -> dict:
     return facts
 
 
-def _block_inputs(x: np.ndarray, num_heads: int, ff_dim: int) -> dict:
+def _block_inputs(x: np.ndarray, num_heads: int, ff_dim: int, public: bool = False) -> dict:
     """The kernel sees the block's sizes; the batch `_x` the grader runs the block on stays with the grader."""
     x = np.asarray(x, dtype=np.float64)
-    return {"seq_len": int(x.shape[1]), "d_model": int(x.shape[2]), "num_heads": num_heads, "ff_dim": ff_dim, "_x": x}
+    inputs = {"seq_len": int(x.shape[1]), "d_model": int(x.shape[2]), "num_heads": num_heads, "ff_dim": ff_dim, "_x": x}
+    if public:
+        inputs["_public"] = True  # messages may quote these sizes; the grader's own sizes are never quoted
+    return inputs
 
 
 class EncoderBlock(Check):
     """The kernel wraps the student's block in a keras.Model and reports the model (config and weights).
-    Its layers, parameter count and outputs under the check's fixed weights are computed by the grader."""
+    Its layers, parameter count and outputs under the check's fixed weights are computed by the grader.
+
+    Three separable requirements, each a third of the points: the layers and their settings; the residual
+    connections in the post-norm places (seen with the sub-layers' weights set to zero); and the outputs under
+    the check's fixed weights, which only match when the layers are also wired in the right order."""
     name = "encoder_block"
     signature = "encoder_block(x, num_heads, ff_dim)"
+    expected_form = "the block's output tensor, a Keras tensor of shape (batch, seq_len, d_model)"
     public_cases = (
-        Case(_block_inputs(_X_E1, 2, 8),
+        Case(_block_inputs(_X_E1, 2, 8, public=True),
              {"output_shape": [1, 3, 4], "n_params": 172, "outputs": _OUT_E1, "zeroed": _ZERO_E1},
              "d_model = 4, num_heads = 2, ff_dim = 8"),
-        Case(_block_inputs(_X_E2, 3, 10),
+        Case(_block_inputs(_X_E2, 3, 10, public=True),
              {"output_shape": [1, 4, 6], "n_params": 328, "outputs": _OUT_E2, "zeroed": _ZERO_E2},
              "d_model = 6, num_heads = 3, ff_dim = 10"),
     )
@@ -450,45 +522,64 @@ class EncoderBlock(Check):
     def compare(self, inputs, got, expected):
         x = np.asarray(inputs["_x"], dtype=np.float64)
         d_model, heads, ff_dim = x.shape[-1], int(inputs["num_heads"]), int(inputs["ff_dim"])
-        sig = f"encoder_block(x, num_heads={heads}, ff_dim={ff_dim}) with d_model = {d_model}"
+        public = bool(inputs.get("_public"))
+        sig = (f"encoder_block(x, num_heads={heads}, ff_dim={ff_dim}) with d_model = {d_model}" if public
+               else "encoder_block(x, num_heads, ff_dim)")
         if not isinstance(got, dict):
-            return f"{sig} returned something the check cannot read."
+            return self.unreadable(got)
         if not got.get("is_tensor"):
-            return (f"{sig} returned a {got.get('kind')}; it should return the output tensor of the block, the "
-                    "result of calling the last LayerNormalization on x + ffn.")
+            return (f"{sig} returned a {str(got.get('kind'))[:60]}; it should return the output tensor of the block, "
+                    "the result of calling the last LayerNormalization on h + ffn.")
         try:
             facts = _block_facts(_rebuild(got.get("model")), x)
         except ModelRejected as exc:
-            return f"The block built by {sig} cannot be checked: {exc}."
+            return f"The block built by {sig} cannot be checked: {_rejected(exc)}."
         except Exception as exc:  # noqa: BLE001 - a rebuilt block that cannot run on x is the student's to fix
-            return (f"The block built by {sig} cannot run on a batch of shape {list(x.shape)}: "
-                    f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}.")
+            shape = f" of shape {list(x.shape)}" if public else ""
+            return f"The block built by {sig} cannot run on a batch{shape}: {type(exc).__name__}: {one_line(exc, 200)}."
         if isinstance(expected, dict) and "model" in expected:  # the reference's report: measured the same way
             expected = _block_facts(_rebuild(expected["model"]), x)
-        return self._compare_facts(sig, x, heads, ff_dim, facts, expected)
+        return self._compare_facts(sig, public, x, heads, ff_dim, facts, expected)
 
     @staticmethod
-    def _compare_facts(sig, x, heads, ff_dim, got, expected):
-        d_model = x.shape[-1]
-        if got["output_shape"] != list(expected["output_shape"]):
-            return (f"{sig} maps inputs of shape {list(x.shape)} to {got['output_shape']}; the block must keep "
-                    "the shape (batch, seq_len, d_model), so the second Dense layer has d_model units.")
+    def _layers_message(sig, public, d_model, heads, ff_dim, got, expected) -> str | None:
+        """What is wrong with the block's layers and their settings, or None."""
         mha = got["mha"]
         if len(mha) != 1:
             return (f"{sig} contains {len(mha)} MultiHeadAttention layers; the block has exactly one, used for "
                     "self-attention: mha(x, x).")
         if mha[0] != [heads, d_model // heads]:
-            return (f"{sig}: its MultiHeadAttention has num_heads={mha[0][0]}, key_dim={mha[0][1]}; expected "
-                    f"num_heads={heads}, key_dim={d_model // heads}. Each head works in d_model // num_heads "
-                    "dimensions, so the heads together cost about as much as one full-width head.")
+            found = (f" It has num_heads={mha[0][0]}, key_dim={mha[0][1]}; expected num_heads={heads}, "
+                     f"key_dim={d_model // heads}." if public else "")
+            return (f"{sig}: the MultiHeadAttention must have num_heads=num_heads and key_dim=d_model // num_heads."
+                    f"{found} Each head works in d_model // num_heads dimensions, so the heads together cost about as "
+                    "much as one full-width head.")
         if got["n_layernorm"] != 2:
             return (f"{sig} contains {got['n_layernorm']} LayerNormalization layers, expected 2: one after "
                     "the attention's residual addition and one after the feed-forward's.")
         dense = got["dense"]
         if sorted(dense) != sorted([[ff_dim, "relu"], [d_model, "linear"]]):  # the order is judged by the outputs
-            return (f"{sig} has Dense layers {dense} as [units, activation]; the feed-forward part is "
-                    f"Dense(ff_dim={ff_dim}, activation='relu') followed by Dense(d_model={d_model}) with no "
-                    "activation.")
+            activations = sorted(a for _, a in dense)
+            units = sorted(u for u, _ in dense)
+            if len(dense) == 2 and units == sorted([ff_dim, d_model]) and activations != ["linear", "relu"]:
+                what = "the activations are wrong"
+            elif len(dense) == 2 and activations == ["linear", "relu"]:
+                what = "the units are wrong"
+            else:
+                what = f"it has {len(dense)} Dense layers" if len(dense) != 2 else "their units and activations differ"
+            found = f" Found [units, activation]: {dense}." if public else ""
+            return (f"{sig}: the feed-forward part is Dense(ff_dim, activation='relu') followed by Dense(d_model) with "
+                    f"no activation, and {what}.{found}")
+        if got["n_params"] != expected["n_params"]:
+            found = f" ({got['n_params']}, expected {expected['n_params']})" if public else ""
+            return (f"{sig} has a different number of parameters from the block asked for{found}, with the right "
+                    "layer types and sizes: keep the biases (use_bias=True, the default) and MultiHeadAttention's "
+                    "default value_dim and output_shape.")
+        return None
+
+    @staticmethod
+    def _residual_message(sig, x, got, expected) -> str | None:
+        """What is wrong with the residual connections (seen with the sub-layers' weights at zero), or None."""
         zeroed = got["zeroed"]
         if zeroed.shape == x.shape and np.allclose(zeroed, 0.0, atol=1e-5):
             return (f"{sig}: with the attention and feed-forward weights set to zero the block outputs all zeros, "
@@ -500,99 +591,171 @@ class EncoderBlock(Check):
                     "unchanged, which means the normalisation sits inside the residual branches (pre-norm). This "
                     "exercise builds the original post-norm block: h = LayerNorm(x + attention(x)), then "
                     "LayerNorm(h + ffn(h)).")
-        if got["n_params"] != expected["n_params"]:
-            return f"{sig} has {got['n_params']} parameters (model.count_params()), expected {expected['n_params']}."
+        if not _near(zeroed, expected["zeroed"], 5e-3):
+            return (f"{sig}: with the attention and feed-forward weights set to zero, the post-norm block outputs "
+                    "LayerNorm(LayerNorm(x)), and this one does not: each sub-layer's input must be added to its "
+                    "output, and the sum normalised, h = LayerNorm(x + attention), out = LayerNorm(h + ffn).")
+        return None
+
+    def _compare_facts(self, sig, public, x, heads, ff_dim, got, expected):
+        d_model = x.shape[-1]
+        if got["output_shape"] != list(expected["output_shape"]):
+            shapes = f" maps inputs of shape {list(x.shape)} to {got['output_shape']};" if public else \
+                " changes the shape of its input;"
+            return (f"{sig}{shapes} the block must keep the shape (batch, seq_len, d_model), so the second Dense "
+                    "layer has d_model units.")
+        layers = self._layers_message(sig, public, d_model, heads, ff_dim, got, expected)
+        residual = self._residual_message(sig, x, got, expected)
         # LayerNormalization's epsilon (1e-3 in Keras, 1e-6 in many tutorials) moves the outputs by about 1e-3.
-        if _near(got["outputs"], expected["outputs"], 5e-3):
+        outputs_ok = _near(got["outputs"], expected["outputs"], 5e-3)
+        if outputs_ok and layers is None and residual is None:
             return None
-        return compare_array(f"{sig}, with the check's fixed weights,", got["outputs"], expected["outputs"],
-                             {"x": x}, tol=1e-9, diagnoses=[
-                                 (lambda g, e, i: _near(zeroed, expected["zeroed"], 5e-3),
-                                  "The layers are right but not their order: attention, add x, normalise; then "
-                                  "the feed-forward layers, add their input, normalise. Call the attention "
-                                  "as mha(x, x) on the block's own input.")])
+        if outputs_ok:
+            outputs = None
+        elif layers is None and residual is None:
+            outputs = (f"{sig}: with the check's fixed weights its outputs differ from the reference block's although "
+                       "its layers and residual connections are right, so the layers are right but not their order: "
+                       "attention on the block's input, mha(x, x), add x, normalise; then the feed-forward layers on "
+                       "that result, add their input, normalise.")
+        else:
+            outputs = "(With those differences its outputs under the check's fixed weights cannot match the reference block's.)"
+        return Partial(sum(m is None for m in (layers, residual, outputs)), 3,
+                       " ".join(m for m in (layers, residual, outputs) if m))
 
 
 # ----------------------------------------------------------------------- Exercise 4: the trained transformer
-#: The notebook's training data: make_reversal_data(2000, seed=0) in the exercise's data cell.
+#: The notebook's training data: make_window_max_data(2000, seed=0) in the exercise's data cell.
 TRAINING_SEED, N_TRAINING = 0, 2000
+#: Layers that work on each position separately (or, for MultiHeadAttention, mix positions by attention):
+#: anything else (Flatten, Reshape, Conv1D, pooling, recurrent layers) would let positions mix another way.
+_POSITION_WISE = frozenset({"InputLayer", "Embedding", "MultiHeadAttention", "LayerNormalization", "Dense",
+                            "EinsumDense", "Dropout", "Add", "Subtract", "Multiply", "Average", "Activation", "ReLU",
+                            "Identity", "Rescaling"})
+#: How far an earlier prediction may move when later tokens change (float noise of a causal model is 0).
+_CAUSAL_TOLERANCE = 1e-5
 
 
-def reversal_data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The task of Exercise 4: random token sequences and the same sequences reversed."""
+def window_max_data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The task of Exercise 4: random token sequences and, at each position, the largest of the last WINDOW tokens."""
     rng = np.random.default_rng(seed)
-    X = rng.integers(0, REVERSAL_VOCAB, (n, REVERSAL_SEQ_LEN))
-    return X, X[:, ::-1].copy()
+    X = rng.integers(0, TASK_VOCAB, (n, TASK_SEQ_LEN))
+    y = np.stack([X[:, max(0, t - WINDOW + 1):t + 1].max(axis=1) for t in range(TASK_SEQ_LEN)], axis=1)
+    return X, y
 
 
-def _reversal_case(n: int, seed: int) -> dict:
+def _task_case(n: int, seed: int) -> dict:
     """`n` sequences none of which the notebook trains on, in grader-only keys: the kernel sees no input at all."""
-    X, _ = reversal_data(n + 64, seed)
-    seen = {row.tobytes() for row in reversal_data(N_TRAINING, TRAINING_SEED)[0]}
-    X = np.asarray([row for row in X if row.tobytes() not in seen][:n])
-    return {"_X": X, "_labels": X[:, ::-1].copy()}
+    X, y = window_max_data(n + 64, seed)
+    seen = {row.tobytes() for row in window_max_data(N_TRAINING, TRAINING_SEED)[0]}
+    keep = np.array([row.tobytes() not in seen for row in X])
+    return {"_X": X[keep][:n], "_labels": y[keep][:n]}
+
+
+def _later_tokens_changed(X: np.ndarray, cut: int) -> np.ndarray:
+    """X with every token after position `cut` replaced by another one (so each sequence really changes)."""
+    changed = X.copy()
+    changed[:, cut + 1:] = (changed[:, cut + 1:] + 1 + np.arange(X.shape[1] - cut - 1)) % TASK_VOCAB
+    return changed
 
 
 class TrainedTransformer(Check):
-    """Judged by a threshold: the model trained in the notebook must reverse sequences it never saw.
+    """Judged on sequences the kernel never sees: the model train_transformer returned must follow the
+    statement's rules (layers, budget, outputs, causality) and get 90% of the tokens right.
 
-    The kernel reports the model (config and weights); the grader rebuilds it and computes its predictions
-    on sequences drawn here, none of them in the notebook's training data, which the kernel never sees."""
+    The kernel reports the model (config and weights); the grader rebuilds it and computes every fact and
+    every prediction on sequences drawn here, none of them in the notebook's training data."""
     name = "trained_transformer"
-    signature = "reversal_model"
-    public_cases = (Case(_reversal_case(200, 12_000), None, "200 new sequences"),)
+    signature = "train_transformer(X_train, y_train, vocab_size)"
+    expected_form = "the trained keras.Model"
+    public_cases = (Case(_task_case(200, 12_000), None, "200 new sequences"),)
 
     def secret_inputs(self, rng):
-        return [_reversal_case(400, int(rng.integers(20_000, 10**9)))]
+        return [_task_case(400, int(rng.integers(20_000, 10**9)))]
 
     def run(self, subject, inputs):
         return report_model(subject)  # None (the training cell stopped) is reported as {"is_model": False, ...}
 
     def compare(self, inputs, got, expected):
         if not isinstance(got, dict):
-            return "The check cannot read what the trained model reported."
+            return self.unreadable(got)
         if not got.get("is_model"):
-            if got.get("kind") == "NoneType":
-                return ("reversal_model is None: a function it needs is not implemented yet, or the training cell "
-                        "stopped with an error. Finish Exercises 2 to 4 and fix any error that cell shows.")
-            return f"reversal_model is a {got.get('kind')}, not a keras.Model."
+            kind = str(got.get("kind"))[:60]
+            if kind == "NoneType":
+                return ("transformer_model is None: train_transformer (or a function it uses) is not implemented yet, "
+                        "or the training cell stopped with an error. Finish Exercises 2 to 4 and fix any error that "
+                        "cell shows.")
+            if kind == "History":
+                return ("train_transformer returned a History, what model.fit returns, instead of the model: "
+                        "train the model with model.fit(...) and then `return model`.")
+            return f"train_transformer returned a {kind}, not a keras.Model: return the trained model."
         X = np.asarray(inputs["_X"]).astype("int32")
         labels = np.asarray(inputs["_labels"])
         n, t = X.shape
         try:
             model = _rebuild(got)
         except ModelRejected as exc:
-            return f"The model reversal_model cannot be checked: {exc}."
-        changed = X.copy()
-        changed[:, 0] = (changed[:, 0] + 1) % REVERSAL_VOCAB
-        shift = 3
+            return f"The model train_transformer returned cannot be checked: {_rejected(exc)}."
+        kinds = [type(layer).__name__ for layer in all_layers(model)]
+        mixing = sorted(set(kinds) - _POSITION_WISE)
+        if mixing:
+            return (f"The model uses {', '.join(mixing)}: positions may exchange information only through attention "
+                    "(rule 3). Build it from Embedding, MultiHeadAttention, LayerNormalization, Dense and Dropout "
+                    "layers and + between tensors; a Dense layer on a (batch, seq_len, d) tensor works on each "
+                    "position separately, so no Flatten or Reshape is needed.")
+        if "MultiHeadAttention" not in kinds:
+            return ("The model has no MultiHeadAttention layer, so its positions never exchange information: the "
+                    "largest of the last three tokens needs each position to look at its neighbours, through "
+                    "causal self-attention.")
+        n_params = int(model.count_params())
+        if n_params > PARAM_BUDGET:
+            return (f"The model has {n_params:,} parameters, more than the budget of {PARAM_BUDGET:,} (rule 4). Count "
+                    "each part: Embedding(V, d) has V * d; a MultiHeadAttention with num_heads * key_dim = d has "
+                    "4 * (d * d + d); Dense(u) on d inputs has d * u + u; each LayerNormalization 2 * d. A smaller "
+                    "d_model or ff_dim brings it within the budget.")
         try:
-            probabilities = [predict(model, batch) for batch in (X, changed, np.roll(X, shift, axis=1))]
+            probabilities = predict(model, X)
         except Exception as exc:  # noqa: BLE001 - a model that cannot read token sequences is the student's to fix
-            return (f"reversal_model cannot read a batch of {n} sequences of {t} integer tokens: "
-                    f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}.")
-        want = [n, t, REVERSAL_VOCAB]
-        if list(probabilities[0].shape) != want:
-            return (f"The model maps {n} sequences of {t} tokens to outputs of shape {list(probabilities[0].shape)}, "
-                    f"expected {want}: one softmax over the {REVERSAL_VOCAB} tokens at every position, "
-                    f"Dense(vocab_size, activation='softmax') applied to the encoder's output.")
-        pred, changed_pred, rolled = (p.argmax(axis=-1).astype(np.int64) for p in probabilities)
+            return (f"The model cannot read a batch of {n} sequences of {t} integer tokens: "
+                    f"{type(exc).__name__}: {one_line(exc, 200)}.")
+        want = [n, t, TASK_VOCAB]
+        if list(probabilities.shape) != want:
+            return (f"The model maps {n} sequences of {t} tokens to outputs of shape {list(probabilities.shape)}, "
+                    f"expected {want} (rule 1): one softmax over the {TASK_VOCAB} tokens at every position, "
+                    "Dense(vocab_size, activation='softmax') on a (batch, seq_len, d) tensor.")
+        if not is_probabilities(probabilities.reshape(-1, TASK_VOCAB)):
+            return ("The model's outputs are not probabilities: at each position they should be non-negative and sum "
+                    "to 1 (rule 1). End with Dense(vocab_size, activation='softmax'), and train it with "
+                    "sparse_categorical_crossentropy.")
+        probe = X[: min(n, 100)]
+        base = probabilities[: len(probe)]
+        leaks = []
+        for cut in range(t - 1):
+            moved = predict(model, _later_tokens_changed(probe, cut))
+            leaks.append(float(np.max(np.abs(moved[:, : cut + 1] - base[:, : cut + 1]))))
+        if max(leaks) > _CAUSAL_TOLERANCE:
+            first = int(np.argmax(np.asarray(leaks) > _CAUSAL_TOLERANCE))
+            return (f"Changing the tokens after position {first} changes the model's predictions at positions 0 to "
+                    f"{first} (probabilities move by up to {max(leaks):.2g}): the model looks ahead, and rule 2 asks "
+                    "for a causal model. Make the attention causal, mha(x, x, use_causal_mask=True), so that position "
+                    "t attends only to positions 0 .. t.")
+        pred = probabilities.argmax(axis=-1).astype(np.int64)
         accuracy = float(np.mean(pred == labels))
-        if accuracy >= REVERSAL_THRESHOLD:
+        if accuracy >= ACCURACY_THRESHOLD:
             return None
-        shown = (f"The trained model puts {accuracy:.1%} of the tokens in the right place on {n} new sequences; "
-                 f"at least {REVERSAL_THRESHOLD:.0%} is needed (the reference gets 100%).")
-        if np.mean(rolled == np.roll(pred, shift, axis=1)) > 0.98:
-            return (f"{shown} Shifting a sequence only shifts the model's predictions, so the model cannot tell "
-                    "positions apart: attention alone ignores order. Add positional_encoding(seq_len, d_model) "
-                    "to the token embeddings before the encoder block.")
-        if np.array_equal(changed_pred[:, 1:], pred[:, 1:]):
-            return (f"{shown} Changing the first token never changes the prediction at any other position, so "
-                    "the positions do not exchange information: pass the embeddings through encoder_block, whose "
-                    "attention lets every position look at every other one.")
-        return (f"{shown} Check that the model is Embedding -> + positional encoding -> encoder_block -> "
-                "Dense(vocab_size, softmax), compiled with Adam(learning_rate=5e-3) and "
-                "sparse_categorical_crossentropy, as the statement asks.")
+        shown = (f"The trained model gets {accuracy:.1%} of the output tokens right on {n} new sequences; at least "
+                 f"{ACCURACY_THRESHOLD:.0%} is needed (rule 5). It meets rules 1 to 4.")
+        swapped = X.copy()
+        swapped[:, [0, 1]] = X[:, [1, 0]]
+        differ = X[:, 0] != X[:, 1]
+        if differ.any():
+            moved = predict(model, swapped[differ])
+            if np.max(np.abs(moved[:, 2:] - probabilities[differ][:, 2:])) <= _CAUSAL_TOLERANCE:
+                return (f"{shown} Swapping the first two tokens never changes anything the model predicts at later "
+                        "positions, so it cannot tell the order of the earlier tokens, and the window of the last "
+                        "three is a question of order: attention alone ignores it. Add a positional encoding to the "
+                        "token embeddings.")
+        return (f"{shown} So what is short is what it learned from training: compare with the validation accuracy "
+                "the training cell printed.")
 
 
 CHECKS = CheckSet("12_attention", [Attention(), PositionalEncoding(), EncoderBlock(), TrainedTransformer()])

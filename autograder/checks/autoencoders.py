@@ -1,47 +1,85 @@
-"""Checks for 13_autoencoders: a dense autoencoder with a given bottleneck, trained on digits; per-sample
-anomaly scores; a threshold from a percentile of validation scores; and anomaly detection judged by AUC.
+"""Checks for 13_autoencoders: per-sample anomaly scores; a dense autoencoder builder with four bugs to fix; a
+threshold that keeps the false-alarm rate on validation data within a budget; anomaly detection judged by its
+ROC AUC on held-out data; and a bottleneck chosen by a measured validation criterion.
 
-Nothing here builds an autoencoder or computes the exercise's answers. The expected values of the public
-cases of `anomaly_scores` and `choose_threshold` are literals worked out once offline, and so are the outputs
-of the common mistakes on those cases (grader-only key "_mistakes"), so that a message can name the mistake.
-The trained parts are judged by thresholds on measurements of the student's own model: its mean squared
-reconstruction error on held-out digits, and the ROC AUC of its scores on digits mixed with injected anomalies.
-A model part's kernel reports only the model itself (`model_data.report_model`: config and weights); the
-grader rebuilds it and computes every fact and every reconstruction, on data in grader-only keys ("_...")
-that the kernel never sees: test digits perturbed with the run's seed (`heldout.py`), and a mix of them
-with injected anomalies.
+Nothing here builds an autoencoder or trains one. The expected values of the public cases of `anomaly_scores`,
+`choose_threshold` and `choose_bottleneck` are literals worked out once offline; diagnoses work out the outputs
+of common mistakes from the inputs, so that a message can name the mistake. A model part's kernel reports only
+the model itself (`model_data.report_model`: config and weights); the grader rebuilds it and computes every
+fact and every reconstruction, on data in grader-only keys ("_...") that the kernel never sees: test digits
+perturbed with the run's seed (`heldout.py`), and a mix of them with injected anomalies.
 
-The exact conventions the exercise states:
-  anomaly score of a row    = the mean over its 64 pixels of (x - x_hat) ** 2   (one number per row)
-  threshold                 = np.percentile(val_scores, percentile), numpy's default linear interpolation,
-                              with `percentile` in [0, 100] (95, not 0.95)
-  flagged as an anomaly     = score > threshold
+Stated rules (part / rule / how it is checked). 32 rules found, 30 checked, 2 suggestions only.
+  Ex1 anomaly_scores / one score per sample (row), shape (n,) / shape messages (per-pixel, one number, (n, d))
+  Ex1 anomaly_scores / the mean (not the sum) of the squared differences / values; sum, RMSE, MAE, signed diagnoses
+  Ex2 build_autoencoder / returns a compiled keras.Model / type and compile messages
+  Ex2 build_autoencoder / a code of exactly `bottleneck` numbers (bug 1) / narrowest layer of the rebuilt model
+  Ex2 build_autoencoder / the code can take any real value: a linear code layer (bug 2) / its activation
+  Ex2 build_autoencoder / reconstructions in [0, 1]: a sigmoid output (bug 3) / output activation and range
+  Ex2 build_autoencoder / trained by the mean squared error (bug 4) / compiled loss
+  Ex2 build_autoencoder / Adam with learning rate 0.01 / compiled optimizer and learning rate
+  Ex2 build_autoencoder / a hidden layer of `hidden` ReLU units on each side / Dense units and activations
+  Ex2 build_autoencoder / 64 inputs and 64 outputs / shape of the outputs on a probe batch
+  Ex3 choose_threshold / returns one number / size and type message
+  Ex3 choose_threshold / at most max_false_alarm_rate * n validation scores strictly above it / values; "one too
+      many" diagnosis (rounding up, or one index too low)
+  Ex3 choose_threshold / the lowest such threshold / values; "one too few" and largest-score diagnoses
+  Ex3 choose_threshold / one of the validation scores (no interpolation) / values; np.percentile diagnosis
+  Ex3 choose_threshold / ties: a score equal to the threshold is not above it / public and hidden cases with ties
+  Ex3 choose_threshold / max_false_alarm_rate is a fraction in [0, 1) / quantile-at-rate diagnosis; rate 0 case
+  Ex3 choose_threshold / val_scores left unchanged (not sorted in place) / `run` compares them after the call
+  Ex4 detect_anomalies / returns (scores, threshold, flags) / type and length message
+  Ex4 detect_anomalies / scores of X_new with anomaly_scores and the model's reconstructions / grader recomputes them
+  Ex4 detect_anomalies / threshold from the validation scores with choose_threshold / grader recomputes it; training,
+      X_new and interpolation diagnoses
+  Ex4 detect_anomalies / flags = scores > threshold, a boolean array of shape (n,) / shape, dtype; reversed flags
+      (>= is accepted too: the two differ only on an exact tie, which these float errors do not produce)
+  Ex4 detect_anomalies / the autoencoder separates anomalies, ROC AUC >= 0.9 on the grader's mix / grader's own mix
+  Ex4 detect_anomalies / the model is the one the notebook trained (at most 10,000 parameters) / parameter count
+  Ex5 bottleneck_sweep / sweep_bottlenecks returns {size: (model, validation error)} for every size / type messages
+  Ex5 bottleneck_sweep / each model built with build_autoencoder(size): its code has `size` numbers / rebuilt model
+  Ex5 bottleneck_sweep / each model trained to reconstruct / its error on the grader's held-out digits
+  Ex5 bottleneck_sweep / the validation error is the mean of anomaly_scores over X_val / grader recomputes it;
+      training-data, sum and RMSE diagnoses
+  Ex5 bottleneck_sweep / choose_bottleneck: the smallest size whose error is <= target / grader's dicts, shuffled
+  Ex5 bottleneck_sweep / if no size meets the target, the one with the lowest error / a grader dict where none does
+  Ex5 bottleneck_sweep / the chosen model reconstructs held-out digits within 0.03 / grader's held-out digits
+  Ex5 bottleneck_sweep / train every size the same way (20 epochs of batch 32 suggested) / suggestion only
+  Ex1-5 / "about N lines", hints / suggestion only
+Per exercise: Ex1 2 found, 2 checked; Ex2 8/8; Ex3 7/7; Ex4 6/6; Ex5 8 found, 7 checked; 1 course-wide suggestion.
 """
 from __future__ import annotations
 
+import math
 from functools import cached_property, lru_cache
 
 import numpy as np
 
 from .compare import close, compare_array, fmt
-from .core import Case, Check, CheckSet
+from .core import Case, Check, CheckSet, Partial
 from .heldout import digits_heldout
-from .model_data import ModelRejected, compile_summary, predict, rebuild_model, report_model
+from .model_data import ModelRejected, compile_summary, one_line, predict, rebuild_model, report_model
 
 #: Rows of the scaled digits' training split used for training; the rest of that split is validation.
 N_FIT = 1047
-#: The bottleneck the notebook's trained autoencoder is built with.
+#: The bottleneck of the autoencoder the notebook trains for the detector (Exercise 4).
 BOTTLENECK = 8
-#: The trained autoencoder's mean squared reconstruction error on held-out digits must be at most this.
-#: The reference (64-32-8-32-64, Adam 0.01, 20 epochs of batch 32) reaches about 0.018 over seeds; PCA with
-#: 8 components gets 0.025, always answering the average digit 0.074, and an untrained network about 0.18.
-RECON_MSE_THRESHOLD = 0.03
+#: The hidden width every autoencoder of the notebook uses.
+HIDDEN = 32
 #: The detector's ROC AUC on normal test digits mixed with injected anomalies must be at least this.
 #: The reference reaches about 0.99.
 AUC_THRESHOLD = 0.90
-#: The trained autoencoder may have at most this many parameters. The cell builds build_autoencoder(8, 32),
+#: The detector's autoencoder may have at most this many parameters. The notebook builds build_autoencoder(8, 32),
 #: 4,744 of them; a "model" that stores the 1,797 public digits as prototypes needs over 100,000.
 MAX_TRAINED_PARAMS = 10_000
+#: Exercise 5: the bottleneck sizes the notebook tries, and the validation error the chosen one must reach.
+SWEEP_SIZES = (2, 4, 8, 16)
+TARGET_ERROR = 0.025
+#: The chosen model's error on the grader's held-out digits (perturbed, so a little above its validation error)
+#: must be at most this. Over seeds the reference's size 8 gets about 0.019 and size 4 about 0.028.
+HELDOUT_LIMIT = 0.03
+#: A sweep model whose held-out error is this high was not trained to reconstruct (the average digit gives 0.074).
+UNTRAINED_ERROR = 0.06
 _MSE_LOSSES = {"mse", "mean_squared_error", "meansquarederror"}
 
 
@@ -126,15 +164,17 @@ def _reconstruct(model, X) -> np.ndarray:
     return predict(model, np.asarray(X, dtype="float32"))
 
 
+# ----------------------------------------------------------------------------- models reported by a kernel
+def _reconstruct(model, X) -> np.ndarray:
+    """The rebuilt model's reconstructions of X, computed here."""
+    return predict(model, np.asarray(X, dtype="float32"))
+
+
+def _row_mse(X, X_hat):
+    return np.mean((np.asarray(X, dtype=np.float64) - np.asarray(X_hat, dtype=np.float64)) ** 2, axis=1)
+
+
 # ----------------------------------------------------------------------------- shared helpers
-def _mistake(key: str, tol: float = 1e-6):
-    """A diagnosis test: the answer equals the literal output of mistake `key` (public cases carry them)."""
-    def test(got, exp, inp):
-        mistakes = inp.get("_mistakes") or {}
-        return key in mistakes and close(got, mistakes[key], tol)
-    return test
-
-
 def _dense_and_activation_layers(model, keras) -> list:
     """The Dense and Activation layers of a model in call order, looking inside nested models."""
     found = []
@@ -163,12 +203,26 @@ def _dense_stack(layers: list) -> list:
     return stack
 
 
-def _none_model_message(name: str) -> str:
-    return (f"{name} is None: build_autoencoder or train_autoencoder is not implemented yet, or the training cell "
-            "stopped with an error. Finish Exercises 1 and 2 and fix any error that cell shows.")
+def _autoencoder_params(bottleneck: int, hidden: int = HIDDEN) -> int:
+    """Parameters of 64 -> hidden -> bottleneck -> hidden -> 64 with biases: 64h + h, hb + b, bh + h, 64h + 64."""
+    return 64 * hidden + hidden + hidden * bottleneck + bottleneck + bottleneck * hidden + hidden + hidden * 64 + 64
 
 
-# ----------------------------------------------------------------------------- Exercise 1: build_autoencoder
+def _rejected(exc: Exception) -> str:
+    """A ModelRejected message without the exception Keras raised inside the grader while reading the config:
+    the student learns that the configuration cannot be read, not the grader's traceback vocabulary."""
+    import re
+
+    text = re.sub(r" \([A-Z]\w*(?:Error|Exception): .*?\)(?=;|$)", " (Keras cannot read it)", str(exc).rstrip("."))
+    return re.sub(r" \([A-Z]\w*(?:Error|Exception): [^)]*$", " (Keras cannot read it)", text)
+
+
+def _none_model_message(name: str, exercise: str) -> str:
+    return (f"{name} is None: a function it needs is not implemented yet, or the cell that trains it stopped with "
+            f"an error. Finish {exercise} and fix any error that cell shows.")
+
+
+# ----------------------------------------------------------------------------- Exercise 2: build_autoencoder
 #: The batch the grader runs a built model on for the public cases (three random "images").
 _PROBE = np.random.default_rng(0).uniform(0, 1, (3, 64)).astype("float32")
 
@@ -179,24 +233,34 @@ def _build_facts(model, probe) -> dict:
 
     summary = compile_summary(model)
     facts = {"layers": _dense_and_activation_layers(model, keras), "compiled": summary["compiled"],
-             "loss": str(summary.get("loss") or "") if summary["compiled"] else "", "n_params": int(model.count_params())}
+             "loss": str(summary.get("loss") or "") if summary["compiled"] else "",
+             "optimizer": str(summary.get("optimizer") or ""), "learning_rate": summary.get("learning_rate"),
+             "n_params": int(model.count_params())}
     try:
         outputs = predict(model, probe)
         facts["output_shape"] = [int(d) for d in outputs.shape]
         facts["output_range"] = [float(outputs.min()), float(outputs.max())]
     except Exception as exc:  # noqa: BLE001 - a model that cannot read the images is a finding
-        facts["call_error"] = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+        facts["call_error"] = f"{type(exc).__name__}: {one_line(exc, 200)}"
     return facts
 
 
 class BuildAutoencoder(Check):
     """The kernel reports the model build_autoencoder returns (config and weights); its layers, compile
-    settings, parameter count and outputs on a grader-only probe batch are computed by the grader."""
+    settings, parameter count and outputs on a grader-only probe batch are computed by the grader.
+
+    The statement gives a builder with four bugs. Each fix is a separable requirement worth a quarter of the
+    points (core.Partial): the code size, a linear code, a sigmoid output, and the compile settings. The rest
+    of the structure (hidden layers, 64 inputs and outputs) is given right in the buggy code; an answer that
+    breaks it is not an autoencoder of the kind asked for and gets no credit."""
     name = "build_autoencoder"
     signature = "build_autoencoder(bottleneck, hidden)"
+    expected_form = "a compiled keras.Model"
     # Expected parameter counts, worked out by hand: 64*h + h, h*b + b, b*h + h, h*64 + 64.
-    public_cases = (Case({"bottleneck": 8, "hidden": 32, "_probe": _PROBE}, {"n_params": 4744}, "bottleneck=8, hidden=32"),
-                    Case({"bottleneck": 2, "hidden": 16, "_probe": _PROBE}, {"n_params": 2210}, "bottleneck=2, hidden=16"))
+    public_cases = (Case({"bottleneck": 4, "hidden": 32, "_probe": _PROBE, "_public": True}, {"n_params": 4484},
+                         "bottleneck=4, hidden=32"),
+                    Case({"bottleneck": 2, "hidden": 16, "_probe": _PROBE, "_public": True}, {"n_params": 2210},
+                         "bottleneck=2, hidden=16"))
 
     def secret_inputs(self, rng):
         return [{"bottleneck": int(rng.integers(3, 17)), "hidden": int(rng.integers(20, 49)),
@@ -211,147 +275,91 @@ class BuildAutoencoder(Check):
         return report_model(subject(int(inputs["bottleneck"]), int(inputs["hidden"])))
 
     def compare(self, inputs, got, expected):
-        sig = self.signature
+        public = bool(inputs.get("_public"))
+        sig = f"build_autoencoder({inputs['bottleneck']}, {inputs['hidden']})" if public else self.signature
         if not isinstance(got, dict):
-            return f"{sig} returned something the check cannot read."
+            return self.unreadable(got)
         if not got.get("is_model"):
             if got.get("kind") == "NoneType":
                 return f"{sig} returned None: return the compiled model."
-            return f"{sig} returned a {got.get('kind')}, not a keras.Model: build it with keras.Sequential([...])."
+            return (f"{sig} returned a {str(got.get('kind'))[:60]}, not a keras.Model: build it with "
+                    "keras.Sequential([...]).")
         try:
             facts = _build_facts(rebuild_model(got), np.asarray(inputs.get("_probe", _PROBE), dtype="float32"))
         except ModelRejected as exc:
-            return f"The model from {sig} cannot be checked: {exc}."
+            return f"The model from {sig} cannot be checked: {_rejected(exc)}."
         if isinstance(expected, dict) and expected.get("is_model"):  # the reference's report
             expected = {"n_params": int(rebuild_model(expected).count_params())}
-        return self._compare_facts(inputs, facts, expected)
+        return self._compare_facts(inputs, sig, public, facts, expected)
 
-    def _compare_facts(self, inputs, got, expected):
-        sig = self.signature
+    def _compare_facts(self, inputs, sig, public, got, expected):
         bottleneck, hidden = int(inputs["bottleneck"]), int(inputs["hidden"])
         if "call_error" in got:
-            return (f"The model from {sig} cannot read a batch of images of shape (3, 64): {got['call_error']}. "
+            return (f"The model from {sig} cannot read a batch of 64-pixel images: {got['call_error']}. "
                     "Start it with keras.Input(shape=(64,)).")
         stack = _dense_stack(got.get("layers") or [])
         others = sorted({e["kind"] for e in got.get("layers") or [] if e.get("kind") not in ("Dense", "Activation")})
         shown = " -> ".join(f"Dense({u}, {a})" for u, a in stack) or "no Dense layers"
-        want = f"Dense({hidden}, relu) -> Dense({bottleneck}) -> Dense({hidden}, relu) -> Dense(64, sigmoid)"
+        found = f" Layers found: {shown}." if public else ""
         if got.get("output_shape") != [3, 64]:
-            return (f"The model from {sig} returns shape {tuple(got.get('output_shape') or ())} for 3 images; an "
-                    f"autoencoder gives back an image of the same size, (3, 64). Its layers: {shown}.")
-        if not stack:
-            return f"The model from {sig} has no Dense layers; expected {want}."
-        if stack[-1][1] != "sigmoid":
-            return (f"The output layer of {sig} is Dense(64, activation={stack[-1][1]!r}): the statement asks for a "
-                    "sigmoid output, activation='sigmoid', so that every reconstructed pixel lies in [0, 1] like the "
-                    "scaled digits (a linear output can go below 0 and above 1).")
-        inner = [u for u, _ in stack[:-1]]
-        if bottleneck not in inner or min(inner or [64]) != bottleneck:
-            narrowest = min(inner) if inner else 64
-            return (f"The model from {sig} squeezes each image through {narrowest} numbers, but bottleneck="
-                    f"{bottleneck} was asked for: the bottleneck size is ignored. The encoder must end with "
-                    f"keras.layers.Dense(bottleneck), the narrowest layer. Layers found: {shown}.")
-        if others:
-            return (f"The model from {sig} has layers other than Dense ({', '.join(others)}); expected exactly {want}.")
-        if [u for u, _ in stack] != [hidden, bottleneck, hidden, 64]:
-            return f"The model from {sig} has the layers {shown}; expected {want}."
-        activations = [a for _, a in stack]
-        if activations[1] != "linear":
-            return (f"The bottleneck layer of {sig} uses activation {activations[1]!r}; the statement asks for a "
-                    "linear code, keras.layers.Dense(bottleneck) with no activation, so that the code can take any "
-                    f"value. Layers found: {shown}.")
-        if activations[0] != "relu" or activations[2] != "relu":
-            return f"The hidden layers of {sig} should use ReLU: expected {want}, found {shown}."
+            return (f"The model from {sig} does not give back 64 pixels per image; an autoencoder returns an image "
+                    f"of the same size as its input, so the last layer has 64 units.{found}")
+        if others or len(stack) != 4:
+            what = f"layers other than Dense ({', '.join(others)})" if others else f"{len(stack)} Dense layers"
+            return (f"The model from {sig} has {what}; the builder has four Dense layers, as in the code given: "
+                    f"hidden, code, hidden, output. Fix the four bugs and keep the rest.{found}")
+        (h1, a1), (code, a_code), (h2, a2), (_, a_out) = stack
+        if [h1, a1, h2, a2] != [hidden, "relu", hidden, "relu"]:
+            return (f"The hidden layers of the model from {sig} should be Dense(hidden, activation='relu') on each "
+                    f"side of the code, as in the code given.{found}")
         n_params, want_params = got.get("n_params"), (expected or {}).get("n_params")
-        if want_params is not None and n_params != want_params:
-            return (f"The model from {sig} has {n_params} parameters (model.count_params()), expected {want_params}: "
-                    "keep the biases (use_bias=True, the default) in every Dense layer.")
+        code_ok = code == bottleneck
+        if code_ok and want_params is not None and n_params != want_params:
+            count = f"{n_params} parameters, expected {want_params}" if public else \
+                "a different number of parameters from the one asked for"
+            return f"The model from {sig} has {count}: keep the biases (use_bias=True, the default) in every Dense layer."
         low, high = got.get("output_range") or [0.0, 1.0]
-        if low < -1e-6 or high > 1 + 1e-6:
-            return f"The model from {sig} outputs values in [{low:.3g}, {high:.3g}]; a sigmoid output stays in [0, 1]."
-        if not got.get("compiled") or not got.get("loss"):
-            return (f"The model from {sig} is not compiled: call model.compile(optimizer=keras.optimizers.Adam("
-                    "learning_rate=0.01), loss='mse') before returning it.")
-        if str(got.get("loss")).lower() not in _MSE_LOSSES:
-            return (f"The model from {sig} is compiled with loss {got.get('loss')!r}; the statement asks for the "
-                    "reconstruction loss loss='mse', the mean squared difference between each image and its "
-                    "reconstruction.")
-        return None
-
-
-# ----------------------------------------------------------------------------- Exercise 2: the trained autoencoder
-class TrainedAutoencoder(Check):
-    """Judged by a threshold: the mean squared reconstruction error of held-out digits.
-
-    The kernel reports the trained model (config and weights) and sees no data; the grader rebuilds it and
-    reconstructs test digits it perturbed with the run's seed (`heldout.digits_heldout`), so that no image
-    it is judged on is a row of the public data set."""
-    name = "trained_autoencoder"
-    signature = "train_autoencoder(model, X_train)"
-
-    @cached_property
-    def public_cases(self):
-        return (Case({"_X": digits_heldout(np.random.default_rng(13_000), 450)[0]}, None,
-                     "450 held-out test digits, each with a little noise"),)
-
-    def secret_inputs(self, rng):
-        return [{"_X": digits_heldout(rng, 300)[0]}]
-
-    def run(self, subject, inputs):
-        return report_model(subject)  # None (the training cell stopped) is reported as {"is_model": False, ...}
-
-    def compare(self, inputs, got, expected):
-        import keras
-
-        if not isinstance(got, dict):
-            return "The check cannot read what the trained autoencoder reported."
-        if not got.get("is_model"):
-            if got.get("kind") == "NoneType":
-                return _none_model_message("autoencoder")
-            return f"autoencoder is a {got.get('kind')}, not a keras.Model: train_autoencoder must train the model it is given."
-        try:
-            model = rebuild_model(got)
-        except ModelRejected as exc:
-            return f"The trained autoencoder cannot be checked: {exc}."
-        X = np.asarray(inputs["_X"], dtype=np.float64)
-        n_params = int(model.count_params())
-        if n_params > MAX_TRAINED_PARAMS:
-            return (f"The trained autoencoder has {n_params:,} parameters, but the cell builds it with "
-                    f"build_autoencoder({BOTTLENECK}, 32), which has 4,744: a network that large can store the "
-                    "digits instead of compressing them, and its reconstruction error means nothing. Fix "
-                    "build_autoencoder (Exercise 1) first.")
-        units = [e["units"] for e in _dense_and_activation_layers(model, keras) if e.get("kind") == "Dense"]
-        narrowest = int(min(units[:-1])) if len(units) > 1 else 64
-        try:
-            outputs = _reconstruct(model, X)
-        except Exception as exc:  # noqa: BLE001 - a model that cannot read the images is the student's to fix
-            return (f"The trained autoencoder cannot read a batch of images of shape {X.shape}: "
-                    f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}.")
-        if outputs.shape != X.shape:
-            return (f"The autoencoder returned shape {outputs.shape} for {len(X)} images; expected {X.shape}: "
-                    "each image comes back as 64 pixels.")
-        if not np.all(np.isfinite(outputs)):
-            return "The autoencoder returned nan or inf: training diverged. Use Adam with learning_rate=0.01."
-        if narrowest > BOTTLENECK:
-            return (f"The trained autoencoder's narrowest layer has {narrowest} units, but the cell builds "
-                    f"it with bottleneck={BOTTLENECK}: with a wider bottleneck reconstruction is easy and the "
-                    "threshold means nothing. Fix build_autoencoder (Exercise 1) first.")
-        mse = float(np.mean((outputs - X) ** 2))
-        if mse <= RECON_MSE_THRESHOLD:
+        sigmoid_ok = a_out == "sigmoid" and low >= -1e-6 and high <= 1 + 1e-6
+        lr = got.get("learning_rate")
+        compiled = bool(got.get("compiled") and got.get("loss"))
+        loss_ok = compiled and str(got.get("loss")).lower() in _MSE_LOSSES
+        optimizer_ok = compiled and got.get("optimizer") == "Adam" and lr is not None and abs(lr - 0.01) <= 1e-6
+        messages = []
+        if not code_ok:
+            narrow = f" It squeezes each image through {code} numbers." if public else ""
+            messages.append(f"Bug 1 is not fixed: the code layer must have `bottleneck` units, the argument, not a fixed "
+                            f"number.{narrow}")
+        if a_code != "linear":
+            messages.append(f"Bug 2 is not fixed: the code layer uses activation {a_code!r}; a code that can take any "
+                            "value (negative ones included) is linear, keras.layers.Dense(bottleneck) with no activation.")
+        if not sigmoid_ok:
+            where = f" (the outputs range over [{low:.3g}, {high:.3g}])" if public else ""
+            messages.append(f"Bug 3 is not fixed: the output layer uses activation {a_out!r}{where}; pixels lie in "
+                            "[0, 1], and a sigmoid output, activation='sigmoid', keeps every reconstructed pixel there.")
+        if not compiled:
+            messages.append("The model is not compiled: call model.compile(optimizer=keras.optimizers.Adam("
+                            "learning_rate=0.01), loss='mse') before returning it.")
+        else:
+            wrong = []
+            if not loss_ok:
+                loss = str(got.get("loss"))[:40]
+                why = (" (categorical cross-entropy treats the 64 pixels as one probability distribution, which an "
+                       "image is not)" if "categorical" in loss.lower() else "")
+                wrong.append(f"Bug 4 is not fixed: the loss is {loss!r}; the statement asks for the mean squared "
+                             f"reconstruction error, loss='mse'{why}.")
+            if not optimizer_ok:
+                rate = f" with learning rate {lr:.3g}" if isinstance(lr, float) else ""
+                wrong.append(f"The optimizer is {str(got.get('optimizer'))[:30]}{rate}; the statement asks for "
+                             "keras.optimizers.Adam(learning_rate=0.01), as in the code given.")
+            messages.extend(wrong)
+        compile_ok = compiled and loss_ok and optimizer_ok
+        met = [code_ok, a_code == "linear", sigmoid_ok, compile_ok]
+        if all(met):
             return None
-        shown = (f"The trained autoencoder's mean squared reconstruction error on {len(X)} held-out digits is "
-                 f"{mse:.4f}; at most {RECON_MSE_THRESHOLD} is needed (always answering the average digit gives about "
-                 "0.074).")
-        spread = float(np.mean(np.std(outputs, axis=0)))
-        if mse >= 0.1 or spread < 0.02:
-            return (f"{shown} The reconstructions hardly depend on the input, so the autoencoder was not trained to "
-                    "reconstruct its input (or was trained for only a few steps): train_autoencoder must call model.fit(X_train, X_train, epochs=20, "
-                    "batch_size=32, verbose=0). The target is the input itself, not noise and not the labels.")
-        return (f"{shown} It learned something but not enough: train for 20 epochs with batch_size=32 on "
-                "model.fit(X_train, X_train, ...), with the model compiled with Adam(learning_rate=0.01).")
+        return Partial(sum(met), 4, " ".join(messages))
 
 
-# ----------------------------------------------------------------------------- Exercise 3: anomaly_scores
+# ----------------------------------------------------------------------------- Exercise 1: anomaly_scores
 # (inputs, expected scores), worked out by hand: the mean over each row of the squared differences.
 _SCORE_CASES = [
     (dict(X=np.array([[0.0, 0.5, 1.0, 0.25], [1.0, 1.0, 0.0, 0.0], [0.2, 0.4, 0.6, 0.8]]),
@@ -387,6 +395,7 @@ _SCORE_DIAGNOSES = [
 class AnomalyScores(Check):
     name = "anomaly_scores"
     signature = "anomaly_scores(X, X_hat)"
+    expected_form = "an array of shape (n,), one score per row"
     public_cases = tuple(Case(inputs, expected, label) for (inputs, expected), label in
                          zip(_SCORE_CASES, ("3 images of 4 pixels", "2 images of 5 pixels")))
 
@@ -427,77 +436,123 @@ class AnomalyScores(Check):
         return compare_array(sig, got, expected, inputs, diagnoses=_SCORE_DIAGNOSES, tol=1e-5)
 
 
-# ----------------------------------------------------------------------------- Exercise 4: choose_threshold
-# (inputs, expected threshold, outputs of common mistakes), worked out once offline with
-# np.percentile(val_scores, percentile), numpy's default linear interpolation.
+# ----------------------------------------------------------------------------- Exercise 3: choose_threshold
+def _allowed(n: int, rate: float) -> int:
+    """How many of n validation scores may lie above the threshold: the whole part of rate * n."""
+    return int(math.floor(rate * n + 1e-9))
+
+
+def _sorted_at(scores, index: int):
+    s = np.sort(np.asarray(scores, dtype=np.float64))
+    return float(s[index]) if 0 <= index < len(s) else None
+
+
+def _threshold_mistakes(inp) -> list[tuple[float | None, str]]:
+    """(value a common mistake returns, advice) for one input; values a mistake cannot produce are None."""
+    scores = np.asarray(inp["val_scores"], dtype=np.float64)
+    n, rate = len(scores), float(inp["max_false_alarm_rate"])
+    k = _allowed(n, rate)
+    with np.errstate(all="ignore"):
+        interpolated = float(np.percentile(scores, 100 * (1 - rate))) if 0 <= rate <= 1 else None
+        low_quantile = float(np.quantile(scores, rate)) if 0 <= rate <= 1 else None
+    return [
+        (_sorted_at(scores, n - 2 - k),
+         "That threshold leaves one score more above it than max_false_alarm_rate allows: at most "
+         "floor(max_false_alarm_rate * n) scores may lie above it (round rate * n down, never up), and the "
+         "threshold is the score just below them, sorted_scores[n - 1 - k]."),
+        (_sorted_at(scores, n - k) if k >= 1 else None,
+         "That threshold leaves one score fewer above it than the budget allows: the next score down also keeps "
+         "the false alarms within max_false_alarm_rate, and the lowest such threshold catches more anomalies. "
+         "A score equal to the threshold is not above it."),
+        (float(np.max(scores)) if k >= 1 else None,
+         "That is the largest validation score, which flags no normal image at all: the budget allows "
+         "floor(max_false_alarm_rate * n) of them, and the lowest threshold that stays within it catches more "
+         "anomalies."),
+        (interpolated,
+         "That is np.percentile(val_scores, 100 * (1 - rate)), which interpolates between two neighbouring scores: "
+         "the statement asks for one of the validation scores itself, the lowest that keeps the false alarms "
+         "within the budget."),
+        (low_quantile,
+         "That is the max_false_alarm_rate quantile, a low threshold that most normal scores exceed: the rate is "
+         "the share of scores allowed *above* the threshold."),
+        (float(n - 1 - k),
+         "That is the position of the threshold in the sorted scores, not the score: return sorted_scores[n - 1 - k]."),
+    ]
+
+
+# (inputs, expected threshold), worked out by hand: k = floor(rate * n) scores may lie above it, so the threshold is
+# the (n - k)th smallest score.
 _THRESHOLD_CASES = [
-    (dict(val_scores=np.array([0.3, 0.1, 0.7, 0.2, 0.5, 0.4, 0.9]), percentile=80),
-     0.66,
-     {"fraction": 0.1048, "complement": 0.22, "mean_std": 0.9650190537856305, "midpoint": 0.6}),
-    (dict(val_scores=np.array([0.012, 0.034, 0.008, 0.021, 0.05, 0.017, 0.029, 0.011, 0.043, 0.026]), percentile=95),
-     0.04685,
-     {"fraction": 0.0082565, "complement": 0.00935, "mean_std": 0.05179007306097157}),
+    (dict(val_scores=np.array([0.3, 0.1, 0.7, 0.2, 0.5, 0.4, 0.9, 0.6, 0.8, 0.35]), max_false_alarm_rate=0.2), 0.7,
+     "10 scores, at most 20% above"),
+    (dict(val_scores=np.array([0.012, 0.034, 0.008, 0.021, 0.05, 0.017, 0.029]), max_false_alarm_rate=0.4), 0.029,
+     "7 scores, at most 40% above (2.8 scores: 2)"),
+    (dict(val_scores=np.array([0.02, 0.02, 0.02, 0.05, 0.05, 0.01]), max_false_alarm_rate=0.25), 0.05,
+     "6 scores with ties, at most 25% above"),
+    (dict(val_scores=np.array([0.3, 0.1, 0.4, 0.1, 0.5]), max_false_alarm_rate=0.0), 0.5, "no false alarm allowed"),
 ]
 
-_THRESHOLD_DIAGNOSES = [
-    (_mistake("fraction"),
-     "That is a percentile below 1, just above the smallest score: the percentile was given as a fraction "
-     "(0.95 instead of 95). np.percentile takes it in [0, 100], so pass `percentile` as it is (95 means 95%); "
-     "np.quantile is the function that takes fractions."),
-    (_mistake("complement"),
-     "That is the (100 - percentile)th percentile, a low threshold that would flag most normal data: use the "
-     "`percentile`th percentile, so that only the top (100 - percentile)% of normal scores lie above it."),
-    (_mistake("mean_std"),
-     "That is the mean plus two standard deviations: the statement asks for a percentile, "
-     "np.percentile(val_scores, percentile)."),
-    (lambda got, exp, inp: close(got, np.max(inp["val_scores"]), 1e-9),
-     "That is the largest validation score: the threshold is the `percentile`th percentile, which leaves the "
-     "top (100 - percentile)% of the validation scores above it."),
-    (_mistake("midpoint"),
-     "That is the midpoint of the two neighbouring scores: use numpy's default linear interpolation, "
-     "np.percentile(val_scores, percentile) with no `method`."),
-    (lambda got, exp, inp: bool(np.any(np.isclose(float(got), np.asarray(inp["val_scores"], float), rtol=0, atol=1e-12))),
-     "That is one of the validation scores itself, picked by its rank: the statement asks for numpy's default "
-     "linear interpolation between neighbouring scores, np.percentile(val_scores, percentile) with no `method` "
-     "(not 'nearest', 'lower' or 'higher', nor an index into the sorted scores)."),
-]
+
+def _safe_rate(rng, n: int) -> float:
+    """A rate whose rate * n is not a float just below a whole number (where floor would depend on rounding)."""
+    for rate in rng.permutation([0.05, 0.1, 0.02, 0.2, 0.15, 0.08]):
+        product = float(rate) * n
+        if not (0 < round(product) - product < 1e-6):
+            return float(rate)
+    return 0.1
 
 
 class ChooseThreshold(Check):
     name = "choose_threshold"
-    signature = "choose_threshold(val_scores, percentile)"
-    public_cases = tuple(
-        Case({**inputs, "_mistakes": mistakes}, expected, label)
-        for (inputs, expected, mistakes), label in zip(_THRESHOLD_CASES, ("7 scores, 80th percentile",
-                                                                          "10 scores, 95th percentile")))
+    signature = "choose_threshold(val_scores, max_false_alarm_rate)"
+    expected_form = "a single number, one of the validation scores"
+    public_cases = tuple(Case(inputs, expected, label) for inputs, expected, label in _THRESHOLD_CASES)
 
     def secret_inputs(self, rng):
         cases = []
-        for percentile in (95, 90, float(rng.choice([97.5, 99.0, 75.0]))):
-            n = int(rng.integers(8, 60))
-            cases.append({"val_scores": rng.gamma(2.0, 0.01, n), "percentile": percentile})
+        for _ in range(3):
+            n = int(rng.integers(20, 90))
+            cases.append({"val_scores": rng.gamma(2.0, 0.01, n), "max_false_alarm_rate": _safe_rate(rng, n)})
+        n = int(rng.integers(30, 60))  # scores rounded to 3 decimals: many ties
+        cases.append({"val_scores": np.round(rng.gamma(2.0, 0.005, n), 3), "max_false_alarm_rate": _safe_rate(rng, n)})
         return cases
 
     def hidden_inputs(self, rng):
-        # The 50th percentile of an even number of scores, the 100th (the maximum), and scores that tie.
-        return [{"val_scores": rng.uniform(0, 1, 6), "percentile": 50},
-                {"val_scores": rng.uniform(0, 1, 9), "percentile": 100},
-                {"val_scores": np.array([0.02, 0.02, 0.02, 0.05, 0.05]), "percentile": 95}]
+        # A single score, no false alarm allowed, and every score equal.
+        return [{"val_scores": rng.uniform(0, 1, 1), "max_false_alarm_rate": 0.05},
+                {"val_scores": rng.uniform(0, 1, 9), "max_false_alarm_rate": 0.0},
+                {"val_scores": np.full(8, 0.03), "max_false_alarm_rate": 0.25}]
+
+    def run(self, subject, inputs):
+        scores = np.array(inputs["val_scores"])
+        result = subject(scores, float(inputs["max_false_alarm_rate"]))
+        return {"threshold": np.asarray(result, dtype=np.float64) if result is not None else None,
+                "mutated": not np.array_equal(scores, np.asarray(inputs["val_scores"]))}
 
     def compare(self, inputs, got, expected):
         sig = self.signature
-        if got is None:
+        expected = expected.get("threshold") if isinstance(expected, dict) else expected
+        if not isinstance(got, dict):
+            return self.unreadable(got)
+        value = got.get("threshold")
+        if value is None:
             return f"{sig} returned None: return the threshold, a single number."
-        if np.size(got) != 1:
-            return (f"{sig} returned {np.size(got)} values ({fmt(got)}); return a single number, "
-                    "np.percentile(val_scores, percentile).")
-        return compare_array(sig, np.reshape(np.asarray(got, dtype=np.float64), ()), expected, inputs,
-                             diagnoses=_THRESHOLD_DIAGNOSES, tol=1e-7)
+        if np.size(value) != 1:
+            return f"{sig} returned {np.size(value)} values ({fmt(value)}); return a single number."
+        value = float(np.reshape(np.asarray(value, dtype=np.float64), ()))
+        if close(value, expected, 1e-7):
+            if got.get("mutated"):
+                return (f"{sig} returns the right threshold but sorts val_scores in place (val_scores.sort()): the "
+                        "caller's array changes order. Use np.sort(val_scores), which returns a sorted copy.")
+            return None
+        diagnoses = [(lambda g, e, i, wrong=wrong: wrong is not None and close(g, wrong, 1e-9), advice)
+                     for wrong, advice in _threshold_mistakes(inputs)]
+        return compare_array(sig, value, expected, inputs, diagnoses=diagnoses, tol=1e-7)
 
 
-# ----------------------------------------------------------------------------- Exercise 5: detect_anomalies
-def _row_mse(X, X_hat):
-    return np.mean((np.asarray(X, dtype=np.float64) - np.asarray(X_hat, dtype=np.float64)) ** 2, axis=1)
+# ----------------------------------------------------------------------------- Exercise 4: detect_anomalies
+#: Relative tolerance between an error the kernel computed and the grader's for the same model and image.
+_SAME_ERROR = 5e-6
 
 
 def _count_above(scores, threshold) -> int:
@@ -513,20 +568,21 @@ class DetectAnomalies(Check):
     the function returned for X_val and X_new; the grader rebuilds the model and computes every
     reconstruction error itself. The AUC is measured on `_X_eval`, which the kernel never sees."""
     name = "detect_anomalies"
-    signature = "detect_anomalies(model, X_val, X_new, percentile)"
+    signature = "detect_anomalies(model, X_val, X_new, max_false_alarm_rate)"
+    expected_form = "a triple (scores, threshold, flags)"
 
     @cached_property
     def public_cases(self):
         X_new, _ = anomaly_test_set(300, 150, seed=0)
         X_eval, is_anomaly = heldout_anomaly_set(np.random.default_rng(13_001), 300, 150)
-        return (Case({"X_val": digit_sets()[1], "X_new": X_new, "percentile": 95, "_X_eval": X_eval,
+        return (Case({"X_val": digit_sets()[1], "X_new": X_new, "max_false_alarm_rate": 0.05, "_X_eval": X_eval,
                       "_eval_is_anomaly": is_anomaly}, None,
-                     "300 test digits and 150 injected anomalies, 95th percentile"),)
+                     "300 test digits and 150 injected anomalies, at most 5% false alarms"),)
 
     def secret_inputs(self, rng):
         X_new, _ = anomaly_test_set(200, 60, seed=int(rng.integers(1, 10**6)))
         X_eval, is_anomaly = heldout_anomaly_set(rng, 200, 60)
-        return [{"X_val": digit_sets()[1], "X_new": X_new, "percentile": float(rng.choice([90.0, 97.0])),
+        return [{"X_val": digit_sets()[1], "X_new": X_new, "max_false_alarm_rate": float(rng.choice([0.1, 0.03])),
                  "_X_eval": X_eval, "_eval_is_anomaly": is_anomaly}]
 
     def run(self, subject, inputs):
@@ -538,7 +594,7 @@ class DetectAnomalies(Check):
         record = report_model(model)  # before the function runs: it cannot change the model it is judged by
         X_val = np.asarray(inputs["X_val"], dtype="float32")
         X_new = np.asarray(inputs["X_new"], dtype="float32")
-        result = detect(model, X_val.copy(), X_new.copy(), inputs["percentile"])
+        result = detect(model, X_val.copy(), X_new.copy(), float(inputs["max_false_alarm_rate"]))
         if isinstance(result, (tuple, list)):
             result = tuple(np.asarray(v) if hasattr(v, "numpy") or hasattr(v, "__array__") else v for v in result)
         return {"is_model": True, "model": record, "result": result}
@@ -546,15 +602,15 @@ class DetectAnomalies(Check):
     def compare(self, inputs, got, expected):
         sig = self.signature
         if not isinstance(got, dict):
-            return f"The check cannot read what {sig} reported."
+            return self.unreadable(got)
         if not got.get("is_model"):
             if got.get("kind") == "NoneType":
-                return _none_model_message("autoencoder")
-            return f"autoencoder is a {got.get('kind')}, not a keras.Model."
+                return _none_model_message("autoencoder", "Exercise 2 (build_autoencoder)")
+            return f"autoencoder is a {str(got.get('kind'))[:60]}, not a keras.Model."
         try:
             model = rebuild_model(got.get("model"))
         except ModelRejected as exc:
-            return f"The autoencoder given to {sig} cannot be checked: {exc}."
+            return f"The autoencoder given to {sig} cannot be checked: {_rejected(exc)}."
         # The model's own reconstruction errors, computed here: where the student's threshold sits among them.
         try:
             errors = {name: _row_mse(X, _reconstruct(model, X)) for name, X in
@@ -562,7 +618,7 @@ class DetectAnomalies(Check):
                        ("eval", inputs["_X_eval"]))}
         except Exception as exc:  # noqa: BLE001 - a model that cannot read the images is the student's to fix
             return (f"The autoencoder given to {sig} cannot read images of 64 pixels: "
-                    f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}.")
+                    f"{type(exc).__name__}: {one_line(exc, 200)}.")
         result = got.get("result")
         if not isinstance(result, tuple) or len(result) != 3:
             return (f"{sig} should return three things, (scores, threshold, flags), but returned "
@@ -573,7 +629,7 @@ class DetectAnomalies(Check):
             if np.shape(scores) == (64,):
                 return (f"{sig} returned scores of shape (64,), one per pixel: those are per-feature errors (axis=0). "
                         f"Score each image of X_new, shape ({n},): anomaly_scores(X_new, model.predict(X_new)) "
-                        "(if the check of Exercise 3 fails, fix that first).")
+                        "(if the check of Exercise 1 fails, fix that first).")
             return f"{sig} returned scores of shape {np.shape(scores)}; expected ({n},), one score per image of X_new."
         scores = np.asarray(scores, dtype=np.float64)
         want = np.asarray(errors["new"], dtype=np.float64)
@@ -585,31 +641,40 @@ class DetectAnomalies(Check):
                     f"of X_new are {fmt(want)}: score X_new with anomaly_scores(X_new, model.predict(X_new)).")
         if np.size(threshold) != 1:
             return f"{sig} returned a threshold with {np.size(threshold)} values; return one number."
-        threshold = float(np.reshape(np.asarray(threshold, dtype=np.float64), ()))
-        percentile = float(inputs["percentile"])
+        try:
+            threshold = float(np.reshape(np.asarray(threshold, dtype=np.float64), ()))
+        except (TypeError, ValueError):
+            return f"{sig} returned a threshold of type {type(threshold).__name__}; return one number."
+        rate = float(inputs["max_false_alarm_rate"])
         val, new, train = (np.asarray(errors[k], dtype=np.float64) for k in ("val", "new", "train"))
-        ideal = len(val) * (100 - percentile) / 100
-        above = _count_above(val, threshold)
-        if abs(above - ideal) > 1.5:
+        k = _allowed(len(val), rate)
+        want = _sorted_at(val, len(val) - 1 - k)
+        # The kernel's and the grader's reconstruction errors of the same model agree to about 3e-7 (relative).
+        if not (abs(threshold - want) <= _SAME_ERROR * abs(want) + 1e-12):
+            above = _count_above(val, threshold)
             where = (f"{sig} returned the threshold {threshold:.5g}, which {above} of the {len(val)} validation "
-                     f"scores exceed; the {percentile:g}th percentile of the validation scores leaves about "
-                     f"{ideal:.0f} above it.")
-            if abs(_count_above(train, threshold) - len(train) * (100 - percentile) / 100) <= 1.5:
-                return (f"{where} Your threshold is the percentile of the training scores: the autoencoder has seen "
-                        "those images, so they reconstruct too well and the threshold is too low. Choose it on the "
+                     f"scores exceed; the lowest validation score with at most {k} above it (a false-alarm rate of "
+                     f"{rate:g}) is {want:.5g}.")
+            if abs(threshold - (_sorted_at(train, len(train) - 1 - _allowed(len(train), rate)) or -1.0)) <= \
+                    _SAME_ERROR * abs(threshold):
+                return (f"{where} Your threshold comes from the training scores: the autoencoder has seen those "
+                        "images, so they reconstruct too well and the threshold is too low. Choose it on the "
                         "validation scores, anomaly_scores(X_val, model.predict(X_val)).")
-            if abs(_count_above(new, threshold) - n * (100 - percentile) / 100) <= 1.5:
-                return (f"{where} Your threshold is the percentile of the scores of X_new, the very data that "
-                        "contains the anomalies: it must come from normal data the model did not train on, the "
-                        "validation scores of X_val.")
-            if above >= len(val) * (1 - percentile / 10000) - 1.5:  # where np.percentile(val, percentile / 100) sits
-                return (f"{where} Such a low threshold usually means the percentile was given as a fraction (0.95 "
-                        "instead of 95): np.percentile takes it in [0, 100].")
-            return f"{where} Use choose_threshold(anomaly_scores(X_val, model.predict(X_val)), percentile)."
+            if abs(threshold - (_sorted_at(new, n - 1 - _allowed(n, rate)) or -1.0)) <= _SAME_ERROR * abs(threshold):
+                return (f"{where} Your threshold comes from the scores of X_new, the very data that contains the "
+                        "anomalies: it must come from normal data the model did not train on, the validation "
+                        "scores of X_val.")
+            if above == k and not np.any(np.abs(val - threshold) <= _SAME_ERROR * abs(threshold)):
+                return (f"{where} It lets the right number of scores above it, but it is not one of the validation "
+                        "scores: it was interpolated (np.percentile). Use your choose_threshold from Exercise 3.")
+            return (f"{where} Use choose_threshold(anomaly_scores(X_val, model.predict(X_val)), "
+                    "max_false_alarm_rate), and check that Exercise 3 passes.")
         flags = np.asarray(flags)
         if flags.shape != (n,):
             return f"{sig} returned flags of shape {flags.shape}; expected ({n},), one True/False per image of X_new."
-        flags = flags.astype(bool)
+        if flags.dtype != bool:
+            return (f"{sig} returned flags of dtype {flags.dtype}; the statement asks for a boolean array, True where an "
+                    "image is flagged: the comparison scores > threshold gives one.")
         if np.array_equal(flags, scores < threshold) or np.array_equal(flags, scores <= threshold):
             return (f"{sig} flags the images that score below the threshold: the flags are reversed. An anomaly "
                     "reconstructs badly, so flag the scores above it: flags = scores > threshold.")
@@ -621,8 +686,9 @@ class DetectAnomalies(Check):
         n_params = int(model.count_params())
         if n_params > MAX_TRAINED_PARAMS:
             return (f"{sig} is right, but the autoencoder it was given has {n_params:,} parameters, and "
-                    f"build_autoencoder({BOTTLENECK}, 32) has 4,744: a network that large can store digits instead "
-                    "of compressing them, so its errors say nothing about anomalies. Check that Exercise 2 passes.")
+                    f"build_autoencoder({BOTTLENECK}, {HIDDEN}) has {_autoencoder_params(BOTTLENECK):,}: a network that "
+                    "large can store digits instead of compressing them, so its errors say nothing about anomalies. "
+                    "Check that Exercise 2 passes.")
         # The function is right, so its scores are the model's errors: measure them on the grader's own mix.
         labels = np.asarray(inputs["_eval_is_anomaly"])
         auc = float(roc_auc_score(labels, np.asarray(errors["eval"], dtype=np.float64)))
@@ -631,14 +697,274 @@ class DetectAnomalies(Check):
         return (f"Scored the same way, the autoencoder separates {int(labels.sum())} injected anomalies from "
                 f"{int(len(labels) - labels.sum())} normal test digits with ROC AUC {auc:.3f}; at least "
                 f"{AUC_THRESHOLD} is needed (the reference gets about 0.99). The function is right, so the "
-                "autoencoder is not: check that Exercise 2 passes.")
+                "autoencoder is not: check that Exercise 2 passes and that the training cell ran.")
+
+
+# ----------------------------------------------------------------------------- Exercise 5: the bottleneck sweep
+def _rule_choice(sizes, errors, target):
+    """The rule of choose_bottleneck, for judging the notebook's own choice from the errors it measured."""
+    pairs = sorted(zip((int(s) for s in sizes), (float(e) for e in errors)))
+    meeting = [size for size, error in pairs if error <= target]
+    return meeting[0] if meeting else min(pairs, key=lambda p: (p[1], p[0]))[0]
+
+
+#: (sizes, errors, target, the right choice): public cases of choose_bottleneck, worked out by hand. The sizes
+#: are not in increasing order, one error equals the target exactly, in one case no size meets it, and together
+#: they tell the common wrong rules apart (see _WRONG_RULES): each gives a different list of answers.
+_CHOICE_CASES = [
+    ([8, 2, 16, 4], [0.018, 0.041, 0.0115, 0.024], 0.025, 4),
+    ([4, 8, 2], [0.03, 0.02, 0.025], 0.025, 2),
+    ([3, 12, 6], [0.05, 0.031, 0.04], 0.025, 12),
+    ([2, 4, 8, 16], [0.04, 0.02, 0.01, 0.015], 0.025, 4),
+]
+
+
+def _lowest(by_size: dict) -> int:
+    return min(by_size, key=lambda s: (by_size[s], s))
+
+
+#: Common wrong rules for choose_bottleneck, each with the advice that names it. A rule is named only when it,
+#: and no other, reproduces every answer the student's function gave.
+_WRONG_RULES = [
+    (lambda d, t: _lowest(d),
+     "it picks the size with the lowest error, but the rule asks for the smallest size whose error is at most the "
+     "target: a narrower code that is good enough compresses more."),
+    (lambda d, t: max([s for s, e in d.items() if e <= t], default=_lowest(d)),
+     "it picks the largest size that meets the target; the rule asks for the smallest."),
+    (lambda d, t: min([s for s, e in d.items() if e < t], default=_lowest(d)),
+     "an error equal to the target meets it: compare with <=, not <."),
+    (lambda d, t: next((s for s, e in d.items() if e <= t), _lowest(d)),
+     "it returns the first size in the dict that meets the target, but the dict is in no particular order: take "
+     "the smallest of the sizes that meet it."),
+]
+
+
+def _choice_case(sizes, errors, target) -> dict:
+    return {"sizes": [int(s) for s in sizes], "errors": [float(e) for e in errors], "target": float(target)}
+
+
+def _random_choices(rng) -> list[dict]:
+    """Dicts of the kind a sweep produces, shuffled: errors falling with the size, with some noise."""
+    cases = []
+    for kind in ("some meet", "none meet", "a tie", "not monotone"):
+        sizes = [int(s) for s in rng.choice([1, 2, 3, 4, 6, 8, 12, 16, 24, 32], size=int(rng.integers(3, 7)),
+                                            replace=False)]
+        errors = [round(0.09 / (1 + s) ** 0.6 + float(rng.normal(0, 0.002)), 4) for s in sizes]
+        errors = [e + 0.0001 * errors[:i].count(e) for i, e in enumerate(errors)]  # no two errors equal
+        ordered = sorted(errors)
+        if kind == "some meet":
+            target = round((ordered[len(ordered) // 2] + ordered[len(ordered) // 2 - 1]) / 2, 5)
+        elif kind == "none meet":
+            target = round(ordered[0] * 0.8, 5)
+        elif kind == "a tie":  # the second-lowest error equals the target exactly
+            target = ordered[1]
+        else:  # the smallest size meets the target, and so does the one with the lowest error; those between do not
+            target = round(ordered[0] + 0.0005, 5)
+            errors[sizes.index(min(sizes))] = round(target - 0.0002, 5)
+        order = rng.permutation(len(sizes))
+        cases.append(_choice_case([sizes[i] for i in order], [errors[i] for i in order], target))
+    return cases
+
+
+_TRAINING_ERROR_ADVICE = ("Those are the errors on the training images: the models have seen them, so they "
+                          "reconstruct them too well. Measure each model on X_val, the validation images.")
+
+
+class BottleneckSweep(Check):
+    """One trained sweep (the notebook's locked cell trains it once) and choose_bottleneck on dicts the grader picks.
+
+    The kernel reports each model of the sweep (config and weights), the validation error the student measured for
+    it, the student's choice from those errors, and choose_bottleneck's answers on the grader's dicts. The grader
+    rebuilds the models and judges four separable requirements (core.Partial, a quarter of the points each):
+    the models (one per size, built with build_autoencoder(size) and trained), the measurement (each error is the
+    mean of anomaly_scores over X_val, recomputed here), the rule of choose_bottleneck, and the chosen model's
+    reconstruction error on held-out digits the kernel never sees."""
+    name = "bottleneck_sweep"
+    signature = "sweep_bottlenecks / choose_bottleneck"
+    expected_form = "the dict {size: (model, validation error)} and a choice"
+
+    @cached_property
+    def public_cases(self):
+        return (Case({"sizes": list(SWEEP_SIZES), "target": TARGET_ERROR,
+                      "choices": [_choice_case(s, e, t) for s, e, t, _ in _CHOICE_CASES],
+                      "_X": digits_heldout(np.random.default_rng(13_002), 300)[0]},
+                     {"choices": [c for *_, c in _CHOICE_CASES]},
+                     "the notebook's sweep, and three dicts for choose_bottleneck"),)
+
+    def secret_inputs(self, rng):
+        return [{"sizes": list(SWEEP_SIZES), "target": TARGET_ERROR, "choices": _random_choices(rng),
+                 "_X": digits_heldout(rng, 300)[0]}]
+
+    def run(self, subject, inputs):
+        choose, sweep = subject
+        report: dict = {}
+        if not isinstance(sweep, dict):
+            return {"sweep_kind": type(sweep).__name__}
+        entries = []
+        for size, value in sweep.items():
+            if not isinstance(value, (tuple, list)) or len(value) != 2:
+                return {"sweep_kind": f"dict whose values are {type(value).__name__}s, not (model, error) pairs"}
+            model, error = value
+            try:
+                entries.append({"size": int(size), "model": report_model(model),
+                                "error": float(np.asarray(error, dtype=np.float64).reshape(()))})
+            except (TypeError, ValueError):
+                return {"sweep_kind": "dict whose sizes or validation errors are not single numbers"}
+        report["entries"] = entries
+
+        def call(errors_by_size, target):
+            try:
+                result = choose(errors_by_size, target)
+            except Exception as exc:  # noqa: BLE001 - the student's error, reported per dict
+                return {"error": f"{type(exc).__name__}: {one_line(exc, 120)}"}
+            try:
+                return {"ok": int(np.asarray(result).reshape(()))}
+            except (TypeError, ValueError):
+                return {"returned": type(result).__name__}
+
+        report["own_choice"] = call({e["size"]: e["error"] for e in entries}, float(inputs["target"]))
+        report["choices"] = [call(dict(zip(c["sizes"], c["errors"])), float(c["target"])) for c in inputs["choices"]]
+        return report
+
+    def compare(self, inputs, got, expected):
+        if not isinstance(got, dict):
+            return self.unreadable(got)
+        if "sweep_kind" in got:
+            kind = str(got["sweep_kind"])[:60]
+            if kind == "NoneType":
+                return ("sweep is None: sweep_bottlenecks is not implemented yet, or the cell that runs it stopped with "
+                        "an error. Finish Exercise 5 and fix any error that cell shows.")
+            return (f"sweep_bottlenecks returned a {kind}; it should return a dict {{size: (model, validation "
+                    "error)}}, one entry per bottleneck size.")
+        entries = got.get("entries")
+        if not (isinstance(entries, list) and all(isinstance(e, dict) and {"size", "model", "error"} <= set(e)
+                                                  and isinstance(e["size"], int) and isinstance(e["error"], float)
+                                                  for e in entries)
+                and isinstance(got.get("own_choice"), dict) and isinstance(got.get("choices"), list)):
+            return self.unreadable(got)
+        sizes = [int(s) for s in inputs["sizes"]]
+        target = float(inputs["target"])
+        X_val = digit_sets()[1]
+        X_train = digit_sets()[0]
+        X_held = np.asarray(inputs["_X"], dtype=np.float64)
+        models_msg, measure_msg = [], []
+        measured = {}
+        held = {}
+        reported = {int(e["size"]): float(e["error"]) for e in entries}
+        if sorted(reported) != sorted(sizes):
+            models_msg.append(f"The sweep has the sizes {sorted(reported)}; it should have one model for each of "
+                              f"{sizes}.")
+        for entry in entries:
+            size = int(entry["size"])
+            try:
+                model = rebuild_model(entry["model"], compile=False)
+                units = [u for u, _ in _dense_stack(_dense_and_activation_layers(model, __import__("keras")))]
+                val_rec, held_rec, train_rec = (_reconstruct(model, X) for X in (X_val, X_held, X_train))
+            except ModelRejected as exc:
+                models_msg.append(f"The model for size {size} cannot be checked: {_rejected(exc)}.")
+                continue
+            except Exception as exc:  # noqa: BLE001 - a model that cannot read the images is the student's to fix
+                models_msg.append(f"The model for size {size} cannot read 64-pixel images: {type(exc).__name__}.")
+                continue
+            val_err = float(np.mean((val_rec - X_val) ** 2))
+            if len(units) < 2 or min(units[:-1]) != size:
+                narrowest = min(units[:-1]) if len(units) > 1 else None
+                models_msg.append(f"The model for size {size} has a code of {narrowest} numbers: build each one with "
+                                  "build_autoencoder(size), not with a fixed bottleneck (if Exercise 2 reports bug 1, "
+                                  "fix it there first).")
+            elif int(model.count_params()) > MAX_TRAINED_PARAMS:
+                models_msg.append(f"The model for size {size} has {int(model.count_params()):,} parameters: build it "
+                                  f"with build_autoencoder(size) (hidden={HIDDEN}).")
+            else:
+                held[size] = float(np.mean((held_rec - X_held) ** 2))
+                if held[size] >= UNTRAINED_ERROR:
+                    models_msg.append(f"The model for size {size} reconstructs digits no better than the average digit "
+                                      "would: train each model to reconstruct its input, model.fit(X_train, X_train, ...).")
+            measured[size] = val_err
+            mine = reported.get(size)
+            if not (abs(mine - val_err) <= 1e-3 * val_err + 1e-7):
+                train_err = float(np.mean((train_rec - X_train) ** 2))
+                if abs(mine - train_err) <= 1e-3 * train_err + 1e-7:
+                    why = _TRAINING_ERROR_ADVICE
+                elif abs(mine - 64 * val_err) <= 1e-3 * 64 * val_err:
+                    why = "That is 64 times too large: a sum over the pixels, not the mean of anomaly_scores."
+                elif abs(mine - np.sqrt(val_err)) <= 1e-3 * np.sqrt(val_err):
+                    why = "That is the root of the mean squared error: take the mean of anomaly_scores itself."
+                else:
+                    why = "Measure it as the mean of anomaly_scores(X_val, model.predict(X_val))."
+                measure_msg.append(f"The validation error reported for size {size} is {mine:.5g}, but that model's "
+                                   f"mean squared reconstruction error on X_val is {val_err:.5g}. {why}")
+        models_ok = not models_msg
+        measure_ok = not measure_msg and bool(entries) and len(measured) == len(entries)
+        # The rule, on the grader's dicts and on the notebook's own errors.
+        rule_msg = []
+        want = (expected or {}).get("choices") or []
+        answers = []
+        for record, right in zip(got.get("choices") or [], want):
+            right = right.get("ok", -1) if isinstance(right, dict) else right
+            record = record if isinstance(record, dict) else {}
+            if "error" in record:
+                rule_msg.append(f"choose_bottleneck raised {str(record['error'])[:140]}.")
+                break
+            if "returned" in record:
+                rule_msg.append(f"choose_bottleneck returned {str(record['returned'])[:40]} for one of the dicts; it "
+                                "should return a size from the dict, and when no size meets the target, the one with "
+                                "the lowest error.")
+                break
+            answers.append(int(record.get("ok", -1)))
+        else:
+            if answers != [int(r.get("ok", -1) if isinstance(r, dict) else r) for r in want]:
+                rule_msg.append(self._rule_advice(inputs["choices"], answers))
+        if len(got.get("choices") or []) != len(want):
+            rule_msg.append("choose_bottleneck was not called on every dict.")
+        own = got.get("own_choice") or {}
+        if not rule_msg and "ok" in own and reported:
+            right = _rule_choice(list(reported), list(reported.values()), target)
+            if int(own["ok"]) != right:
+                rule_msg.append(f"From the sweep's own errors choose_bottleneck picks {own['ok']}, but the rule picks "
+                                f"{right}: the smallest size whose validation error is at most {target:g}.")
+        rule_ok = not rule_msg
+        # The chosen model, on the grader's held-out digits.
+        chosen = int(own.get("ok", -1)) if "ok" in own else None
+        if chosen is None:
+            what = f"raised {str(own['error'])[:140]}" if "error" in own else \
+                f"returned {str(own.get('returned', 'nothing'))[:40]}"
+            chosen_msg = f"choose_bottleneck {what} on the sweep's own errors, so no model is chosen."
+        elif chosen not in held:
+            chosen_msg = f"The chosen size {chosen} has no usable model in the sweep."
+        elif held[chosen] > HELDOUT_LIMIT:
+            chosen_msg = (f"The chosen model (size {chosen}) reconstructs held-out digits with a mean squared error of "
+                          f"{held[chosen]:.4f}; at most {HELDOUT_LIMIT} is needed. The choice must rest on validation "
+                          "errors that say how the model does on new digits.")
+        else:
+            chosen_msg = None
+        met = [models_ok, measure_ok, rule_ok, chosen_msg is None]
+        if all(met):
+            return None
+        messages = models_msg[:2] + measure_msg[:2] + rule_msg[:1] + ([chosen_msg] if chosen_msg else [])
+        if not measure_ok and not measure_msg:
+            messages.append("The validation errors cannot be checked until every model of the sweep can be rebuilt.")
+        return Partial(sum(met), 4, " ".join(messages))
+
+    @staticmethod
+    def _rule_advice(cases: list[dict], answers: list) -> str:
+        """Why choose_bottleneck's answers are wrong: the one common wrong rule that gives all of them, if any."""
+        lead = "choose_bottleneck does not follow the rule:"
+        dicts = [(dict(zip(c["sizes"], c["errors"])), float(c["target"])) for c in cases]
+        named = [advice for rule, advice in _WRONG_RULES
+                 if all(int(rule(d, t)) == int(a) for (d, t), a in zip(dicts, answers))]
+        if len(named) == 1:
+            return f"{lead} {named[0]}"
+        return (f"{lead} return the smallest size whose validation error is at most the target (an error equal to "
+                "the target meets it), whatever the order of the dict; if no size meets it, the size with the "
+                "lowest error.")
 
 
 build_autoencoder = BuildAutoencoder()
-trained_autoencoder = TrainedAutoencoder()
 anomaly_scores = AnomalyScores()
 choose_threshold = ChooseThreshold()
 detect_anomalies = DetectAnomalies()
+bottleneck_sweep = BottleneckSweep()
 
-CHECKS = CheckSet("13_autoencoders", [build_autoencoder, trained_autoencoder, anomaly_scores, choose_threshold,
-                                      detect_anomalies])
+CHECKS = CheckSet("13_autoencoders", [anomaly_scores, build_autoencoder, choose_threshold, detect_anomalies,
+                                      bottleneck_sweep])
