@@ -1,19 +1,28 @@
 """08_dropout: common wrong answers lose the part with a message that teaches; correct variants pass.
 
 Runs in one process against the checks directly, as the grader judges them (see autograder.catalogue).
-The numpy parts are cheap and use three seeds. The trained-model part trains once per answer with one
-seed; answers whose mistake shows before training (dropout left on at inference) are not trained.
+The numpy parts are cheap and use three seeds. The conversion part builds small Keras models. The rate
+choice judges the reference's three trained networks (trained once, when the reference notebook runs);
+wrong choices are made from those networks, and only one alternative answer trains networks of its own.
 """
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pytest
 
-from autograder.catalogue import (forged_verdict, odd_report_failures, grader_inputs, alternative_cases, define, expect_correct, expect_wrong, public_message,
-                                  reference_namespace, simulate_grading, wrong_cases)
+from autograder.catalogue import (alternative_cases, define, expect_correct, expect_wrong, forged_verdict,
+                                  grader_inputs, odd_report_failures, public_message, reference_namespace,
+                                  simulate_grading, wrong_cases)
 from autograder.checks import dropout
+from autograder.checks.core import kernel_view
+from autograder.checks.model_data import report_model
+from autograder.checks.plain import from_plain, to_plain
 
 SEEDS = (81, 82, 83)
 ONE_SEED = (84,)
+KERAS_SEEDS = (84, 85, 86)
 
 _FWD = "def dropout_forward(x, rate, rng, training=True):\n    if not training:\n        return x, None\n"
 _KEEP = "    keep = rng.random(x.shape) >= rate\n"
@@ -28,60 +37,74 @@ _NO_RESCALE = _forward("    return x * keep, keep\n")
 _TIMES_RATE = _forward("    return x * keep * rate, keep\n")
 _KEEP_WITH_RATE = _forward("    return x * keep / (1 - rate), keep\n", keep="    keep = rng.random(x.shape) < rate\n")
 _GLOBAL_RNG = _forward("    return x * keep / (1 - rate), keep\n", keep="    keep = np.random.random(x.shape) >= rate\n")
+_TWO_DRAWS = _forward("    keep = rng.random(x.shape) >= rate\n    return x * keep / (1 - rate), keep\n")
+_FLOAT_MASK = _forward("    keep = keep.astype(float)\n    return x * keep / (1 - rate), keep\n")
 _CLASSIC_TRAIN = _forward("    return x * keep * (1 - rate), keep\n")
 _ALWAYS_MASK = ("def dropout_forward(x, rate, rng, training=True):\n" + _KEEP +
                 "    return x * keep / (1 - rate), keep\n")
 _CLASSIC_TEST = ("def dropout_forward(x, rate, rng, training=True):\n    if not training:\n"
                  "        return x * (1 - rate), None\n" + _KEEP + "    return x * keep / (1 - rate), keep\n")
-
-_BUILD_HEAD = "def build_dropout_model(n_features, units=32, rate=0.5):\n"
-
-
-def _build(layers: str, head: str = _BUILD_HEAD) -> str:
-    return head + "    return keras.Sequential([keras.Input(shape=(n_features,)),\n" + layers + "])\n"
-
-
-_DENSE = "        keras.layers.Dense(units, activation='relu'),\n"
-_DROP = "        keras.layers.Dropout(rate),\n"
-_OUT = "        keras.layers.Dense(1, activation='sigmoid'),\n"
-_NO_DROPOUT = _build(_DENSE + _DENSE + _OUT)
-_FIXED_RATE = _build(_DENSE + "        keras.layers.Dropout(0.5),\n" + _DENSE + "        keras.layers.Dropout(0.5),\n" + _OUT)
-_INPUT_DROPOUT = _build(_DROP + _DENSE + _DENSE + _OUT)
-# A subclassed model that hard-codes training=True keeps dropping units at inference.
-_FORCED_TRAINING = (_BUILD_HEAD + "    class DropoutNet(keras.Model):\n"
-                    "        def __init__(self):\n            super().__init__()\n"
-                    "            self.h1 = keras.layers.Dense(units, activation='relu')\n"
-                    "            self.h2 = keras.layers.Dense(units, activation='relu')\n"
-                    "            self.d1, self.d2 = keras.layers.Dropout(rate), keras.layers.Dropout(rate)\n"
-                    "            self.out = keras.layers.Dense(1, activation='sigmoid')\n"
-                    "        def call(self, x, training=None):\n"
-                    "            h = self.d1(self.h1(x), training=True)\n"
-                    "            return self.out(self.d2(self.h2(h), training=True))\n"
-                    "    model = DropoutNet()\n    return model\n")
-_FUNCTIONAL = (_BUILD_HEAD + "    inputs = keras.Input(shape=(n_features,))\n    h = inputs\n"
-               "    for _ in range(2):\n        h = keras.layers.Dense(units, activation='relu')(h)\n"
-               "        h = keras.layers.Dropout(rate=rate)(h)\n"
-               "    return keras.Model(inputs, keras.layers.Dense(1, activation='sigmoid')(h))\n")
-_ADD_LOOP = (_BUILD_HEAD + "    model = keras.Sequential()\n    model.add(keras.Input(shape=(n_features,)))\n"
-             "    for _ in range(2):\n        model.add(keras.layers.Dense(units, activation='relu'))\n"
-             "        model.add(keras.layers.Dropout(rate))\n"
-             "    model.add(keras.layers.Dense(1, activation='sigmoid'))\n    return model\n")
+_ONES_AT_INFERENCE = ("def dropout_forward(x, rate, rng, training=True):\n    if not training:\n"
+                      "        return x, np.ones(x.shape, dtype=bool)\n" + _KEEP + "    return x * keep / (1 - rate), keep\n")
+_DRAWS_AT_INFERENCE = ("def dropout_forward(x, rate, rng, training=True):\n" + _KEEP +
+                       "    if not training:\n        return x, None\n    return x * keep / (1 - rate), keep\n")
+_ALL_WRONG_AT_INFERENCE = ("def dropout_forward(x, rate, rng, training=True):\n" + _KEEP +
+                           "    if not training:\n        return x, keep\n    return x * keep / (1 - rate), keep\n")
+# A shift of every kept unit matches no diagnosis: the message must say what came back, not guess a cause.
+_SHIFTED = _forward("    return x * keep / (1 - rate) + 0.5 * keep, keep\n")
 
 _BACK = "def dropout_backward(dout, keep, rate):\n"
+
+# ----------------------------------------------------------------------------- Exercise 3 answers
+_CONVERT = '''
+def to_inverted_dropout(classic_weights, rate):
+    W1, b1, W2, b2, W3, b3 = classic_weights
+    model = keras.Sequential([
+        keras.Input(shape=(W1.shape[0],)),
+        keras.layers.Dense(W1.shape[1], activation="relu"),
+        DROPOUT1
+        keras.layers.Dense(W2.shape[1], activation="relu"),
+        DROPOUT2
+        keras.layers.Dense(1, activation=OUTPUT),
+    ])
+    model.set_weights(WEIGHTS)
+    return model
+'''
+_RIGHT_WEIGHTS = "[W1, b1, W2 * (1 - rate), b2, W3 * (1 - rate), b3]"
+
+
+def convert(weights=_RIGHT_WEIGHTS, dropout1="keras.layers.Dropout(rate),", dropout2="keras.layers.Dropout(rate),",
+            output='"sigmoid"', before=""):
+    """A to_inverted_dropout that differs from the reference in one place."""
+    code = (_CONVERT.replace("WEIGHTS", weights).replace("DROPOUT1", dropout1).replace("DROPOUT2", dropout2)
+            .replace("OUTPUT", output))
+    return code.replace("    model.set_weights", before + "    model.set_weights") if before else code
+
+
+_IN_PLACE = convert(weights="[W1, b1, W2, b2, W3, b3]", before="    W2 *= 1 - rate\n    W3 *= 1 - rate\n")
+_NO_DROPOUT = convert(dropout1="", dropout2="")
+_KEEP_PROBABILITY = convert(dropout1="keras.layers.Dropout(1 - rate),", dropout2="keras.layers.Dropout(1 - rate),")
+_UNSCALED = convert(weights="[W1, b1, W2, b2, W3, b3]")
 
 WRONG = {
     "dropout_forward": [
         ("no rescaling", _NO_RESCALE, "Dropout without rescaling"),
         ("scaled by rate", _TIMES_RATE, "multiplied by rate"),
         ("keeps with probability rate", _KEEP_WITH_RATE, "mask is inverted"),
-        ("global numpy generator", _GLOBAL_RNG, "not the ones the check expects"),
+        ("global numpy generator", _GLOBAL_RNG, "numpy's global generator"),
+        ("the mask drawn twice", _TWO_DRAWS, "second draw"),
         ("classic scaling during training", _CLASSIC_TRAIN, "classic dropout's test-time scaling"),
         ("no pair", _forward("    return x * keep / (1 - rate)\n"), "should return a pair"),
+        ("a float mask", _FLOAT_MASK, "not the boolean mask"),
+        ("the dropped units as keep", _forward("    return x * keep / (1 - rate), ~keep\n"), "keep is inverted"),
+        ("out flattened", _forward("    return (x * keep / (1 - rate)).ravel(), keep\n"), "returned shape"),
+        ("matches no diagnosis", _SHIFTED, "relative error"),
     ],
     "dropout_expectation": [
         ("no rescaling", _NO_RESCALE, "without rescaling"),
         ("scaled by rate", _TIMES_RATE, "multiplied by rate"),
         ("keeps with probability rate", _KEEP_WITH_RATE, "kept with probability rate"),
+        ("matches no diagnosis", _SHIFTED, "so the mean over many draws must come back to x"),
     ],
     "dropout_inference": [
         ("mask applied at inference", _ALWAYS_MASK, "applied at inference"),
@@ -89,23 +112,35 @@ WRONG = {
         ("rescaled at inference", "def dropout_forward(x, rate, rng, training=True):\n    if not training:\n"
                                   "        return x / (1 - rate), None\n" + _KEEP +
          "    return x * keep / (1 - rate), keep\n", "belongs to training only"),
+        ("matches no diagnosis", "def dropout_forward(x, rate, rng, training=True):\n    if not training:\n"
+                                 "        return x + 1.0, None\n" + _KEEP + "    return x * keep / (1 - rate), keep\n",
+         "dropout is the identity"),
     ],
     "dropout_backward": [
         ("not scaled", _BACK + "    return dout * keep\n", "masked but not scaled"),
         ("inverted mask", _BACK + "    return dout * ~keep / (1 - rate)\n", "SAME mask"),
         ("mask missing", _BACK + "    return dout / (1 - rate)\n", "mask is missing"),
         ("scaled by rate", _BACK + "    return dout * keep * rate\n", "multiplied by rate"),
+        ("matches no diagnosis", _BACK + "    return dout * keep / (1 - rate) ** 2\n", "relative error"),
     ],
-    "build_dropout_model": [
-        ("no Dropout", _NO_DROPOUT, "no Dropout layer"),
-        ("hard-coded rate", _FIXED_RATE, "not the rate argument"),
-        # The grader rebuilds models from built-in layers only, so a subclassed model is refused before it runs.
-        ("dropout forced on at inference", _FORCED_TRAINING, "subclassed models"),
-        ("dropout on the inputs", _INPUT_DROPOUT, "drops input features"),
-    ],
-    "dropout_gap": [
-        ("no Dropout", _NO_DROPOUT, "still overfits"),
-        ("dropout forced on at inference", _FORCED_TRAINING, "subclassed models"),
+    "to_inverted_dropout": [
+        ("weights copied unchanged", _UNSCALED, "copied unchanged"),
+        ("W1 and W2 scaled", convert(weights="[W1 * (1 - rate), b1, W2 * (1 - rate), b2, W3, b3]"), "BEFORE the Dropout"),
+        ("biases scaled too", convert(weights="[W1, b1, W2 * (1 - rate), b2 * (1 - rate), W3 * (1 - rate), "
+                                              "b3 * (1 - rate)]"), "biases were scaled too"),
+        ("divided by 1 - rate", convert(weights="[W1, b1, W2 / (1 - rate), b2, W3 / (1 - rate), b3]"), "divided by"),
+        ("times rate", convert(weights="[W1, b1, W2 * rate, b2, W3 * rate, b3]"), "multiplied by rate"),
+        ("output layer forgotten", convert(weights="[W1, b1, W2 * (1 - rate), b2, W3, b3]"), "Only W2 was scaled"),
+        ("linear output", convert(output="None"), "activation='sigmoid'"),
+        ("no Dropout layers", _NO_DROPOUT, "no Dropout layer"),
+        ("Dropout(1 - rate)", _KEEP_PROBABILITY, "probability of DROPPING"),
+        ("Dropout on the output", convert(dropout1="", dropout2="keras.layers.Dropout(rate),").replace(
+            'keras.layers.Dense(1, activation="sigmoid"),', 'keras.layers.Dense(1, activation="sigmoid"), '
+                                                           'keras.layers.Dropout(rate),'), "none on"),
+        ("arrays scaled in place", _IN_PLACE, "changed the arrays in classic_weights"),
+        ("returns None", convert().replace("    return model\n", "    return None\n"), "is None"),
+        ("matches no diagnosis", convert(weights="[W1, b1, W2 * (1 - rate) ** 2, b2, W3 * (1 - rate) ** 2, b3]"),
+         "which arrays must carry the factor"),
     ],
 }
 
@@ -114,23 +149,68 @@ ALTERNATIVES = {
         _forward("    return np.where(keep, x / (1.0 - rate), 0.0), keep\n"),
         _forward("    out = x * keep.astype(x.dtype) * (1.0 / (1.0 - rate))\n    return out, keep\n",
                  keep="    keep = rng.uniform(size=x.shape) >= rate\n"),
+        # The same computation in float32.
+        _forward("    return (x.astype(np.float32) * keep / np.float32(1 - rate)), keep\n"),
     ],
     "dropout_expectation": [
         _RIGHT_FORWARD,
         # Any Bernoulli(1 - rate) mask keeps the expectation, even if it is not the mask the exercise asks for.
         _forward("    return x * keep / (1 - rate), keep\n",
                  keep="    keep = rng.binomial(1, 1 - rate, size=x.shape).astype(bool)\n"),
+        _forward("    return (x.astype(np.float32) * keep / np.float32(1 - rate)), keep\n"),
     ],
     "dropout_inference": [
         "def dropout_forward(x, rate, rng, training=True):\n    if training:\n" + _KEEP.replace("    ", "        ", 1) +
         "        return x * keep / (1 - rate), keep\n    return x.copy(), None\n",
+        "def dropout_forward(x, rate, rng, training=True):\n    if not training:\n"
+        "        return x.astype(np.float32), None\n" + _KEEP + "    return x * keep / (1 - rate), keep\n",
     ],
     "dropout_backward": [
         _BACK + "    return np.where(keep, dout / (1.0 - rate), 0.0)\n",
         _BACK + "    scale = 1.0 / (1.0 - rate)\n    return dout * keep.astype(float) * scale\n",
+        _BACK + "    return (dout.astype(np.float32) * keep / np.float32(1 - rate))\n",
     ],
-    "build_dropout_model": [_FUNCTIONAL, _ADD_LOOP],
+    "to_inverted_dropout": [
+        # The Functional API, and the factor applied to copies in float32.
+        '''
+def to_inverted_dropout(classic_weights, rate):
+    W1, b1, W2, b2, W3, b3 = (np.array(w, dtype="float32") for w in classic_weights)
+    inputs = keras.Input(shape=(W1.shape[0],))
+    h = keras.layers.Dropout(rate)(keras.layers.Dense(W1.shape[1], activation="relu")(inputs))
+    h = keras.layers.Dropout(rate)(keras.layers.Dense(W2.shape[1], activation="relu")(h))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(h))
+    keep = np.float32(1 - rate)
+    model.set_weights([W1, b1, keep * W2, b2, keep * W3, b3])
+    return model
+''',
+        # The weights unchanged and the factor as a Rescaling layer after each Dropout: the colleague's network
+        # in both modes (classic dropout, written with Keras's inverted layer). Activation layers apart.
+        '''
+def to_inverted_dropout(classic_weights, rate):
+    W1, b1, W2, b2, W3, b3 = classic_weights
+    model = keras.Sequential([keras.Input(shape=(W1.shape[0],)),
+                              keras.layers.Dense(W1.shape[1]), keras.layers.Activation("relu"),
+                              keras.layers.Dropout(rate), keras.layers.Rescaling(1 - rate),
+                              keras.layers.Dense(W2.shape[1]), keras.layers.Activation("relu"),
+                              keras.layers.Dropout(rate), keras.layers.Rescaling(1 - rate),
+                              keras.layers.Dense(1), keras.layers.Activation("sigmoid")])
+    model.set_weights(classic_weights)
+    return model
+''',
+    ],
 }
+
+#: Answers that break one separable requirement and keep the others' points: (part, code, share, advice).
+PARTIAL = [
+    ("dropout_inference", _ONES_AT_INFERENCE, 2 / 3, "keep is a mask, not None"),
+    ("dropout_inference", _DRAWS_AT_INFERENCE, 2 / 3, "drew from rng"),
+    ("dropout_inference", _ALL_WRONG_AT_INFERENCE, 1 / 3, "keep is a mask, not None"),
+    ("to_inverted_dropout", _IN_PLACE, 2 / 3, "changed the arrays in classic_weights"),
+    ("to_inverted_dropout", _NO_DROPOUT, 2 / 3, "no Dropout layer"),
+    ("to_inverted_dropout", _UNSCALED, 2 / 3, "copied unchanged"),
+    ("to_inverted_dropout", convert(weights="[W1, b1, W2, b2, W3, b3]", dropout1="", dropout2=""), 1 / 3,
+     "no Dropout layer"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -142,23 +222,11 @@ def reference():
 
 _FUNCTION = {"dropout_forward": "dropout_forward", "dropout_expectation": "dropout_forward",
              "dropout_inference": "dropout_forward", "dropout_backward": "dropout_backward",
-             "build_dropout_model": "build_dropout_model", "dropout_gap": "build_dropout_model"}
+             "to_inverted_dropout": "to_inverted_dropout"}
 
 
 def _subject(name, reference):
-    return reference["dropout_model"] if name == "dropout_gap" else reference[_FUNCTION[name]]
-
-
-def _trained(reference, build_code, *, train=True):
-    """The model the notebook's training cell would keep, built by `build_code`."""
-    import keras
-
-    build = define(build_code, "build_dropout_model", reference)
-    keras.utils.set_random_seed(0)
-    model = build(reference["n_features"], rate=0.5)
-    if train:
-        reference["fit_model"](model)
-    return model
+    return reference["selection"] if name == "select_rate" else reference[_FUNCTION[name]]
 
 
 def grade(name, answer, reference, seeds):
@@ -168,21 +236,17 @@ def grade(name, answer, reference, seeds):
 
 
 def seeds_for(name):
-    return ONE_SEED if name in ("dropout_gap", "build_dropout_model") else SEEDS
+    return {"select_rate": ONE_SEED, "to_inverted_dropout": SEEDS[:2]}.get(name, SEEDS)
 
 
-@pytest.mark.parametrize("name", list(_FUNCTION))
+@pytest.mark.parametrize("name", [c.name for c in dropout.CHECKS.checks])
 def test_reference_passes_public_and_grading(reference, name):
     expect_correct(*grade(name, _subject(name, reference), reference, seeds_for(name)))
 
 
 @pytest.mark.parametrize("name,label,code,advice", wrong_cases(WRONG))
 def test_wrong_answer_loses_the_part_with_a_teaching_message(reference, name, label, code, advice):
-    if name == "dropout_gap":
-        answer = _trained(reference, code, train="subclassed" not in advice)
-    else:
-        answer = define(code, _FUNCTION[name], reference)
-    expect_wrong(label, *grade(name, answer, reference, seeds_for(name)), advice)
+    expect_wrong(label, *grade(name, define(code, _FUNCTION[name], reference), reference, seeds_for(name)), advice)
 
 
 @pytest.mark.parametrize("name,code", alternative_cases(ALTERNATIVES))
@@ -190,116 +254,187 @@ def test_alternative_correct_answer_gets_full_marks(reference, name, code):
     expect_correct(*grade(name, define(code, _FUNCTION[name], reference), reference, seeds_for(name)))
 
 
-def test_alternative_model_closes_the_gap(reference):
-    """A Functional-API build, trained as the notebook trains it, passes the threshold part."""
-    expect_correct(*grade("dropout_gap", _trained(reference, _FUNCTIONAL), reference, ONE_SEED))
+@pytest.mark.parametrize("name,code,share,advice", PARTIAL, ids=[f"{p[0]}-{i}" for i, p in enumerate(PARTIAL)])
+def test_a_broken_requirement_alone_keeps_the_other_points(reference, name, code, share, advice):
+    verdicts, public = grade(name, define(code, _FUNCTION[name], reference), reference, seeds_for(name))
+    assert public is not None and advice in public, public
+    for verdict in verdicts:
+        assert not verdict.passed and verdict.credit == pytest.approx(share), (verdict.credit, verdict.detail)
+        assert advice in verdict.feedback, verdict.feedback
 
 
-def test_plain_network_really_overfits(reference):
-    """The task is chosen so that the gap is large without dropout: the reference's plain model fails the part."""
-    verdicts, public = grade("dropout_gap", reference["plain_model"], reference, ONE_SEED)
-    assert public is not None and "still overfits" in public
-    assert not verdicts[0].passed
+def test_wrong_values_earn_no_partial_credit_at_inference(reference):
+    """keep=None and an untouched generator only count when out is x: a wrong out scores 0."""
+    verdicts, public = grade("dropout_inference", define(_CLASSIC_TEST, "dropout_forward", reference), reference, SEEDS)
+    assert public is not None and all(not v.passed and v.credit == 0 for v in verdicts)
 
 
-def test_untrained_notebook_reports_not_implemented():
-    message = public_message(dropout.CHECKS["dropout_gap"], None)
-    assert message is not None and "None" in message
+@pytest.mark.parametrize("name", [c.name for c in dropout.CHECKS.checks])
+def test_every_check_says_what_it_should_return(name):
+    assert dropout.CHECKS[name].expected_form
+
+
+def test_conversion_diagnoses_name_a_cause_only_when_one_variant_alone_matches():
+    """On every public and grader case the wrong conversions differ from the right one and from each other."""
+    cases = [c.inputs for c in dropout.to_inverted_dropout.public_cases] + \
+        [inp for seed in SEEDS for inp in grader_inputs(dropout.CHECKS, seed)["to_inverted_dropout"]]
+    for inputs in cases:
+        w, rate, X = inputs["classic_weights"], inputs["rate"], inputs["_X"]
+        right = dropout.classic_test_predictions(w, rate, X)
+        outputs = [dropout._forward(w, X, factors, logits) for factors, logits, _ in dropout._conversion_variants(rate)]
+        for i, out in enumerate(outputs):
+            assert np.max(np.abs(out - right)) > 1e-3, i
+            assert all(np.max(np.abs(out - other)) > 1e-3 for other in outputs[i + 1:]), i
+
+
+# ============================================================================= Exercise 4: the rate chosen
+def _selection_of(reference, best, rates=None, replace=None):
+    """A (best_rate, models) answer made from the reference's trained networks."""
+    models = dict(reference["selection"][1])
+    if rates is not None:
+        models = {r: models[r] for r in rates}
+    models.update(replace or {})
+    return best, models
+
+
+def _relabelled(reference, model, rate):
+    """The same trained weights in a dropout_net of another rate, compiled as fit_model compiles."""
+    import keras
+
+    clone = reference["dropout_net"](reference["n_features"], rate)
+    clone.set_weights(model.get_weights())
+    clone.compile(optimizer=keras.optimizers.Adam(0.005), loss="binary_crossentropy", metrics=["accuracy"])
+    return clone
+
+
+def _uncompiled_net(reference, rate):
+    return reference["dropout_net"](reference["n_features"], rate)
+
+
+#: label -> (answer built from the reference, what the message must say).
+WRONG_CHOICES = {
+    "chosen by training accuracy": (lambda ref: _selection_of(ref, 0.0), "highest TRAINING accuracy"),
+    # The 0.9 network has both the smallest gap and the lowest validation accuracy: no single cause is named.
+    "the underfitting network": (lambda ref: _selection_of(ref, 0.9), "Choose the rate whose network has the highest"),
+    "a rate missing": (lambda ref: _selection_of(ref, 0.5, rates=[0.0, 0.5]), "one trained network for each rate"),
+    "best_rate not in RATES": (lambda ref: _selection_of(ref, 0.25), "not one of RATES"),
+    "best_rate as a string": (lambda ref: _selection_of(ref, "0.5"), "return the chosen rate itself"),
+    "models as a list": (lambda ref: (0.5, list(ref["selection"][1].values())), "return a dict"),
+    "not a pair": (lambda ref: 0.5, "should return a pair"),
+    "nothing selected": (lambda ref: None, "select_rate is not implemented yet"),
+    "one network under every rate": (lambda ref: _selection_of(ref, 0.5, replace={0.0: ref["selection"][1][0.5],
+                                                                                  0.9: ref["selection"][1][0.5]}),
+                                     "has Dropout rate 0.5, not 0"),
+    "one network claimed under every rate": (lambda ref: _selection_of(ref, 0.5, replace={
+        0.0: _relabelled(ref, ref["selection"][1][0.5], 0.0), 0.9: _relabelled(ref, ref["selection"][1][0.5], 0.9)}),
+        "hold the same trained weights"),
+    "an untrained network": (lambda ref: _selection_of(ref, 0.5, replace={0.9: _uncompiled_net(ref, 0.9)}),
+                             "not compiled the way fit_model compiles it"),
+}
+
+
+@pytest.mark.parametrize("label", list(WRONG_CHOICES))
+def test_wrong_choice_loses_the_part_with_a_teaching_message(reference, label):
+    build, advice = WRONG_CHOICES[label]
+    expect_wrong(label, *grade("select_rate", build(reference), reference, ONE_SEED), advice)
+
+
+@pytest.mark.parametrize("label,share", [("chosen by training accuracy", 1 / 2), ("the underfitting network", 1 / 2),
+                                         ("one network under every rate", 0), ("an untrained network", 0)])
+def test_a_wrong_choice_among_the_right_networks_keeps_half_the_points(reference, label, share):
+    """The networks are the measurement: without them the choice earns nothing; with them, a wrong choice
+    loses half the points."""
+    build, _ = WRONG_CHOICES[label]
+    verdicts, _ = grade("select_rate", build(reference), reference, ONE_SEED)
+    assert verdicts[0].credit == pytest.approx(share), verdicts[0].detail
+
+
+def test_a_choice_with_other_seeds_and_measured_by_predict_passes(reference):
+    """Networks trained with another seed, validation accuracy computed from predict: the choice is the student's."""
+    code = '''
+def select_rate(rates):
+    models, scores = {}, []
+    for i, rate in enumerate(rates):
+        keras.utils.set_random_seed(10 + i)
+        net = dropout_net(n_features, rate)
+        fit_model(net)
+        models[rate] = net
+        scores.append(np.mean((net.predict(X_val, verbose=0).ravel() > 0.5) == y_val))
+    return rates[int(np.argmax(scores))], models
+'''
+    answer = define(code, "select_rate", reference)(list(dropout.RATES))
+    expect_correct(*grade("select_rate", answer, reference, ONE_SEED))
+    numpy_keys = (np.float64(answer[0]), {np.float32(r): m for r, m in answer[1].items()})
+    expect_correct(*grade("select_rate", numpy_keys, reference, ONE_SEED))
+
+
+def test_the_plain_network_really_overfits_and_the_heavy_rate_underfits(reference):
+    """The task is chosen so that the choice matters: on fresh samples the rate-0.5 network beats both others."""
+    models = reference["selection"][1]
+    for seed in KERAS_SEEDS:
+        (inputs,) = grader_inputs(dropout.CHECKS, seed)["select_rate"]
+        val = {r: dropout._accuracy(dropout.predict(m, inputs["_X_val"]), inputs["_val_labels"])
+               for r, m in models.items()}
+        assert val[0.5] - max(val[0.0], val[0.9]) > 2 * dropout.CHOICE_MARGIN, val  # no wrong choice within the margin
+    assert reference["selection"][0] == 0.5
 
 
 # ============================================================================= attacks on the Keras parts
-# A Keras part is judged from the model the kernel reports (its config and weights), rebuilt by the grader and
+# A Keras part is judged from the models the kernel reports (config and weights), rebuilt by the grader and
 # run on arrays in grader-only "_" keys. These attacks replace the kernel's report, or report a model that
-# looks the public data up, and must score 0 on the part without raising.
-import json  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from autograder.checks.core import kernel_view  # noqa: E402
-from autograder.checks.model_data import report_model  # noqa: E402
-from autograder.checks.plain import from_plain, to_plain  # noqa: E402
-from autograder.grading.judge import judge_part  # noqa: E402
-
-KERAS_SEEDS = (84, 85, 86)
-
-
-def _grader_inputs(seed):
-    return grader_inputs(dropout.CHECKS, seed)
-
-
+# looks the public data up, and must score 0 on the part (or keep only what they really did) without raising.
 def judge_forged(name, forge, reference, seed=ONE_SEED[0]):
     """The verdict on a kernel whose check `run` reports forge(inputs) (see catalogue.forged_verdict)."""
     return forged_verdict(dropout.CHECKS, dropout.CHECKS[name], _subject(name, reference), forge, seed)
 
 
-def _dropout_net(n_features, units, rate, dropout_layers=True):
-    import keras
-
-    def drop():
-        return [keras.layers.Dropout(rate)] if dropout_layers else []
-
-    return keras.Sequential([keras.Input(shape=(n_features,)), keras.layers.Dense(units, activation="relu"), *drop(),
-                             keras.layers.Dense(units, activation="relu"), *drop(),
-                             keras.layers.Dense(1, activation="sigmoid")])
+def _converted_public_model(reference):
+    """The right conversion of the first public case, replayed for every input."""
+    weights, rate = dropout.example_classic_weights()
+    return report_model(reference["to_inverted_dropout"](weights, rate))
 
 
-def _perfect_build_claims(inp):
-    """What the old kernel-side report said about a correct model: its layers and parameter count."""
-    n, u, r = int(inp["n_features"]), int(inp["units"]), float(inp["rate"])
-    return {"is_model": True, "layers": [["Dense", u, "relu"], ["Dropout", r], ["Dense", u, "relu"], ["Dropout", r],
-                                         ["Dense", 1, "sigmoid"]],
-            "n_params": n * u + u + u * u + u + u + 1, "outputs": np.full((16, 1), 0.5),
-            "inference_stable": True, "training_differs": True}
-
-
-def _perfect_gap_claims(inp):
-    """The old report of dropout_model, claiming the labels themselves as outputs (the grader's labels!)."""
-    return {"is_model": True, "layers": [["Dense", 32, "relu"], ["Dropout", 0.5], ["Dense", 32, "relu"],
-                                         ["Dropout", 0.5], ["Dense", 1, "sigmoid"]], "n_params": 1441,
-            "outputs": np.asarray(inp["_labels"], dtype=float)[:, None] * 0.8 + 0.1,
-            "val_outputs": np.asarray(inp["_val_labels"], dtype=float)[:, None] * 0.8 + 0.1,
-            "inference_stable": True, "training_differs": True}
-
-
-def _plain_with_dropout_config(reference):
-    """The plain (overfitting) network's record, its keras_config edited to add Dropout(0.5) layers; weights kept."""
-    record = report_model(reference["plain_model"])
+def _plain_with_dropout_config(reference, rate):
+    """The plain (overfitting) network's record, its keras_config edited to claim Dropout(rate); weights kept."""
+    record = report_model(reference["selection"][1][0.0])
     config = json.loads(record["keras_config"])
-    layers = config["config"]["layers"]
-    rebuilt = []
-    for layer in layers:
-        rebuilt.append(layer)
-        if layer["class_name"] == "Dense" and layer["config"]["units"] != 1:
-            rebuilt.append({"module": "keras.layers", "class_name": "Dropout", "registered_name": None,
-                            "config": {"name": f"forged_dropout_{len(rebuilt)}", "rate": 0.5, "seed": None,
-                                       "noise_shape": None, "trainable": True, "dtype": layer["config"]["dtype"]}})
-    config["config"]["layers"] = rebuilt
+    for layer in config["config"]["layers"]:
+        if layer["class_name"] == "Dropout":
+            layer["config"]["rate"] = rate
     return {**record, "keras_config": json.dumps(config)}
+
+
+def _claimed_selection(reference):
+    """What a kernel might claim: the right rate, each network replaced by the plain one under an edited config."""
+    records = [_plain_with_dropout_config(reference, r) for r in dropout.RATES]
+    return {"pair": True, "best_kind": "float", "models_kind": "dict", "best_rate": 0.5,
+            "rates": list(dropout.RATES), "models": records}
 
 
 #: part -> [(label, forge)], forge(reference) -> (inputs -> what the replaced `run` reports).
 LYING_REPORTS = {
-    "build_dropout_model": [
-        ("old claim dict with perfect facts", lambda ref: _perfect_build_claims),
-        ("a plain network's record, with perfect claims added",
-         lambda ref: lambda inp: {**report_model(_dropout_net(int(inp["n_features"]), int(inp["units"]),
-                                                              float(inp["rate"]), dropout_layers=False)),
-                                  **{k: v for k, v in _perfect_build_claims(inp).items() if k != "is_model"}}),
+    "to_inverted_dropout": [
         ("the first public case's model replayed for every input",
-         lambda ref: lambda inp: report_model(_dropout_net(10, 32, 0.5))),
+         lambda ref: (lambda record: lambda inp: {"model": record, "changed": False})(_converted_public_model(ref))),
+        ("a claim of perfect predictions", lambda ref: lambda inp: {
+            "model": {"is_model": True, "outputs": dropout.classic_test_predictions(
+                inp["classic_weights"], inp["rate"], inp["_X"])}, "changed": False}),
+        ("not a model at all", lambda ref: lambda inp: {"model": "keras.Sequential", "changed": False}),
     ],
-    "dropout_gap": [
-        ("old claim dict with perfect outputs", lambda ref: _perfect_gap_claims),
-        ("the plain network's record, with perfect outputs claimed",
-         lambda ref: lambda inp: {**report_model(ref["plain_model"]),
-                                  **{k: v for k, v in _perfect_gap_claims(inp).items() if k != "is_model"}}),
-        ("the plain network's weights under a config edited to add Dropout(0.5)",
-         lambda ref: (lambda record: lambda inp: record)(_plain_with_dropout_config(ref))),
-        ("a record whose weights do not fit its config",
-         lambda ref: lambda inp: {**report_model(ref["dropout_model"]), "weights": [np.zeros((3, 3))] * 6}),
-        ("not a model at all", lambda ref: lambda inp: "keras.Sequential"),
+    "select_rate": [
+        ("the plain network under configs edited to claim each rate", lambda ref: (
+            lambda claim: lambda inp: claim)(_claimed_selection(ref))),
+        ("a record whose weights do not fit its config", lambda ref: lambda inp: {
+            **_selection(ref), "models": [{**report_model(ref["selection"][1][0.5]), "weights": [np.zeros((3, 3))] * 6}
+                                          for _ in dropout.RATES]}),
+        ("accuracies claimed instead of models", lambda ref: lambda inp: {
+            "pair": True, "best_rate": 0.5, "rates": list(dropout.RATES), "models": [{"val_accuracy": 0.99}] * 3}),
     ],
 }
+
+
+def _selection(reference):
+    return dropout._selection(reference["selection"])
 
 
 @pytest.mark.parametrize("name,label,forge", [pytest.param(n, label, forge, id=f"{n}-{label}")
@@ -308,37 +443,36 @@ def test_lying_report_scores_zero(reference, name, label, forge):
     verdict = judge_forged(name, forge(reference), reference)
     assert not verdict.passed, f"{label} passed"
     assert verdict.feedback and "which this check cannot read" not in verdict.detail, verdict.detail
+    if name == "select_rate":
+        assert verdict.credit == 0, verdict.detail
 
 
-_LAMBDA = (_BUILD_HEAD + "    return keras.Sequential([keras.Input(shape=(n_features,)),\n"
-           "        keras.layers.Dense(units, activation='relu'), keras.layers.Dropout(rate),\n"
-           "        keras.layers.Dense(units, activation='relu'), keras.layers.Dropout(rate),\n"
-           "        keras.layers.Dense(1), keras.layers.Lambda(lambda z: 1 / (1 + keras.ops.exp(-z)))])\n")
-_SUBCLASSED = (_BUILD_HEAD + "    class Net(keras.Model):\n"
-               "        def __init__(self):\n            super().__init__()\n"
-               "            self.h1, self.h2 = keras.layers.Dense(units, activation='relu'), keras.layers.Dense(units, activation='relu')\n"
-               "            self.d1, self.d2 = keras.layers.Dropout(rate), keras.layers.Dropout(rate)\n"
-               "            self.out = keras.layers.Dense(1, activation='sigmoid')\n"
-               "        def call(self, x, training=None):\n"
-               "            return self.out(self.d2(self.h2(self.d1(self.h1(x), training=training)), training=training))\n"
-               "    model = Net()\n    model(keras.ops.zeros((1, n_features)))\n    return model\n")
+_LAMBDA = convert().replace('keras.layers.Dense(1, activation="sigmoid"),',
+                            'keras.layers.Dense(1), keras.layers.Lambda(lambda z: 1 / (1 + keras.ops.exp(-z))),')
+_SUBCLASSED = '''
+def to_inverted_dropout(classic_weights, rate):
+    W1, b1, W2, b2, W3, b3 = classic_weights
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.h1, self.h2 = keras.layers.Dense(W1.shape[1], activation="relu"), keras.layers.Dense(W2.shape[1], activation="relu")
+            self.d1, self.d2 = keras.layers.Dropout(rate), keras.layers.Dropout(rate)
+            self.out = keras.layers.Dense(1, activation="sigmoid")
+        def call(self, x, training=None):
+            return self.out(self.d2(self.h2(self.d1(self.h1(x), training=training)), training=training))
+    model = Net()
+    model(keras.ops.zeros((1, W1.shape[0])))
+    model.set_weights([W1, b1, W2 * (1 - rate), b2, W3 * (1 - rate), b3])
+    return model
+'''
 
-#: label -> (code defining build_dropout_model, what the message must say). Both parts refuse them.
-REJECTED_MODELS = {
-    "Lambda layer": (_LAMBDA, "Lambda layer"),
-    "subclassed model": (_SUBCLASSED, "subclassed models"),
-}
 
-
-@pytest.mark.parametrize("name", ["build_dropout_model", "dropout_gap"])
-@pytest.mark.parametrize("label", list(REJECTED_MODELS))
-def test_models_the_grader_does_not_run_are_refused(reference, name, label):
-    code, advice = REJECTED_MODELS[label]
-    answer = _trained(reference, code, train=False) if name == "dropout_gap" else \
-        define(code, "build_dropout_model", reference)
-    verdicts, public = grade(name, answer, reference, ONE_SEED)
+@pytest.mark.parametrize("code,advice", [(_LAMBDA, "Lambda layer"), (_SUBCLASSED, "subclassed models")],
+                         ids=["Lambda layer", "subclassed model"])
+def test_models_the_grader_does_not_run_are_refused(reference, code, advice):
+    verdicts, public = grade("to_inverted_dropout", define(code, "to_inverted_dropout", reference), reference, ONE_SEED)
     assert public is not None and "cannot be checked" in public and advice in public, public
-    assert not verdicts[0].passed and advice in verdicts[0].feedback, verdicts[0].detail
+    assert not verdicts[0].passed and verdicts[0].credit == 0 and advice in verdicts[0].feedback, verdicts[0].detail
 
 
 def _exact_lookup(rows, labels, *, sharp=False):
@@ -366,43 +500,42 @@ def _exact_lookup(rows, labels, *, sharp=False):
 
 @pytest.mark.parametrize("sharp", [False, True], ids=["exact match", "nearest public row"])
 def test_lookup_of_the_public_arrays_fails_on_held_out_samples(reference, sharp):
-    """A model that memorises every public array (training and validation) would have passed when the grader
-    evaluated it on the notebook's validation arrays; it fails on the grader's fresh samples."""
+    """A 'network' that memorises every public array, offered as the chosen one, is not dropout_net: the part
+    scores 0 (and on the grader's fresh samples it would be no better than chance)."""
     X_train, y_train, X_val, y_val = dropout.overfitting_task()
     lookup = _exact_lookup(np.vstack([X_train, X_val]), np.concatenate([y_train, y_val]), sharp=sharp)
-    record = from_plain(json.loads(json.dumps(to_plain(report_model(lookup)))))
-    old_inputs = {"_X": X_train, "_labels": y_train, "_X_val": X_val, "_val_labels": y_val}
-    assert dropout.dropout_gap.compare(old_inputs, record, None) is None  # perfect on the arrays it memorised
+    answer = _selection_of(reference, 0.5, replace={0.5: lookup})
+    record = from_plain(json.loads(json.dumps(to_plain(dropout._selection(answer)))))
     for seed in KERAS_SEEDS:
-        inputs = _grader_inputs(seed)["dropout_gap"][0]
-        message = dropout.dropout_gap.compare(inputs, record, None)
-        assert message is not None and ("must reach" in message or "still overfits" in message), message
-    verdicts, _ = grade("dropout_gap", lookup, reference, ONE_SEED)
-    assert not verdicts[0].passed
+        inputs = grader_inputs(dropout.CHECKS, seed)["select_rate"][0]
+        message = dropout.select_rate.compare(inputs, record, None)
+        assert isinstance(message, str) and "not those of dropout_net" in message, message
+    verdicts, _ = grade("select_rate", answer, reference, ONE_SEED)
+    assert not verdicts[0].passed and verdicts[0].credit == 0
 
 
-def test_gap_is_judged_on_samples_the_kernel_never_saw():
+def test_the_choice_is_judged_on_samples_the_kernel_never_saw():
     """The kernel gets no input at all; the validation samples are new draws, not rows of the notebook's arrays."""
     X_train, _, X_val, _ = dropout.overfitting_task()
     public = {tuple(row) for row in np.vstack([X_train, X_val]).astype("float32")}
     seen = []
     for seed in KERAS_SEEDS:
-        (inputs,) = _grader_inputs(seed)["dropout_gap"]
+        (inputs,) = grader_inputs(dropout.CHECKS, seed)["select_rate"]
         assert kernel_view(inputs) == {}
         assert len(inputs["_X_val"]) >= 800 and not any(tuple(row) in public for row in inputs["_X_val"].astype("float32"))
         seen.append(inputs["_X_val"])
     assert not np.array_equal(seen[0], seen[1])  # a fresh draw per grading run
-    for case in dropout.dropout_gap.public_cases + dropout.build_dropout_model.public_cases:
-        assert not any(isinstance(v, np.ndarray) for v in kernel_view(case.inputs).values())
-    for inputs in _grader_inputs(ONE_SEED[0])["build_dropout_model"]:
-        assert set(kernel_view(inputs)) == {"n_features", "units", "rate"}
+    for case in dropout.select_rate.public_cases + dropout.to_inverted_dropout.public_cases:
+        assert "_X" not in kernel_view(case.inputs)
+    for inputs in grader_inputs(dropout.CHECKS, ONE_SEED[0])["to_inverted_dropout"]:
+        assert set(kernel_view(inputs)) == {"classic_weights", "rate"}
 
 
-@pytest.mark.parametrize("name", ["build_dropout_model", "dropout_gap"])
+@pytest.mark.parametrize("name", ["to_inverted_dropout", "select_rate"])
 def test_reference_passes_on_several_seeds(reference, name):
     expect_correct(*grade(name, _subject(name, reference), reference, KERAS_SEEDS))
 
 
 def test_odd_reports_fail_with_a_message():
     """compare never raises on data of the wrong type: it says what was wrong."""
-    assert odd_report_failures(dropout.CHECKS, ("build_dropout_model", "dropout_gap"), ONE_SEED[0], None) == []
+    assert odd_report_failures(dropout.CHECKS, ("to_inverted_dropout", "select_rate"), ONE_SEED[0], None) == []

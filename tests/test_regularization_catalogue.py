@@ -1,28 +1,19 @@
 """09_regularization: common wrong answers lose the part with a message that teaches; correct variants pass.
 
 Runs in one process against the checks directly, as the grader judges them (see autograder.catalogue).
-The diverging-run part fits small Keras models, so it runs with one seed and the reference's report is cached.
+Every part is cheap: the callback part drives the student's callback through fit's calls on scripted
+losses, without training anything.
 """
 from __future__ import annotations
-
-import contextlib
-import io
-import json
 
 import numpy as np
 import pytest
 
-from autograder.catalogue import (alternative_cases, define, expect_correct, expect_wrong,
-                                  grade_trained_part, public_message, reference_namespace, simulate_grading,
-                                  wrong_cases)
+from autograder.catalogue import (alternative_cases, define, expect_correct, expect_wrong, forged_verdict,
+                                  public_message, reference_namespace, simulate_grading, wrong_cases)
 from autograder.checks import regularization
-from autograder.checks.core import dump_inputs, probe
-from autograder.checks.model_data import report_model
-from autograder.checks.plain import from_plain
-from autograder.grading.judge import judge_part
 
 SEEDS = (31, 32, 33)
-TRAINING_SEEDS = (31,)
 
 _PENALTY = ("def l1_l2_penalty(weights, l1=0.0, l2=0.0):\n"
             "    return float(sum(L1 + L2 for w in weights))\n")
@@ -81,9 +72,52 @@ def rule(*replacements):
     return code
 
 
-def stopper(arguments):
-    return f"def make_early_stopping():\n    return keras.callbacks.EarlyStopping({arguments})\n"
+# ----------------------------------------------------------------------------- Exercise 4: the callback
+_STOPPER = '''
+class PatienceStopper(keras.callbacks.Callback):
+    def __init__(self, patience):
+        super().__init__()
+        self.patience = patience
 
+    def on_train_begin(self, logs=None):
+        self.best = float("inf")
+        self.wait = 0
+        self.best_weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        val_loss = logs["val_loss"]
+        if val_loss < self.best:
+            self.best = val_loss
+            self.wait = 0
+            self.best_weights = self.model.get_weights()
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+def make_patience_stopper(patience):
+    return PatienceStopper(patience)
+'''
+
+
+def stopper(*replacements):
+    """A repaired callback that still differs from the fix in the given places."""
+    code = _STOPPER
+    for old, new in replacements:
+        assert old in code, old
+        code = code.replace(old, new)
+    return code
+
+
+_BEST_ZERO = ('self.best = float("inf")', "self.best = 0.0")
+_NO_RESET = ("            self.wait = 0\n            self.best_weights", "            self.best_weights")
+_LIVE_WEIGHTS = ("self.best_weights = self.model.get_weights()", "self.best_weights = self.model.weights")
+_THE_DRAFT = stopper(_BEST_ZERO, _NO_RESET, _LIVE_WEIGHTS)
 
 WRONG = {
     "l1_l2_penalty": [
@@ -102,6 +136,14 @@ WRONG = {
         ("one value per array", "def l1_l2_penalty(weights, l1=0.0, l2=0.0):\n"
                                 "    return np.array([l1 * np.sum(np.abs(w)) + l2 * np.sum(w ** 2) for w in weights])",
          "one value per weight array"),
+        ("an array of one value", "def l1_l2_penalty(weights, l1=0.0, l2=0.0):\n"
+                                  "    return np.array([sum(l1 * np.sum(np.abs(w)) + l2 * np.sum(w ** 2) for w in weights)])",
+         "not a float"),
+        ("a list", "def l1_l2_penalty(weights, l1=0.0, l2=0.0):\n"
+                   "    return [l1 * np.sum(np.abs(w)) + l2 * np.sum(w ** 2) for w in weights]",
+         "should return one float"),
+        # Squares summed with the L1 factor too: no diagnosis matches, so the message only says what came back.
+        ("matches no diagnosis", penalty(l1_term="l1 * np.sum(np.abs(w) + w ** 2)"), "relative error"),
     ],
     "batchnorm_training": [
         ("variance with ddof=1", bn(replace=[("x.var(axis=0)", "x.var(axis=0, ddof=1)")]), "ddof=1"),
@@ -128,6 +170,10 @@ WRONG = {
                                                  ("new_var = momentum * moving_var + (1 - momentum) * var",
                                                   "new_var = moving_var")]), "came back unchanged"),
         ("moving variance with ddof=1", bn(var_update="x.var(axis=0, ddof=1)"), "updated with ddof=1"),
+        ("the statistics as one (1, d) row", bn(replace=[("return out, new_mean, new_var",
+                                                          "return out, new_mean[None, :], new_var[None, :]")]),
+         "returned shape (1, 3), expected (3,)"),
+        ("matches no diagnosis", bn(replace=[("+ beta\n", "+ beta + 0.1\n")]), "relative error"),
     ],
     "batchnorm_inference": [
         ("batch statistics at inference", bn(inference_stats="x.mean(axis=0), x.var(axis=0)"),
@@ -142,6 +188,7 @@ WRONG = {
          "must come back unchanged"),
         ("returns only the output", bn(replace=[("return out, new_mean, new_var", "return out")]),
          "should return a tuple"),
+        ("matches no diagnosis", bn(inference_stats="moving_mean, moving_var + 0.5"), "relative error"),
     ],
     "early_stopping_epochs": [
         ("patience off by one (late)", rule(("if wait >= patience", "if wait > patience")), "one epoch late"),
@@ -154,22 +201,60 @@ WRONG = {
          "never saw the lower loss"),
         ("ties count as improvements", rule(("loss < best_loss - min_delta", "loss <= best_loss - min_delta")),
          "a tie counted as an improvement"),
-        ("min_delta ignored", rule(("loss < best_loss - min_delta", "loss < best_loss")), "smaller than min_delta"),
+        ("min_delta ignored", rule(("loss < best_loss - min_delta", "loss < best_loss")),
+         "a gain of min_delta or less counted"),
         ("epochs numbered from 1", rule(("enumerate(val_losses)", "enumerate(val_losses, start=1)"),
                                         ("best_epoch, wait = None, 0, 0", "best_epoch, wait = None, 1, 0"),
                                         ("return len(val_losses) - 1", "return len(val_losses)")),
          "numbered from 0"),
         ("never stops", rule(("if wait >= patience:\n                return epoch, best_epoch",
                               "if wait >= patience:\n                pass")), "never fired"),
+        ("the count is not reset", rule(("best_loss, best_epoch, wait = loss, epoch, 0",
+                                         "best_loss, best_epoch = loss, epoch")), "not reset to 0"),
+        ("the best loss starts at 0", rule(("best_loss, best_epoch, wait = None, 0, 0",
+                                            "best_loss, best_epoch, wait = 0.0, 0, 0"),
+                                           ("best_loss is None or ", "")), "started at 0"),
+        ("best = inf, scan from epoch 1", rule(("best_loss, best_epoch, wait = None, 0, 0",
+                                                "best_loss, best_epoch, wait = float('inf'), 0, 0"),
+                                               ("enumerate(val_losses)", "enumerate(val_losses[1:], start=1)"),
+                                               ("best_loss is None or ", "")), "epoch 0 was never the first best"),
+        ("nan counts as an improvement", rule(("best_loss is None or loss < best_loss - min_delta",
+                                               "best_loss is None or not loss >= best_loss - min_delta")),
+         "a nan loss counted as an improvement"),
+        ("the stop as len(val_losses)", rule(("return len(val_losses) - 1, best_epoch",
+                                              "return len(val_losses), best_epoch")), "the length of the list"),
+        ("floats returned", rule(("return epoch, best_epoch", "return float(epoch), float(best_epoch)"),
+                                 ("return len(val_losses) - 1, best_epoch",
+                                  "return float(len(val_losses) - 1), float(best_epoch)")), "return two ints"),
+        # The pair in the wrong order: no broken rule of the statement gives it, so no cause is named.
+        ("matches no diagnosis", rule(("return epoch, best_epoch", "return best_epoch, epoch")),
+         "Walk through the rules of the statement"),
     ],
-    "stops_diverging_run": [
-        ("no restore_best_weights", stopper("monitor='val_loss', patience=3"), "restore_best_weights=True"),
-        ("patience too large", stopper("monitor='val_loss', patience=30, restore_best_weights=True"),
-         "never stopped"),
-        ("mode max", stopper("monitor='val_loss', patience=3, mode='max', restore_best_weights=True"),
-         "still falling"),
-        ("the class, not an instance", "def make_early_stopping():\n    return keras.callbacks.EarlyStopping",
+    "patience_stopper": [
+        ("the draft itself", _THE_DRAFT, "best loss starts at 0"),
+        ("the count is not reset", stopper(_NO_RESET), "not reset to 0"),
+        ("the best loss starts at 0", stopper(_BEST_ZERO), "best loss starts at 0"),
+        ("live weights, not a copy", stopper(_LIVE_WEIGHTS), "not a copy"),
+        ("weights never set back", stopper(("            self.model.set_weights(self.best_weights)",
+                                            "            pass")), "never set back"),
+        ("restores only when it stopped", stopper(("        if self.best_weights is not None:",
+                                                   "        if self.best_weights is not None and self.model.stop_training:")),
+         "when training runs to its end"),
+        ("watches the training loss", stopper(('val_loss = logs["val_loss"]', 'val_loss = logs["loss"]')),
+         "watches the training loss"),
+        ("ties count as improvements", stopper(("if val_loss < self.best:", "if val_loss <= self.best:")),
+         "a tie counts as an improvement"),
+        ("stops one epoch late", stopper(("if self.wait >= self.patience:", "if self.wait > self.patience:")),
+         "one epoch late"),
+        ("Keras's EarlyStopping instead", "def make_patience_stopper(patience):\n"
+                                          "    return keras.callbacks.EarlyStopping(patience=patience, "
+                                          "restore_best_weights=True)", "Keras's own EarlyStopping"),
+        ("the class, not an instance", stopper(("    return PatienceStopper(patience)", "    return PatienceStopper")),
          "not a Keras callback object"),
+        # Compares with the previous epoch instead of the best so far: no broken rule of the list gives its stops.
+        ("matches no diagnosis", stopper(("            self.wait += 1", "            self.best = val_loss\n"
+                                                                        "            self.wait += 1")),
+         "Compare the draft with the rule of Exercise 3"),
     ],
 }
 
@@ -178,9 +263,17 @@ ALTERNATIVES = {
         "def l1_l2_penalty(weights, l1=0.0, l2=0.0):\n"
         "    flat = np.concatenate([np.ravel(w) for w in weights])\n"
         "    return l1 * np.linalg.norm(flat, 1) + l2 * flat @ flat",
+        # Keras's own regularizer, in float32.
         "def l1_l2_penalty(weights, l1=0.0, l2=0.0):\n"
         "    regularizer = keras.regularizers.L1L2(l1=l1, l2=l2)\n"
         "    return sum(float(regularizer(keras.ops.convert_to_tensor(w, 'float32'))) for w in weights)",
+        # The same sums in numpy float32.
+        "def l1_l2_penalty(weights, l1=0.0, l2=0.0):\n"
+        "    total = np.float32(0)\n"
+        "    for w in weights:\n"
+        "        w = np.asarray(w, dtype=np.float32)\n"
+        "        total += np.float32(l1) * np.abs(w).sum() + np.float32(l2) * (w * w).sum()\n"
+        "    return float(total)",
     ],
     "batchnorm_training": [
         "def batchnorm_forward(x, gamma, beta, moving_mean, moving_var, training, momentum=0.99, epsilon=1e-3):\n"
@@ -198,6 +291,18 @@ ALTERNATIVES = {
         "    x_hat = (x - mu) / np.sqrt(var + epsilon)\n"
         "    return (gamma * x_hat + beta, moving_mean + (1 - momentum) * (mu - moving_mean),\n"
         "            moving_var + (1 - momentum) * (var - moving_var))",
+        # numpy in float32 throughout.
+        "def batchnorm_forward(x, gamma, beta, moving_mean, moving_var, training, momentum=0.99, epsilon=1e-3):\n"
+        "    f = lambda a: np.asarray(a, dtype=np.float32)\n"
+        "    x, gamma, beta, moving_mean, moving_var = map(f, (x, gamma, beta, moving_mean, moving_var))\n"
+        "    momentum, epsilon = np.float32(momentum), np.float32(epsilon)\n"
+        "    if training:\n"
+        "        mean, var = x.mean(axis=0), x.var(axis=0)\n"
+        "        moving_mean = momentum * moving_mean + (1 - momentum) * mean\n"
+        "        moving_var = momentum * moving_var + (1 - momentum) * var\n"
+        "    else:\n"
+        "        mean, var = moving_mean, moving_var\n"
+        "    return gamma * (x - mean) / np.sqrt(var + epsilon) + beta, moving_mean, moving_var",
     ],
     "early_stopping_epochs": [
         "def early_stopping_epochs(val_losses, patience, min_delta=0.0):\n"
@@ -219,22 +324,57 @@ ALTERNATIVES = {
         "        if model.stop_training:\n"
         "            return epoch, callback.best_epoch\n"
         "    return len(val_losses) - 1, callback.best_epoch",
+        # numpy integers are ints too.
+        rule(("return epoch, best_epoch", "return np.int64(epoch), np.int32(best_epoch)")),
     ],
-    "stops_diverging_run": [
-        stopper("monitor='val_loss', patience=2, mode='min', restore_best_weights=True"),
-        "class StopWhenWorse(keras.callbacks.Callback):\n"
-        "    def on_train_begin(self, logs=None):\n"
-        "        self.best, self.best_weights, self.bad = float('inf'), None, 0\n"
-        "    def on_epoch_end(self, epoch, logs=None):\n"
-        "        if logs['val_loss'] < self.best:\n"
-        "            self.best, self.best_weights, self.bad = logs['val_loss'], self.model.get_weights(), 0\n"
-        "        else:\n"
-        "            self.bad += 1\n"
-        "            if self.bad >= 3:\n"
-        "                self.model.stop_training = True\n"
-        "    def on_train_end(self, logs=None):\n"
-        "        self.model.set_weights(self.best_weights)\n"
-        "def make_early_stopping():\n    return [StopWhenWorse()]",
+    "patience_stopper": [
+        # Epoch 0 taken as the first best explicitly, and the weights kept as copies of the variables.
+        stopper(('self.best = float("inf")', "self.best = None"),
+                ("if val_loss < self.best:", "if self.best is None or val_loss < self.best:"),
+                ("self.best_weights = self.model.get_weights()",
+                 "self.best_weights = [v.numpy() for v in self.model.weights]")),
+        # A subclass of the draft that overrides the two methods with bugs.
+        '''
+class DraftStopper(keras.callbacks.Callback):
+    def __init__(self, patience):
+        super().__init__()
+        self.patience = patience
+
+    def on_train_begin(self, logs=None):
+        self.best = 0.0
+        self.wait = 0
+        self.best_weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        val_loss = logs["val_loss"]
+        if val_loss < self.best:
+            self.best = val_loss
+            self.best_weights = self.model.weights
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+class Fixed(DraftStopper):
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self.best = np.inf
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs["val_loss"] < self.best:
+            self.best, self.wait, self.best_weights = logs["val_loss"], 0, self.model.get_weights()
+            return
+        super().on_epoch_end(epoch, logs)
+
+
+def make_patience_stopper(patience):
+    return Fixed(patience)
+''',
     ],
 }
 
@@ -242,7 +382,18 @@ ALTERNATIVES = {
 ALTERNATIVES["batchnorm_inference"] = ALTERNATIVES["batchnorm_training"]
 
 FUNCTIONS = {"batchnorm_training": "batchnorm_forward", "batchnorm_inference": "batchnorm_forward",
-             "stops_diverging_run": "make_early_stopping"}
+             "patience_stopper": "make_patience_stopper"}
+
+#: Callbacks that break one of the two separable requirements: (code, share earned, advice).
+PARTIAL = [
+    (stopper(_NO_RESET), 1 / 2, "not reset to 0"),
+    (stopper(_LIVE_WEIGHTS), 1 / 2, "not a copy"),
+    (stopper(("        if self.best_weights is not None:",
+              "        if self.best_weights is not None and self.model.stop_training:")), 1 / 2,
+     "when training runs to its end"),
+    (stopper(_BEST_ZERO), 0, "best loss starts at 0"),
+    (_THE_DRAFT, 0, "best loss starts at 0"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -254,24 +405,9 @@ def subject(name, code, namespace):
     return define(code, FUNCTIONS.get(name, name), namespace)
 
 
-def seeds(name):
-    return TRAINING_SEEDS if name == "stops_diverging_run" else SEEDS
-
-
-_TRAINING_REFERENCE: dict[int, dict] = {}
-
-
 def grade(name, answer, correct, seed):
-    """(grading verdict, public message) for one answer.
-
-    The diverging-run part fits Keras models, so it follows the steps of simulate_grading and public_message
-    with each model fitted once: the reference's report is cached per seed, and the public message comes from
-    the public results that the answer's report already holds, judged by the check's own Check.judge.
-    """
     check = regularization.CHECKS[name]
-    if name != "stops_diverging_run":
-        return simulate_grading(regularization.CHECKS, check, answer, correct, seed), public_message(check, answer)
-    return grade_trained_part(regularization.CHECKS, check, answer, correct, seed, _TRAINING_REFERENCE)
+    return simulate_grading(regularization.CHECKS, check, answer, correct, seed), public_message(check, answer)
 
 
 @pytest.fixture(scope="module")
@@ -282,22 +418,37 @@ def correct(reference):
 
 @pytest.mark.parametrize("name", [c.name for c in regularization.CHECKS.checks])
 def test_reference_passes_public_and_grading(correct, name):
-    results = [grade(name, correct[name], correct[name], seed) for seed in seeds(name)]
+    results = [grade(name, correct[name], correct[name], seed) for seed in SEEDS]
     expect_correct([v for v, _ in results], results[0][1])
 
 
 @pytest.mark.parametrize("name,label,code,advice", wrong_cases(WRONG))
 def test_wrong_answer_loses_the_part_with_a_teaching_message(reference, correct, name, label, code, advice):
     answer = subject(name, code, reference)
-    results = [grade(name, answer, correct[name], seed) for seed in seeds(name)]
+    results = [grade(name, answer, correct[name], seed) for seed in SEEDS]
     expect_wrong(label, [v for v, _ in results], results[0][1], advice)
 
 
 @pytest.mark.parametrize("name,code", alternative_cases(ALTERNATIVES))
 def test_alternative_correct_answer_gets_full_marks(reference, correct, name, code):
     answer = subject(name, code, reference)
-    results = [grade(name, answer, correct[name], seed) for seed in seeds(name)]
+    results = [grade(name, answer, correct[name], seed) for seed in SEEDS]
     expect_correct([v for v, _ in results], results[0][1])
+
+
+@pytest.mark.parametrize("code,share,advice", PARTIAL, ids=[f"stopper-{i}" for i in range(len(PARTIAL))])
+def test_when_it_stops_and_whose_weights_it_keeps_are_graded_separately(reference, correct, code, share, advice):
+    answer = subject("patience_stopper", code, reference)
+    results = [grade("patience_stopper", answer, correct["patience_stopper"], seed) for seed in SEEDS]
+    assert results[0][1] is not None and advice in results[0][1], results[0][1]
+    for verdict, _ in results:
+        assert not verdict.passed and verdict.credit == pytest.approx(share), (verdict.credit, verdict.detail)
+        assert advice in verdict.feedback, verdict.feedback
+
+
+@pytest.mark.parametrize("name", [c.name for c in regularization.CHECKS.checks])
+def test_every_check_says_what_it_should_return(name):
+    assert regularization.CHECKS[name].expected_form
 
 
 def test_early_stopping_rule_matches_keras_on_random_curves(reference):
@@ -321,136 +472,77 @@ def test_early_stopping_rule_matches_keras_on_random_curves(reference):
                 stop = epoch
                 break
         assert rule_fn(losses, patience, min_delta) == (stop, callback.best_epoch), (losses, patience, min_delta)
+        assert regularization.stopping_rule(losses, patience, min_delta) == (stop, callback.best_epoch)
 
 
-# ----------------------------------------------------------------------------- the diverging run cannot be lied to
-# The callback is student code, so the kernel must run the fit; it reports the trained model (config and
-# weights) and the val_loss history. The grader rebuilds the model, computes its final val_loss itself and
-# replays the run in numpy, so the history must be what the training gives. Each attack plays a kernel whose
-# check `run` was replaced and reports forge(inputs); the part must score 0 with a message, without raising.
-ATTACK_SEED = 34
+def test_each_broken_rule_is_told_apart_on_the_public_sequences():
+    """A cause is named only on evidence specific to it: over the public sequences, each broken rule gives answers
+    that differ from the right ones and from those of every other broken rule."""
+    for variants, runs, rule in [(regularization._RULE_VARIANTS, regularization._PUBLIC_RUNS, regularization._rule_of),
+                                 (regularization._STOP_VARIANTS, regularization._STOPPER_PUBLIC_RUNS,
+                                  regularization._stop_of)]:
+        answers = [tuple(rule(run, **kwargs) for run in runs) for kwargs, _ in variants]
+        right = tuple(rule(run) for run in runs)
+        assert right not in answers
+        assert len(set(answers)) == len(answers), answers
 
 
-def judge_forged(correct, forge, seed=ATTACK_SEED):
-    check = regularization.stops_diverging_run
-    inputs = {k: [from_plain(i) for i in lst]
-              for k, lst in json.loads(dump_inputs(regularization.CHECKS.secret_inputs(seed))).items()}
-    with contextlib.redirect_stdout(io.StringIO()):
-        if seed not in _TRAINING_REFERENCE:
-            _TRAINING_REFERENCE[seed] = check.report_payload(correct[check.name], check.name, inputs[check.name])
-    reported = {check.name: {"check": check.name, "results": [probe(lambda inp=inp: forge(inp)) for inp in inputs[check.name]],
-                             "public": [probe(lambda case=case: forge(case.inputs)) for case in check.public_cases]}}
-    return judge_part(regularization.CHECKS, inputs, {check.name: _TRAINING_REFERENCE[seed]}, reported)
-
-
-def _weights_after(inp, epochs):
-    """The check's Dense(1) after `epochs` epochs of the run, without a callback."""
-    model, _ = regularization.fit_diverging_run([], {**inp, "epochs": epochs})
-    return model
-
-
-def _stopped_right(inp):
-    """(history a correct callback records, its best epoch): stopped 3 epochs after the lowest val_loss."""
-    replay = regularization.replay_diverging_run(inp)
-    best = int(np.argmin(replay))
-    return replay[:best + 4], best
-
-
-def _old_claims(inp):
-    history, best = _stopped_right(inp)
-    return {"stage": "trained", "val_losses": history, "final_val_loss": float(history[best])}
-
-
-def _last_weights_claiming_a_stop(inp):
-    """All epochs run, no callback, with the history cut where a correct callback would stop."""
-    return {"stage": "trained", "model": report_model(_weights_after(inp, int(inp["epochs"]))),
-            "val_losses": _stopped_right(inp)[0]}
-
-
-def _invented_curve(inp):
-    """A made-up curve that falls and rises, with a model that really has the best weights of the real run."""
-    history, best = _stopped_right(inp)
-    curve = np.concatenate([np.linspace(1.0, 0.5, 6), [0.6, 0.7, 0.8]])
-    return {"stage": "trained", "model": report_model(_weights_after(inp, best + 1)), "val_losses": curve}
-
-
-def _other_model(inp):
-    """The right history, with a bigger model (whatever its weights) in place of the check's Dense(1)."""
+def test_keras_early_stopping_passes_the_callback_rules_it_is_refused_for_by_name(reference):
+    """The EarlyStopping refusal is the statement's rule, not a wrong behaviour: Keras's callback behaves right."""
     import keras
 
-    model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(4), keras.layers.Dense(1)])
-    return {"stage": "trained", "model": report_model(model), "val_losses": _stopped_right(inp)[0]}
+    for inputs in regularization.patience_stopper.public_cases[0].inputs["runs"]:
+        got = regularization.drive_callback(keras.callbacks.EarlyStopping(patience=inputs["patience"],
+                                                                          restore_best_weights=True),
+                                            inputs["val_losses"], inputs["train_losses"])
+        stop, best = regularization.stopping_rule(inputs["val_losses"], inputs["patience"])
+        assert got["stop"] == stop and got["final_weight"] == best + 1, (got, stop, best)
 
 
-def _lambda_model(inp):
-    import keras
-
-    best = _stopped_right(inp)[1]
-    dense = _weights_after(inp, best + 1).layers[-1]
-    kernel, bias = (w.astype("float32") for w in dense.get_weights())
-    inputs = keras.Input(shape=(2,))
-    model = keras.Model(inputs, keras.layers.Lambda(lambda t: t @ kernel + bias)(inputs))
-    return {"stage": "trained", "model": report_model(model), "val_losses": _stopped_right(inp)[0]}
+def test_the_replay_of_the_diverging_run_is_what_keras_records():
+    """The example's numpy curve of the run without a callback agrees with Keras's own history."""
+    for seed in range(3):
+        inp = regularization.diverging_run_inputs(np.random.default_rng(seed))
+        _, history = regularization.fit_diverging_run([], inp)
+        assert np.allclose(history.history["val_loss"], regularization.replay_diverging_run(inp), rtol=1e-4)
 
 
-def _subclassed_model(inp):
-    import keras
-
-    class Linear(keras.Model):
-        def __init__(self):
-            super().__init__()
-            self.dense = keras.layers.Dense(1)
-
-        def call(self, x):
-            return self.dense(x)
-
-    model = Linear()
-    model(np.zeros((1, 2), dtype="float32"))
-    return {"stage": "trained", "model": report_model(model), "val_losses": _stopped_right(inp)[0]}
+# ----------------------------------------------------------------------------- the callback part cannot be lied to
+def _claims(inputs):
+    """A kernel that claims the right stop and weights for every run without running any callback."""
+    reports = []
+    for run in inputs["runs"]:
+        losses = run["val_losses"]
+        stop, _ = regularization.stopping_rule(losses, run["patience"])
+        _, best_run = regularization.stopping_rule(losses[:stop + 1], len(losses) + 1)
+        _, best_all = regularization.stopping_rule(losses, len(losses) + 1)
+        reports.append({"stop": stop, "final_weight": best_run + 1.0, "final_weight_unstopped": best_all + 1.0})
+    return {"stage": "ran", "runs": reports}
 
 
-#: (label, forge(inputs) -> the reported result, a phrase the message must contain).
-LYING_REPORTS = [
-    ("the old claim dict: a right-looking history and final loss", _old_claims, "cannot be checked"),
-    ("the last epoch's weights, the history cut where a stop belongs", _last_weights_claiming_a_stop,
-     "restore_best_weights=True"),
-    ("an invented curve with the best weights", _invented_curve, "is not what its training gives"),
-    ("the right history with another model", _other_model, "other than the check's Dense(1)"),
-    ("a Lambda model with the best weights", _lambda_model, "Lambda layer"),
-    ("a subclassed model", _subclassed_model, "cannot be checked"),
+def _changed_first(inputs, **change):
+    claim = _claims(inputs)
+    claim["runs"][0] = {**claim["runs"][0], **change}
+    return claim
+
+
+#: (label, forge(inputs) -> the reported result, passes): reports of the wrong shape must fail with a message;
+#: a report of the right facts is what any correct callback reports (the part is code the kernel runs).
+ODD_REPORTS = [
+    ("not a dict", lambda inp: "ran", False),
+    ("no stage", lambda inp: {"stop": 1}, False),
+    ("a stop that is not an int", lambda inp: _changed_first(inp, stop="4"), False),
+    ("weights that are not numbers", lambda inp: _changed_first(inp, final_weight=[1.0]), False),
+    ("runs missing", lambda inp: {"stage": "ran", "runs": _claims(inp)["runs"][:1]}, False),
+    ("an unknown stage", lambda inp: {"stage": "elsewhere"}, False),
 ]
 
 
-@pytest.mark.parametrize("label,forge,phrase", [pytest.param(*e, id=e[0]) for e in LYING_REPORTS])
-def test_lying_report_scores_zero(correct, label, forge, phrase):
-    verdict = judge_forged(correct, forge)
-    assert not verdict.passed, "the attack passed"
-    assert phrase in verdict.detail, verdict.detail
-
-
-def test_replay_is_what_keras_records():
-    """The grader's numpy replay of the run agrees with Keras's own history, on several runs."""
-    for seed in range(4):
-        inp = regularization.diverging_run_inputs(np.random.default_rng(seed))
-        _, history = regularization.fit_diverging_run([], inp)
-        assert np.allclose(history.history["val_loss"], regularization.replay_diverging_run(inp),
-                           rtol=regularization.REPLAY_RTOL / 10)
-
-
-def test_reference_passes_on_several_seeds(correct):
-    for seed in (35, 36):
-        verdict, public = grade("stops_diverging_run", correct["stops_diverging_run"], correct["stops_diverging_run"],
-                                seed)
-        assert verdict.passed and public is None, verdict.detail
-
-
-#: (a result no honest kernel reports): compare says what is wrong and never raises.
-ODD_REPORTS = ["not a dict", {"stage": "trained"}, {"stage": "trained", "model": "x", "val_losses": [1.0]},
-               {"stage": "elsewhere"}, {"stage": "trained", "model": {"is_model": True, "keras_config": "[" * 10**5}}]
-
-
-@pytest.mark.parametrize("got", [pytest.param(g, id=str(i)) for i, g in enumerate(ODD_REPORTS)])
-def test_odd_report_gets_a_message_not_an_exception(got):
-    case = regularization.stops_diverging_run.public_cases[0]
-    message = regularization.stops_diverging_run.compare(case.inputs, got, case.expected)
-    assert isinstance(message, str) and message, message
+@pytest.mark.parametrize("label,forge,passes", ODD_REPORTS, ids=[r[0] for r in ODD_REPORTS])
+def test_odd_report_gets_a_message_not_an_exception(correct, label, forge, passes):
+    check = regularization.patience_stopper
+    verdict = forged_verdict(regularization.CHECKS, check, correct[check.name], forge, SEEDS[0])
+    assert verdict.passed == passes and (passes or verdict.feedback), verdict.detail
+    for case in check.public_cases:
+        message = check.compare(case.inputs, forge(case.inputs), None)
+        assert isinstance(message, str) and message, message

@@ -1,5 +1,5 @@
 """Checks for 09_regularization: L1/L2 weight penalties, batch normalization in training and inference
-modes, the early-stopping rule of keras.callbacks.EarlyStopping, and a callback that stops a diverging run.
+modes, the early-stopping rule of keras.callbacks.EarlyStopping, and a hand-written callback to repair.
 
 The formulas follow Keras 3 exactly (checked against keras.regularizers.L1L2,
 keras.layers.BatchNormalization and keras.callbacks.EarlyStopping):
@@ -10,36 +10,72 @@ keras.layers.BatchNormalization and keras.callbacks.EarlyStopping):
 * batch norm, inference: the same formula with moving_mean and moving_var, which stay unchanged;
 * early stopping (mode "min"): an epoch improves when its loss < best - min_delta; the run stops at the
   epoch where the count of epochs without improvement reaches patience.
+
+Stated rules (part / rule / how it is checked). Found 30, checked 27, suggestions only 3.
+- l1_l2_penalty / return one float / type and shape messages (a list, one value per array, an array)
+- l1_l2_penalty / l1 * sum(|w|) + l2 * sum(w**2) over every entry of every array / values (float32 accuracy,
+  Keras's own L1L2 in float32 as twin); diagnoses (mean, one array, signed L1, swapped, a term missing)
+- l1_l2_penalty / no factor 1/2 / diagnosis
+- l1_l2_penalty / no square root: the squared norm / diagnoses (per array and over everything)
+- l1_l2_penalty / about 4 lines / suggestion only
+- batchnorm_training / return (out, new_moving_mean, new_moving_var) / tuple message
+- batchnorm_training / out of shape (m, d), statistics of shape (d,) / `compare_array` shape messages
+- batchnorm_training / the batch's own mean and biased variance (ddof=0), per feature (axis 0) / values,
+  diagnoses (ddof=1, moving statistics, axis 1)
+- batchnorm_training / epsilon inside the square root / diagnoses (outside, missing, no root)
+- batchnorm_training / gamma scales, beta shifts / diagnoses (missing, swapped)
+- batchnorm_training / moving = momentum * moving + (1 - momentum) * batch statistic / values of both;
+  diagnoses (swapped weights, not updated, replaced, ddof=1, the standard deviation)
+- batchnorm_inference / moving_mean and moving_var instead of the batch's statistics / values, diagnoses
+- batchnorm_inference / the moving statistics come back unchanged / message
+- batchnorm_inference / moving_var is a variance, epsilon inside the root / diagnoses
+- batchnorm_forward / about 10 lines / suggestion only
+- early_stopping_epochs / return (stop_epoch, best_epoch), two ints / pair message, "as floats" message
+- early_stopping_epochs / epochs numbered from 0 / "one too large" diagnosis; indices in range
+- early_stopping_epochs / epoch 0 is the first best (best = val_losses[0]) / variants "best starts at 0" and
+  "inf, scan from epoch 1"
+- early_stopping_epochs / improvement is loss < best - min_delta, strictly / variants (ties, min_delta ignored)
+- early_stopping_epochs / an improvement resets the count to 0 / variant "no reset" (a public sequence)
+- early_stopping_epochs / stop at the epoch where the count reaches patience / variants (late, early)
+- early_stopping_epochs / if it never does, the last epoch, len(val_losses) - 1 / variants (never fires, the
+  length), public and hidden cases
+- early_stopping_epochs / the best epoch among the epochs that ran / variants (over the whole list, the stop)
+- early_stopping_epochs / a nan loss never improves / a public and a hidden sequence, variant "nan improves"
+  (each case bundles several sequences; a variant's advice is named only when that variant alone gives
+  every answer the student returned for them)
+- early_stopping_epochs / about 10 lines / suggestion only
+- make_patience_stopper / return an instance of a Keras callback / messages for a class, a non-callback
+- make_patience_stopper / repair the draft, not keras.callbacks.EarlyStopping / message
+- make_patience_stopper / watch logs["val_loss"] (lower is better) / scripted training losses that would stop
+  it elsewhere (variant "watches the training loss")
+- make_patience_stopper / the first epoch is the first best, an improvement resets the count, stop when the
+  count reaches patience (self.model.stop_training) / scripted losses driven through fit's calls, stopping
+  epoch (Partial, 1 of 2); variants named only when one alone explains it
+- make_patience_stopper / end with the best epoch's weights, also when training never stops / the model's
+  weight after on_train_end, in a run it stops and in one it never stops (a second drive with a patience
+  longer than the run) (Partial, 1 of 2); "the last epoch's weights" message
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .compare import close, compare_array, fmt
-from .core import Case, Check, CheckSet
-from .model_data import ModelRejected, all_layers, predict, rebuild_model, report_model
+from .compare import close, compare_array, fmt, matches
+from .core import Case, Check, CheckSet, requirements
 
 
 def _floats(value) -> np.ndarray:
     return np.asarray(value, dtype=np.float64)
 
 
-def _near(got, expected, rtol: float = 1e-4, atol: float = 1e-6) -> bool:
-    """Agreement to float32 precision: relative where values are large, absolute near zero."""
-    try:
-        got, expected = _floats(got), _floats(expected)
-    except (TypeError, ValueError):
-        return False
-    return got.shape == expected.shape and bool(np.allclose(got, expected, rtol=rtol, atol=atol))
+def _near(got, expected, rtol: float = 1e-4, atol: float = 1e-6, twin=None) -> bool:
+    """Agreement to float32 precision (`compare.matches`): relative where values are large, absolute near zero."""
+    return matches(got, expected, rtol, floor=atol, twin=twin)
 
 
-def _compare_values(what, got, expected, inputs, diagnoses, rtol=1e-4, atol=1e-6):
-    try:
-        if _near(got, expected, rtol, atol):
-            return None
-    except Exception:  # noqa: BLE001 - odd values get compare_array's message
-        pass
-    return compare_array(what, got, expected, inputs, tol=rtol, diagnoses=diagnoses)
+def _compare_values(what, got, expected, inputs, diagnoses, rtol=1e-4, atol=1e-6, twin=None):
+    if _near(got, expected, rtol, atol, twin):
+        return None
+    return compare_array(what, got, expected, inputs, tol=rtol, diagnoses=diagnoses, twin=twin)
 
 
 # ----------------------------------------------------------------------------------- L1 / L2 penalty
@@ -91,15 +127,28 @@ _PENALTY_DIAGNOSES = [
 ]
 
 
+def _keras_penalty(inputs: dict):
+    """Keras's own float32 L1L2 penalty for the same arrays: the accuracy a float32 answer may have."""
+    try:
+        import keras
+
+        regularizer = keras.regularizers.L1L2(l1=float(inputs["l1"]), l2=float(inputs["l2"]))
+        return sum(float(keras.ops.convert_to_numpy(regularizer(keras.ops.convert_to_tensor(
+            np.asarray(w, dtype="float32"))))) for w in inputs["weights"])
+    except Exception:  # noqa: BLE001 - without Keras the float64 tolerance alone applies
+        return None
+
+
 class Penalty(Check):
     name = "l1_l2_penalty"
     signature = "l1_l2_penalty(weights, l1, l2)"
+    expected_form = "one float"
     _W1 = np.array([[0.5, -1.5], [2.0, -0.25]])
     _W2 = np.array([[-1.0], [0.75]])
     public_cases = (
+        Case({"weights": [_W1, _W2], "l1": 0.001, "l2": 0.01}, 0.08725, "L1 and L2, two kernels"),
         Case({"weights": [_W1], "l1": 0.01, "l2": 0.0}, 0.0425, "L1 only, one 2x2 kernel"),
         Case({"weights": [_W1], "l1": 0.0, "l2": 0.1}, 0.65625, "L2 only, one 2x2 kernel"),
-        Case({"weights": [_W1, _W2], "l1": 0.001, "l2": 0.01}, 0.08725, "L1 and L2, two kernels"),
     )
 
     def secret_inputs(self, rng):
@@ -121,17 +170,20 @@ class Penalty(Check):
 
     def compare(self, inputs, got, expected):
         if isinstance(got, (str, dict, tuple, list)) or got is None:
-            return (f"{self.signature} should return one number (the total penalty), "
+            return (f"{self.signature} should return one float (the total penalty), "
                     f"but returned {type(got).__name__}.")
         arr = _floats(got)
-        if arr.size != 1:
-            if arr.shape == (len(inputs["weights"]),):
+        if arr.shape != ():
+            if arr.shape == (len(inputs["weights"]),) and arr.size > 1:
                 return (f"{self.signature} returned one value per weight array {fmt(arr)}: add them up into "
                         "one number.")
+            if arr.size == 1:
+                return (f"{self.signature} returned an array of shape {arr.shape}, not a float: return the number "
+                        "itself, e.g. float(total).")
             return (f"{self.signature} returned an array of shape {arr.shape}, not one number: sum the penalty "
                     "over every weight of every array.")
-        return _compare_values(self.signature, arr.reshape(()), expected, inputs, _PENALTY_DIAGNOSES,
-                               rtol=1e-6, atol=1e-10)
+        return _compare_values(self.signature, arr, expected, inputs, _PENALTY_DIAGNOSES,
+                               rtol=1e-6, atol=1e-10, twin=_keras_penalty(inputs))
 
 
 # ----------------------------------------------------------------------------------- batch normalization
@@ -269,6 +321,7 @@ _BN_PARAMS = {"gamma": np.array([1.5, -0.5, 2.0]), "beta": np.array([0.1, 0.2, -
 
 class _BatchNorm(Check):
     signature = ("batchnorm_forward(x, gamma, beta, moving_mean, moving_var, training, momentum, epsilon)")
+    expected_form = "a tuple (out, new_moving_mean, new_moving_var) of arrays"
     training = True
 
     def run(self, subject, inputs):
@@ -369,6 +422,9 @@ class BatchNormInference(_BatchNorm):
 
 
 # ----------------------------------------------------------------------------------- the early-stopping rule
+
+
+# ----------------------------------------------------------------------------------- the early-stopping rule
 def _random_curve(rng, n, decimals=2):
     """A validation curve that falls, flattens and then rises (overfitting), with noise, rounded so ties occur."""
     turn = int(rng.integers(2, max(3, n - 2)))
@@ -377,115 +433,193 @@ def _random_curve(rng, n, decimals=2):
     return np.round(curve + rng.normal(0, 0.02, n), decimals)
 
 
+def stopping_rule(val_losses, patience, min_delta=0.0, *, start="first", reset=True, strict=True, use_delta=True,
+                  patience_shift=0, nan_improves=False, never_stops=False, one_based=False, best_is_stop=False,
+                  best_over_all=False, end_is_length=False) -> tuple[int, int]:
+    """(stop_epoch, best_epoch) of keras.callbacks.EarlyStopping's rule, or of one way of getting it wrong.
+
+    With the defaults this is the rule the exercise states. Each keyword breaks one stated rule: the best
+    loss's starting value ("zero": 0.0, "inf_skip_0": inf with the scan starting at epoch 1), the count's
+    reset at an improvement, strict improvement, min_delta, the count reaching (not passing) patience,
+    nan never improving, stopping at all, epochs from 0, the best epoch among those that ran, and the last
+    index when the rule never fires.
+    """
+    losses = [float(v) for v in val_losses]
+    best, first = {"first": (losses[0], 1), "zero": (0.0, 0), "inf_skip_0": (np.inf, 1)}[start]
+    best_epoch, wait, stop = 0, 0, None
+    for epoch in range(first, len(losses)):
+        loss = losses[epoch]
+        threshold = best - (min_delta if use_delta else 0.0)
+        improved = loss < threshold if strict else loss <= threshold
+        if nan_improves:
+            improved = not loss >= threshold
+        if improved:
+            best, best_epoch = loss, epoch
+            if reset:
+                wait = 0
+        else:
+            wait += 1
+            if not never_stops and wait >= patience + patience_shift:
+                stop = epoch
+                break
+    if stop is None:
+        stop = len(losses) if end_is_length else len(losses) - 1
+    if best_over_all:  # np.argmin of the whole list, as such an answer computes it (a nan is its minimum)
+        best_epoch = int(np.argmin(losses))
+    if best_is_stop:
+        best_epoch = stop
+    if one_based:
+        stop, best_epoch = stop + 1, best_epoch + 1
+    return stop, best_epoch
+
+
+#: (keyword arguments of stopping_rule, what that broken rule does). A cause is named only when its variant, and
+#: no other, gives every answer the student returned for a case's sequences.
+_RULE_VARIANTS = [
+    ({"reset": False}, "the count of epochs without improvement was not reset to 0 when an epoch improved: reset it "
+                       "at every improvement, so that only epochs IN A ROW without one count towards patience."),
+    ({"start": "zero"}, "the best loss started at 0 (or below every loss), so no epoch ever improves: start from "
+                        "best = val_losses[0] and best_epoch = 0 (epoch 0 is the first best)."),
+    ({"start": "inf_skip_0"}, "epoch 0 was never the first best: with best = inf and the scan starting at epoch 1, "
+                              "epoch 1 always improves, even when it is worse than epoch 0. Start from "
+                              "best = val_losses[0] and best_epoch = 0."),
+    ({"strict": False}, "a tie counted as an improvement. An epoch improves only when its loss is strictly below "
+                        "best - min_delta (use <, not <=)."),
+    ({"use_delta": False}, "a gain of min_delta or less counted as an improvement. An epoch improves only when "
+                           "loss < best - min_delta."),
+    ({"patience_shift": 1}, "training stopped one epoch late (patience off by one). Stop at the epoch where the count "
+                            "of epochs without improvement reaches patience (count >= patience), not when it exceeds it."),
+    ({"patience_shift": -1}, "training stopped one epoch early (patience off by one): allow patience epochs without "
+                             "improvement and stop at the last of them."),
+    ({"nan_improves": True}, "a nan loss counted as an improvement. Any comparison with nan is false, so test "
+                             "loss < best - min_delta directly (not `not loss >= best - min_delta`)."),
+    ({"never_stops": True}, "the rule never fired. Count the epochs since the last improvement and stop at the epoch "
+                            "where that count reaches patience; only if it never does is the last epoch the stop."),
+    ({"one_based": True}, "both are one too large. Epochs are numbered from 0, like the positions in "
+                          "history.history['val_loss'] (Keras only prints them from 1)."),
+    ({"best_is_stop": True}, "that returns the epoch where training stopped as the best epoch. The best epoch is the "
+                             "last one that improved on the best loss so far: restore_best_weights goes back to it, "
+                             "not to the last epoch."),
+    ({"best_over_all": True}, "the best epoch was looked up over every loss in the list, but training stopped earlier "
+                              "and never saw the lower loss after the stop. Find the best epoch among the epochs that "
+                              "ran, while you scan."),
+    ({"end_is_length": True}, "the stopping epoch is the length of the list: when the rule never fires, every epoch "
+                              "runs and the stopping epoch is the last index, len(val_losses) - 1."),
+]
+
+
+def _explained_by(runs: list, answers: list, variants: list, rule) -> list[str]:
+    """The advice of each variant that gives every one of `answers` (one per run), when none is right."""
+    return [advice for kwargs, advice in variants
+            if all(rule(run, **kwargs) == answer for run, answer in zip(runs, answers))]
+
+
+def _rule_of(run: dict, **kwargs) -> tuple[int, int]:
+    return stopping_rule(run["val_losses"], int(run["patience"]), float(run["min_delta"]), **kwargs)
+
+
+def _run(val_losses, patience, min_delta=0.0) -> dict:
+    return {"val_losses": [float(v) for v in val_losses], "patience": int(patience), "min_delta": float(min_delta)}
+
+
+#: The public sequences: the statement's example first, then one for each rule a common mistake breaks.
+_PUBLIC_RUNS = [
+    _run([0.9, 0.7, 0.6, 0.62, 0.61, 0.65, 0.55, 0.7], 2),                    # stops before a later, lower loss
+    _run([1.0, 1.1, 0.9, 0.95, 0.97, 0.8, 0.85, 0.9], 2),                     # a worse epoch before an improvement
+    _run([1.0, 0.8, 0.9, 0.8, 0.85, 0.9, 0.95, 0.7], 3),                      # a tie at epoch 3
+    _run([1.0, 0.9, 0.89, 0.88, 0.885, 0.89, 0.895, 0.6], 3, 0.025),          # min_delta
+    _run([0.5, 0.45, 0.44, 0.43], 2),                                         # always improving
+    _run([0.6, 0.7, 0.5, 0.55, 0.56], 5),                                     # patience longer than the run
+    _run([0.5, 0.6, 0.55, 0.7, 0.65], 2),                                     # epoch 0 stays the best
+    _run([0.8, 0.6, 0.7, float("nan"), float("nan")], 2),                     # the loss turns into nan
+]
+
+
 class EarlyStoppingRule(Check):
+    """Each case is a bundle of sequences, so that a cause is named only on evidence from all of them."""
     name = "early_stopping_epochs"
     signature = "early_stopping_epochs(val_losses, patience, min_delta)"
+    expected_form = "a pair (stop_epoch, best_epoch) of two ints"
     public_cases = (
-        Case({"val_losses": [0.9, 0.7, 0.6, 0.62, 0.61, 0.65, 0.55, 0.7], "patience": 2, "min_delta": 0.0},
-             (4, 2), "patience 2: stops before the later, lower loss at epoch 6"),
-        Case({"val_losses": [1.0, 0.8, 0.9, 0.8, 0.85, 0.9, 0.95, 0.7], "patience": 3, "min_delta": 0.0},
-             (4, 1), "patience 3, a tie at epoch 3"),
-        Case({"val_losses": [1.0, 0.9, 0.89, 0.88, 0.885, 0.89, 0.895, 0.6], "patience": 3, "min_delta": 0.025},
-             (4, 1), "patience 3, min_delta 0.025"),
-        Case({"val_losses": [0.5, 0.45, 0.44, 0.43], "patience": 2, "min_delta": 0.0},
-             (3, 3), "always improving: runs every epoch"),
+        Case({"runs": _PUBLIC_RUNS, "_public": True}, None,
+             "the statement's example and seven more sequences (a tie, min_delta, no stop, nan, ...)"),
     )
 
     def secret_inputs(self, rng):
-        cases = []
+        runs = []
         for patience, min_delta in [(int(rng.integers(1, 3)), 0.0), (int(rng.integers(2, 5)), 0.0),
                                     (int(rng.integers(2, 4)), float(rng.choice([0.015, 0.025, 0.035]))),
                                     (int(rng.integers(3, 6)), 0.0)]:
-            cases.append({"val_losses": _random_curve(rng, int(rng.integers(10, 25))).tolist(),
-                          "patience": patience, "min_delta": min_delta})
+            runs.append(_run(_random_curve(rng, int(rng.integers(10, 25))), patience, min_delta))
         # A plateau of exact ties right after the minimum.
-        n = int(rng.integers(10, 16))
-        curve = _random_curve(rng, n)
+        curve = _random_curve(rng, int(rng.integers(10, 16)))
         low = int(np.argmin(curve))
         curve[low + 1: low + 3] = curve[low]
-        cases.append({"val_losses": curve.tolist(), "patience": int(rng.integers(2, 4)), "min_delta": 0.0})
-        return cases
+        runs.append(_run(curve, int(rng.integers(2, 4))))
+        return [{"runs": runs}]
 
     def hidden_inputs(self, rng):
         start = float(np.round(rng.uniform(0.8, 1.2), 2))
-        return [
-            {"val_losses": [start], "patience": 1, "min_delta": 0.0},                       # a single epoch
-            {"val_losses": [start, start, start, start], "patience": 2, "min_delta": 0.0},  # never improves
-            {"val_losses": [start, start - 0.2, start - 0.1, float("nan"), float("nan"), float("nan")],
-             "patience": 2, "min_delta": 0.0},                                              # diverged to nan
-            {"val_losses": _random_curve(rng, 8).tolist(), "patience": 20, "min_delta": 0.0},  # patience > epochs
-            {"val_losses": _random_curve(rng, 12).tolist(), "patience": 1, "min_delta": 0.0},
-        ]
+        return [{"runs": [
+            _run([start], 1),                                                       # a single epoch
+            _run([start, start, start, start], 2),                                  # never improves
+            _run([start, start - 0.2, start - 0.1, float("nan"), float("nan"), float("nan")], 2),  # diverged to nan
+            _run(_random_curve(rng, 8), 20),                                        # patience > epochs
+            _run(_random_curve(rng, 12), 1),
+        ]}]
 
     def run(self, subject, inputs):
-        result = subject(list(inputs["val_losses"]), inputs["patience"], inputs["min_delta"])
+        return {"answers": [self._answer(subject(list(run["val_losses"]), run["patience"], run["min_delta"]))
+                            for run in inputs["runs"]]}
+
+    @staticmethod
+    def _answer(result) -> dict:
         if isinstance(result, (tuple, list)) and len(result) == 2:
             try:
                 values = [float(v) for v in result]
             except (TypeError, ValueError):
                 return {"ok": False, "kind": "a pair of non-numbers"}
-            return {"ok": True, "stop": values[0], "best": values[1]}
+            ints = all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in result)
+            return {"ok": True, "stop": values[0], "best": values[1], "ints": bool(ints)}
         return {"ok": False, "kind": type(result).__name__}
 
     def compare(self, inputs, got, expected):
-        if isinstance(expected, tuple):  # the public cases hold (stop, best)
-            expected = {"stop": expected[0], "best": expected[1]}
-        if not isinstance(got, dict):
-            return f"{self.signature} returned something the check cannot read."
-        if not got.get("ok"):
-            return f"{self.signature} should return a pair (stop_epoch, best_epoch), but returned {got.get('kind')}."
-        stop, best = got["stop"], got["best"]
-        exp_stop, exp_best = int(expected["stop"]), int(expected["best"])
-        losses = _floats(inputs["val_losses"])
-        n, patience, min_delta = len(losses), int(inputs["patience"]), float(inputs["min_delta"])
-        shown = f"returned ({fmt(stop)}, {fmt(best)}), expected ({exp_stop}, {exp_best})"
-        if (stop, best) == (exp_stop, exp_best):
+        sig = self.signature
+        runs = inputs["runs"]
+        answers = got.get("answers") if isinstance(got, dict) else None
+        if not isinstance(answers, list) or len(answers) != len(runs) or not all(isinstance(a, dict) for a in answers):
+            return f"{sig} returned something the check cannot read."
+        bad = next((a for a in answers if not a.get("ok")), None)
+        if bad is not None:
+            return f"{sig} should return a pair (stop_epoch, best_epoch), but returned {bad.get('kind')}."
+        values = [(float(a["stop"]), float(a["best"])) for a in answers]
+        rights = [_rule_of(run) for run in runs]
+        wrong = [i for i, (value, right) in enumerate(zip(values, rights)) if value != right]
+        if not wrong:
+            if not all(a.get("ints", True) for a in answers):
+                return (f"{sig} returned the right epochs as floats: return two ints, epoch indices like the positions "
+                        "in history.history['val_loss'].")
             return None
-        if (stop, best) == (exp_stop + 1, exp_best + 1):
-            return (f"{self.signature} {shown}: both are one too large. Epochs are numbered from 0, like the "
-                    "positions in history.history['val_loss'] (Keras only prints them from 1).")
-        if stop != int(stop) or best != int(best) or not (0 <= best < n and 0 <= stop < n):
-            return f"{self.signature} {shown}: both must be epoch indices from 0 to {n - 1}."
-        stop, best = int(stop), int(best)
-        if stop == n - 1 and exp_stop < n - 2:
-            return (f"{self.signature} {shown}: the rule never fired. Count the epochs since the last improvement "
-                    "(reset to 0 when an epoch improves) and stop at the epoch where the count reaches patience.")
-        if best != exp_best:
-            lowest = int(np.nanargmin(losses)) if np.any(np.isfinite(losses)) else 0
-            if best == stop:
-                return (f"{self.signature} {shown}: that returns the epoch where training stopped as the best "
-                        "epoch. The best epoch is the last one that improved on the best loss so far: "
-                        "restore_best_weights goes back to it, not to the last epoch.")
-            if best == lowest and best > exp_stop:
-                return (f"{self.signature} {shown}: the best epoch was looked up over every loss in the list, but "
-                        f"training stopped at epoch {exp_stop} and never saw the lower loss at epoch {best}. Find the "
-                        "best epoch among the epochs that ran, while you scan.")
-            if best > exp_best and losses[best] == losses[exp_best]:
-                return (f"{self.signature} {shown}: a tie counted as an improvement. An epoch improves only when "
-                        "its loss is strictly below best - min_delta (use <, not <=).")
-            if best > exp_best and losses[exp_best] - min_delta <= losses[best] < losses[exp_best]:
-                return (f"{self.signature} {shown}: a gain smaller than min_delta = {min_delta:g} counted as an "
-                        "improvement. An epoch improves only when its loss < best - min_delta.")
-            return (f"{self.signature} {shown}: the best epoch is wrong. It is the last epoch whose loss was below "
-                    "best - min_delta, where best is the loss of the previous best epoch (epoch 0 is the first best).")
-        if stop == exp_stop + 1:
-            return (f"{self.signature} {shown}: training stopped one epoch late (patience off by one). Stop at the "
-                    f"epoch where the count of epochs without improvement reaches patience = {patience} "
-                    "(count >= patience), not when it exceeds it.")
-        if stop == exp_stop - 1:
-            return (f"{self.signature} {shown}: training stopped one epoch early (patience off by one): it should "
-                    f"allow {patience} epoch(s) without improvement and stop at the last of them.")
-        return (f"{self.signature} {shown}: the stopping epoch is wrong. Count the epochs since the last improvement "
-                "and stop at the epoch where that count reaches patience; if it never does, return the last epoch.")
+        public = bool(inputs.get("_public"))
+        i = wrong[0]
+        run, (stop, best) = runs[i], values[i]
+        example = (f" For val_losses={run['val_losses']}, patience={run['patience']}, min_delta={run['min_delta']:g} "
+                   f"it returned ({fmt(stop)}, {fmt(best)}), expected {rights[i]}." if public else "")
+        count = f"{len(wrong)} of the {len(runs)} sequences"
+        for run_, (s, b) in zip(runs, values):
+            n = len(run_["val_losses"])
+            if not (np.isfinite(s) and np.isfinite(b)) or (s, b) != (int(s), int(b)) or not (0 <= b <= n and 0 <= s <= n):
+                shown = f" For val_losses={run_['val_losses']} it returned ({fmt(s)}, {fmt(b)})." if public else ""
+                return f"{sig} returned epochs that are not indices from 0 to {n - 1}.{shown}"
+        found = _explained_by(runs, [(int(s), int(b)) for s, b in values], _RULE_VARIANTS, _rule_of)
+        if len(found) == 1:
+            return f"{sig} is wrong for {count}: {found[0]}{example}"
+        return (f"{sig} is wrong for {count}.{example} Walk through the rules of the statement epoch by epoch: epoch 0 "
+                "is the first best; an epoch improves only when loss < best - min_delta, which resets the count; any "
+                "other epoch adds 1, and training stops at the epoch where the count reaches patience.")
 
 
-# ----------------------------------------------------------------------------------- stopping a diverging run
-#: The callback must stop within this many epochs after the best one (the statement asks for patience 3).
-MAX_EPOCHS_AFTER_BEST = 3
-#: The final model's validation loss must be within this factor of the best epoch's: the weights were restored.
-RESTORED_FACTOR = 1.02
-
-
+# ----------------------------------------------------------------------------------- repairing a callback
 def diverging_run_inputs(rng: np.random.Generator, m: int = 64, epochs: int = 24) -> dict:
     """A linear-regression run whose learning rate is too large for one direction of the weights.
 
@@ -533,11 +667,10 @@ def fit_diverging_run(callbacks, inputs: dict):
 
 
 def replay_diverging_run(inputs: dict) -> np.ndarray:
-    """The val_loss after each epoch of `fit_diverging_run` with no callback, computed here in float64.
+    """The val_loss after each epoch of `fit_diverging_run` with no callback, computed in numpy (float64).
 
     One full-batch SGD step per epoch on the mean squared error, from the run's start, on the float32 values
-    the kernel fits with. A callback only decides when the run stops and which weights it keeps, so the
-    val_loss a run records must be a prefix of these (Keras's float32 agrees to about 1e-4)."""
+    the Keras fit uses; it agrees with Keras's own history to about 1e-4."""
     def values(key):
         return np.asarray(inputs[key], dtype="float32").astype(np.float64)
 
@@ -552,111 +685,175 @@ def replay_diverging_run(inputs: dict) -> np.ndarray:
     return np.asarray(losses)
 
 
-#: How closely a recorded val_loss must follow the grader's replay (Keras runs in float32).
-REPLAY_RTOL = 1e-3
+def drive_callback(callback, val_losses, train_losses) -> dict:
+    """Run a callback through the calls model.fit makes, for scripted losses (kernel side).
 
-
-def _short(text, limit: int = 220) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _is_the_checks_model(model) -> bool:
-    """The model fit_diverging_run builds: one Dense(1) layer with no activation on two inputs."""
+    The model is one weight, set to epoch + 1 during each epoch as training would change it, so the weight
+    left at the end says whose weights the callback kept. Returns the epoch after which the callback set
+    model.stop_training (the last epoch when it never did) and that final weight.
+    """
     import keras
 
-    layers = [layer for layer in all_layers(model) if not isinstance(layer, keras.layers.InputLayer)]
-    return (len(layers) == 1 and isinstance(layers[0], keras.layers.Dense) and int(layers[0].units) == 1
-            and [tuple(w.shape) for w in model.get_weights()] == [(2, 1), (1,)]
-            and getattr(layers[0].activation, "__name__", "") == "linear")
+    model = keras.Sequential([keras.Input(shape=(1,)), keras.layers.Dense(1, use_bias=False)])
+    callback.set_model(model)
+    model.stop_training = False
+    callback.on_train_begin()
+    stop = len(val_losses) - 1
+    for epoch, (val_loss, loss) in enumerate(zip(val_losses, train_losses)):
+        callback.on_epoch_begin(epoch)
+        model.set_weights([np.array([[epoch + 1.0]], dtype="float32")])
+        callback.on_epoch_end(epoch, {"loss": float(loss), "val_loss": float(val_loss)})
+        if model.stop_training:
+            stop = epoch
+            break
+    callback.on_train_end()
+    return {"stage": "ran", "stop": int(stop), "final_weight": float(model.get_weights()[0].ravel()[0])}
 
 
-class DivergingRun(Check):
-    """Judged by behaviour: how many epochs ran, and whether the final weights are the best epoch's.
+def _stopper_run(val_losses, patience, train_losses=None) -> dict:
+    val_losses = [float(v) for v in val_losses]
+    if train_losses is None:  # lowest at epoch 1, then rising: a callback that watches "loss" stops at 1 + patience
+        train_losses = [0.5] + [round(0.4 + 0.02 * epoch, 4) for epoch in range(len(val_losses) - 1)]
+    return {"val_losses": val_losses, "train_losses": [float(v) for v in train_losses], "patience": int(patience)}
 
-    The callback is student code, so the kernel runs the fit and reports the trained model (config and
-    weights) and the val_loss history the run recorded. The grader rebuilds the model (it must be the check's
-    Dense(1)), computes its final validation loss itself, and replays the run in numpy: the recorded history
-    must be a prefix of the replay's, so a report cannot invent a curve that stops at the right time."""
-    name = "stops_diverging_run"
-    signature = "make_early_stopping()"
-    public_cases = (Case(diverging_run_inputs(np.random.default_rng(9)), None,
-                         "a linear model whose learning rate is too large, 24 epochs at most"),)
+
+def _stop_of(run: dict, **kwargs) -> int:
+    if kwargs.get("watch") == "loss":
+        return stopping_rule(run["train_losses"], int(run["patience"]))[0]
+    return stopping_rule(run["val_losses"], int(run["patience"]), **kwargs)[0]
+
+
+#: (keyword arguments of `_stop_of`, what that bug in the callback does to the stopping epoch).
+_STOP_VARIANTS = [
+    ({"reset": False}, "the count of epochs without improvement is not reset to 0 when an epoch improves, so the "
+                       "callback stops too early: reset self.wait at every improvement."),
+    ({"start": "zero"}, "the best loss starts at 0, below every loss, so no epoch ever improves and the callback "
+                        "stops after patience epochs: start it at float('inf'), so that epoch 0 is the first best."),
+    ({"strict": False}, "a tie counts as an improvement: an epoch improves only when its val_loss is strictly below "
+                        "the best so far (<, not <=)."),
+    ({"patience_shift": 1}, "the callback stops one epoch late: set stop_training at the epoch where the count "
+                            "reaches patience."),
+    ({"patience_shift": -1}, "the callback stops one epoch early: allow patience epochs without improvement."),
+    ({"never_stops": True}, "the callback never stops the training: set self.model.stop_training = True when the "
+                            "count reaches patience."),
+    ({"watch": "loss"}, "the callback watches the training loss: monitor logs['val_loss'], the validation loss."),
+]
+
+_STOPPER_PUBLIC_RUNS = [
+    _stopper_run([1.0, 0.8, 0.85, 0.7, 0.75, 0.78, 0.9, 0.72], 2),   # an improvement between two worse epochs
+    _stopper_run([0.9, 0.6, 0.6, 0.6, 0.7, 0.8, 0.9], 2),            # ties at epochs 2 and 3
+    _stopper_run([1.0, 0.7, 0.8, 0.75], 5),                          # training never stops early
+    _stopper_run([0.8, 0.9, 0.85, 0.95, 0.7], 3),                    # epoch 0 stays the best for a while
+]
+
+
+class PatienceStopper(Check):
+    """Two separable requirements (Partial): when the callback stops, and whose weights the model ends with.
+
+    The kernel drives the student's callback through fit's calls on scripted losses (`drive_callback`), for
+    each run of a case twice: with the run's patience (when does it stop, and whose weights does it keep then)
+    and with a patience longer than the run (whose weights does it keep when training never stops), so that
+    a callback that stops at the wrong epoch is still judged on its weights, and the other way round. The
+    grader computes the rule itself (`stopping_rule`), so the reference's report is not needed.
+    """
+    name = "patience_stopper"
+    signature = "make_patience_stopper(patience)"
+    expected_form = "a Keras callback (an instance of your PatienceStopper)"
+    public_cases = (
+        Case({"runs": _STOPPER_PUBLIC_RUNS, "_public": True}, None,
+             "four runs: a worse epoch before an improvement, ties, no early stop, epoch 0 the best"),
+    )
 
     def secret_inputs(self, rng):
-        return [diverging_run_inputs(rng)]
+        return [{"runs": [_stopper_run(_random_curve(rng, int(rng.integers(10, 20))), patience)
+                          for patience in (int(rng.integers(1, 3)), int(rng.integers(2, 5)), int(rng.integers(3, 5)))]}]
+
+    def hidden_inputs(self, rng):
+        start = float(np.round(rng.uniform(0.8, 1.2), 2))
+        return [{"runs": [_stopper_run([start, start - 0.1, start - 0.2], 2),                 # always improving
+                          _stopper_run([start, start + 0.1, start + 0.2, start - 0.5], 2)]}]  # epoch 0 the best
 
     def run(self, subject, inputs):
         import keras
 
-        made = subject()
-        callbacks = list(made) if isinstance(made, (list, tuple)) else [made]
-        for callback in callbacks:
+        reports = []
+        for run in inputs["runs"]:
+            callback = subject(int(run["patience"]))
+            if isinstance(callback, keras.callbacks.EarlyStopping):
+                return {"stage": "keras_early_stopping"}
             if not isinstance(callback, keras.callbacks.Callback):
-                kind = (f"the class {callback.__name__}" if isinstance(callback, type)
-                        else type(callback).__name__)
+                kind = f"the class {callback.__name__}" if isinstance(callback, type) else type(callback).__name__
                 return {"stage": "not_callback", "kind": kind}
-        keras.utils.set_random_seed(0)
-        try:
-            model, history = fit_diverging_run(callbacks, inputs)
-        except Exception as exc:  # noqa: BLE001 - the message explains what went wrong inside model.fit
-            return {"stage": "fit_error", "detail": f"{type(exc).__name__}: {_short(exc)}"}
-        return {"stage": "trained", "model": report_model(model),
-                "val_losses": np.asarray(history.history.get("val_loss", []), dtype=np.float64)}
+            stopped = drive_callback(callback, run["val_losses"], run["train_losses"])
+            unstopped = drive_callback(subject(len(run["val_losses"]) + 1), run["val_losses"], run["train_losses"])
+            reports.append({"stop": stopped["stop"], "final_weight": stopped["final_weight"],
+                            "final_weight_unstopped": unstopped["final_weight"]})
+        return {"stage": "ran", "runs": reports}
 
     def compare(self, inputs, got, expected):
-        if not isinstance(got, dict):
-            return f"{self.signature} returned something the check cannot read."
-        stage = got.get("stage")
-        if stage == "not_callback":
-            return (f"{self.signature} returned {got.get('kind')}, not a Keras callback object. Return an instance, "
-                    "e.g. keras.callbacks.EarlyStopping(...) with its arguments (note the parentheses).")
-        if stage == "fit_error":
-            return f"model.fit with your callback raised {got.get('detail')}"
-        if stage != "trained":
-            return f"{self.signature}: the check cannot read what the run reported."
-        try:
-            model = rebuild_model(got.get("model"))
-        except ModelRejected as exc:
-            return f"The model the run trained cannot be checked: {exc}."
-        if not _is_the_checks_model(model):
-            return (f"The run reported a model other than the check's Dense(1) on two inputs: the callback "
-                    f"from {self.signature} must only stop the training, not replace the model.")
-        try:
-            losses = np.asarray(got.get("val_losses"), dtype=np.float64).ravel()
-        except (TypeError, ValueError):
-            return "The run reported a val_loss history the check cannot read."
-        epochs = int(inputs["epochs"])
-        if losses.size == 0:
-            return "The run recorded no val_loss: the check fits with validation_data, so this should not happen."
-        replay = replay_diverging_run(inputs)
-        if losses.size > epochs or not np.allclose(losses, replay[:losses.size], rtol=REPLAY_RTOL, atol=1e-9,
-                                                   equal_nan=True):
-            return (f"The val_loss the run recorded ({fmt(losses, 30)}) is not what its training gives "
-                    f"({fmt(replay[:max(1, min(losses.size, epochs))], 30)}): the callback changed the training "
-                    "itself (the learning rate, the weights or the data). Return an EarlyStopping callback, which "
-                    "only decides when to stop and which weights to keep.")
-        finite = np.where(np.isfinite(losses), losses, np.inf)
-        best = int(np.argmin(finite))
-        stop = losses.size - 1
-        curve = f"val_loss per epoch: {fmt(losses, 30)}"
-        if losses.size >= epochs and stop - best > MAX_EPOCHS_AFTER_BEST:
-            return (f"The callback never stopped the diverging run: all {epochs} epochs ran, although val_loss was "
-                    f"lowest at epoch {best} and then grew ({curve}). Monitor 'val_loss' with patience=3.")
-        if stop <= best:
-            return (f"The callback stopped at epoch {stop} while val_loss was still falling ({curve}). Stop when "
-                    "val_loss has not improved for 3 epochs: monitor='val_loss' (mode 'min' or 'auto', since a "
-                    "lower loss is better).")
-        if stop - best > MAX_EPOCHS_AFTER_BEST:
-            return (f"The callback stopped at epoch {stop}, {stop - best} epochs after the best epoch {best}: that is "
-                    f"too late while the loss explodes ({curve}). Use patience=3.")
-        X_val, y_val = np.asarray(inputs["X_val"], dtype=np.float64), np.asarray(inputs["y_val"], dtype=np.float64)
-        final = float(np.mean((predict(model, X_val).ravel() - y_val.ravel()) ** 2))
-        if not np.isfinite(final) or final > RESTORED_FACTOR * finite[best] + 1e-9:
-            last = "the last epoch's" if np.isfinite(final) and np.isclose(final, losses[-1], rtol=1e-3) else "other"
-            return (f"Training stopped at the right time (epoch {stop}, best epoch {best}), but the model kept "
-                    f"{last} weights: its val_loss is {final:.4g}, the best epoch's was {finite[best]:.4g}. Pass "
-                    "restore_best_weights=True so that the weights of the best epoch come back.")
+        sig = self.signature
+        if not isinstance(got, dict) or "stage" not in got:
+            return f"{sig} returned something the check cannot read."
+        if got["stage"] == "keras_early_stopping":
+            return (f"{sig} returned Keras's own EarlyStopping. This exercise asks you to repair the draft: return an "
+                    "instance of your fixed PatienceStopper, not keras.callbacks.EarlyStopping.")
+        if got["stage"] == "not_callback":
+            return (f"{sig} returned {got.get('kind')}, not a Keras callback object: return an instance, "
+                    "PatienceStopper(patience) (note the parentheses).")
+        runs, reports = inputs["runs"], got.get("runs")
+        if got["stage"] != "ran" or not isinstance(reports, list) or len(reports) != len(runs) or not all(
+                isinstance(r, dict) and isinstance(r.get("stop"), int) and
+                all(isinstance(r.get(k), float) for k in ("final_weight", "final_weight_unstopped")) for r in reports):
+            return f"{sig}: the check cannot read what the callback did."
+        public = bool(inputs.get("_public"))
+        stops = [r["stop"] for r in reports]
+        rights = [_stop_of(run) for run in runs]
+        stop_problem = None
+        if stops != rights:
+            stop_problem = self._stop_problem(runs, stops, rights, public)
+        return requirements([
+            (stop_problem is None, stop_problem or ""),
+            (self._weights_problem(runs, reports, public) is None, self._weights_problem(runs, reports, public) or ""),
+        ])
+
+    @staticmethod
+    def _stop_problem(runs, stops, rights, public) -> str:
+        i = next(i for i, (s, r) in enumerate(zip(stops, rights)) if s != r)
+        run = runs[i]
+        head = f"The callback stops at the wrong epoch in {sum(s != r for s, r in zip(stops, rights))} of {len(runs)} runs."
+        if public:
+            head += (f" For val_losses={run['val_losses']} and patience={run['patience']} it stopped the training after "
+                     f"epoch {stops[i]}; it should stop after epoch {rights[i]}.")
+        found = _explained_by(runs, stops, _STOP_VARIANTS, _stop_of)
+        if len(found) == 1:
+            return f"{head} In it, {found[0]}"
+        return (f"{head} Compare the draft with the rule of Exercise 3: the first epoch is the first best, an "
+                "improvement resets the count, and training stops when the count reaches patience.")
+
+    @staticmethod
+    def _weights_problem(runs, reports, public) -> str | None:
+        """The first run whose final weights are not the best epoch's: when training runs to its end, then when
+        the callback stopped it (the best of the epochs that ran)."""
+        for when, key in ((" when training runs to its end", "final_weight_unstopped"), (" after it stopped", "final_weight")):
+            for run, report in zip(runs, reports):
+                losses = run["val_losses"]
+                last = len(losses) - 1 if key == "final_weight_unstopped" else report["stop"]
+                _, best = stopping_rule(losses[:last + 1], len(losses) + 1)
+                final = report[key]
+                if final == best + 1.0:
+                    continue
+                where = f" (val_losses={losses})" if public else ""
+                if final == last + 1.0:
+                    return (f"The model ended{when} with the weights of the last epoch that ran (epoch {last}), not "
+                            f"those of the best epoch ({best}){where}. Either the saved weights are not a copy "
+                            "(self.model.weights are the live variables, which keep changing: save "
+                            "self.model.get_weights()) or they are never set back at the end of training (on_train_end).")
+                if final == float(int(final)) and 1 <= final <= last + 1:
+                    return (f"The model ended{when} with the weights of epoch {int(final) - 1}, not those of the best "
+                            f"epoch ({best}){where}: save the weights at each improvement, and set those back at the "
+                            "end of training.")
+                return (f"The model ended{when} with weights the training never had{where}: at the end of training set "
+                        f"back the weights saved at the best epoch ({best}), with self.model.set_weights.")
         return None
 
 
@@ -664,7 +861,7 @@ l1_l2_penalty = Penalty()
 batchnorm_training = BatchNormTraining()
 batchnorm_inference = BatchNormInference()
 early_stopping_epochs = EarlyStoppingRule()
-stops_diverging_run = DivergingRun()
+patience_stopper = PatienceStopper()
 
 CHECKS = CheckSet("09_regularization", [l1_l2_penalty, batchnorm_training, batchnorm_inference,
-                                        early_stopping_epochs, stops_diverging_run])
+                                        early_stopping_epochs, patience_stopper])
