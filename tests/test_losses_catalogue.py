@@ -25,19 +25,30 @@ from autograder.grading.judge import judge_part
 SEEDS = (11, 12, 13)
 TRAINING_SEEDS = (11,)
 
-_FIT = '''
-def fit_regressor(X, y, loss, epochs=8):
-    model = keras.Sequential([keras.Input(shape=(X.shape[1],)), keras.layers.Dense(16, activation="relu"),
-                              keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=LR), loss=LOSS)
-    history = model.fit(X, y, epochs=EPOCHS, batch_size=32, verbose=0)
-    return model, history.history["loss"]
+_CHOOSE = '''
+def choose_loss(X_train, y_train, X_val, y_val, losses):
+    models, val_errors = {}, {}
+    for name, loss in losses.items():
+        model = keras.Sequential([keras.Input(shape=(X_train.shape[1],)), HIDDEN keras.layers.Dense(OUT)])
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=LR), loss=LOSS)
+        FIT
+        predictions = PREDICT
+        models[name] = model
+        val_errors[name] = MEASURE
+    best_name = CHOOSE
+    return RETURN
 '''
 
 
-def fit(lr="0.05", loss="loss", epochs="epochs"):
-    """A fit_regressor that differs from the statement in one place."""
-    return _FIT.replace("LR", lr).replace("LOSS", loss).replace("EPOCHS", epochs)
+def choose(hidden="keras.layers.Dense(16, activation='relu'),", out="1", lr="0.05", loss="loss",
+           fit="model.fit(X_train, y_train, epochs=8, batch_size=32, verbose=0)",
+           predict="np.asarray(model(X_val)).ravel()",
+           measure="float(np.median(np.abs(predictions - y_val)))", choose_by="min(val_errors, key=val_errors.get)",
+           ret="best_name, models, val_errors"):
+    """A choose_loss that differs from the reference in one place."""
+    return (_CHOOSE.replace("HIDDEN", hidden).replace("OUT", out).replace("LR", lr).replace("LOSS", loss)
+            .replace("FIT", fit).replace("PREDICT", predict).replace("MEASURE", measure)
+            .replace("CHOOSE", choose_by).replace("RETURN", ret))
 
 
 WRONG = {
@@ -51,6 +62,8 @@ WRONG = {
          "one MSE per sample"),
         ("axis 0", "def mse(y_true, y_pred):\n    return np.mean((y_true - y_pred) ** 2, axis=0)",
          "mean over the samples only"),
+        # Matches no diagnosis: the honest message says what was expected and what came back.
+        ("cubed errors", "def mse(y_true, y_pred):\n    return np.mean(np.abs(y_true - y_pred) ** 3)", "tolerance 1e-05"),
     ],
     "binary_crossentropy": [
         ("no clipping", "def binary_crossentropy(y_true, y_pred, from_logits=False):\n"
@@ -158,32 +171,63 @@ WRONG = {
         ("mae", "def huber_loss(delta=1.0):\n    def loss(y_true, y_pred):\n"
                 "        return ops.mean(ops.abs(y_true - y_pred))\n    return loss", "mean absolute error"),
         ("value, not a function", "def huber_loss(delta=1.0):\n    return delta", "not a function"),
+        # The stated rules beyond the values: one number, and keras.ops (a point each).
+        ("one value per sample", "def huber_loss(delta=1.0):\n    def loss(y_true, y_pred):\n"
+                                 "        r = ops.abs(y_true - y_pred)\n"
+                                 "        return ops.mean(ops.where(r <= delta, 0.5 * r ** 2, delta * (r - 0.5 * delta)), axis=-1)\n"
+                                 "    return loss", "one value per sample"),
+        ("numpy inside", "def huber_loss(delta=1.0):\n    def loss(y_true, y_pred):\n"
+                         "        r = np.abs(np.asarray(y_true) - np.asarray(y_pred))\n"
+                         "        return np.mean(np.where(r <= delta, 0.5 * r ** 2, delta * (r - 0.5 * delta)))\n"
+                         "    return loss", "traced into a graph"),
+        ("float() on a tensor", "def huber_loss(delta=1.0):\n    def loss(y_true, y_pred):\n"
+                                "        r = ops.abs(y_true - y_pred)\n"
+                                "        big = float(ops.max(r)) > delta\n"
+                                "        return ops.mean(ops.where(r <= delta, 0.5 * r ** 2, delta * (r - 0.5 * delta)))\n"
+                                "    return loss", "traced into a graph"),
+        # Matches no diagnosis.
+        ("quadratic branch cubed", "def huber_loss(delta=1.0):\n    def loss(y_true, y_pred):\n"
+                                   "        r = ops.abs(y_true - y_pred)\n"
+                                   "        return ops.mean(ops.where(r <= delta, 0.5 * r ** 3, delta * (r - 0.5 * delta)))\n"
+                                   "    return loss", "tolerance 0.0001"),
     ],
-    "huber_training": [
+    "choose_loss": [
         ("numpy huber", "def huber_loss(delta=1.0):\n    def loss(y_true, y_pred):\n"
                         "        r = np.abs(y_true - y_pred)\n"
                         "        return np.mean(np.where(r <= delta, 0.5 * r ** 2, delta * (r - 0.5 * delta)))\n"
                         "    return loss", "write huber_loss with keras.ops"),
-        ("compiled with mse", fit(loss="'mse'"), "not compiled with the loss passed"),
-        ("one epoch", fit(epochs="1"), "one value per epoch"),
-        ("never learns", fit(lr="0.0"), "did not go down"),
-        ("sign flipped huber", "def huber_loss(delta=1.0):\n    def loss(y_true, y_pred):\n"
-                               "        r = ops.abs(ops.cast(y_true, y_pred.dtype) - y_pred)\n"
-                               "        return -ops.mean(ops.where(r <= delta, 0.5 * r ** 2, delta * (r - 0.5 * delta)))\n"
-                               "    return loss", "went negative"),
-        ("model not returned", fit().replace("return model, history", "return history.history['loss'], history"),
-         "not the trained keras.Model"),
+        # The stated rules about each model.
+        ("every model compiled with mse", choose(loss="'mse'"), "was not compiled with losses['huber']"),
+        ("relu output", choose(out="1, activation='relu'"), "activation='relu'"),
+        ("two outputs", choose(out="2"), "Dimensions must be equal"),
+        ("too big", choose(hidden="keras.layers.Dense(64, activation='relu'), keras.layers.Dense(64, activation='relu'),"),
+         "at most 2,000 parameters"),
+        # The stated rules about the measurement.
+        ("measured on the training data", choose(predict="np.asarray(model(X_train)).ravel()",
+                                                 measure="float(np.median(np.abs(predictions - y_train)))"),
+         "on the training data"),
+        ("mean absolute error", choose(measure="float(np.mean(np.abs(predictions - y_val)))"), "the mean absolute error"),
+        ("(m, 1) against (m,)", choose(predict="model.predict(X_val, verbose=0)"), "broadcast"),
+        # The stated rules about the choice and the return value.
+        ("the highest error chosen", choose(choose_by="max(val_errors, key=val_errors.get)"), "best_name is 'mse'"),
+        ("no training", choose(fit="pass"), "has not learned the plane"),
+        ("only the name returned", choose(ret="best_name"), "should return a triple"),
+        ("the chosen model only", choose(ret="best_name, models[best_name], val_errors"), "models should be a dict"),
+        ("one model for every loss", choose(ret="best_name, {n: models[best_name] for n in models}, val_errors"),
+         "not compiled with losses"),
         # Built-in Keras only: a Lambda layer or a subclassed model is refused, however well it trains.
-        ("Lambda layer", fit().replace('keras.layers.Dense(1)])', 'keras.layers.Dense(1), '
-                                       'keras.layers.Lambda(lambda t: t * 1.0)])'), "Lambda layer"),
+        ("Lambda layer", choose(hidden="keras.layers.Dense(16, activation='relu'), keras.layers.Lambda(lambda t: t * 1.0),"),
+         "Lambda layer"),
         ("subclassed model", "class Regressor(keras.Model):\n    def __init__(self):\n        super().__init__()\n"
                              "        self.hidden = keras.layers.Dense(16, activation='relu')\n"
                              "        self.out = keras.layers.Dense(1)\n"
-                             "    def call(self, x):\n        return self.out(self.hidden(x))\n"
-                             "def fit_regressor(X, y, loss, epochs=8):\n    model = Regressor()\n"
-                             "    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss=loss)\n"
-                             "    history = model.fit(X, y, epochs=epochs, batch_size=32, verbose=0)\n"
-                             "    return model, history.history['loss']", "not a built-in Keras class"),
+                             "    def call(self, x):\n        return self.out(self.hidden(x))\n" +
+         choose().replace("model = keras.Sequential([keras.Input(shape=(X_train.shape[1],)), "
+                          "keras.layers.Dense(16, activation='relu'), keras.layers.Dense(1)])", "model = Regressor()"),
+         "not a built-in Keras class"),
+        # Matches no diagnosis: the honest message names the rule and shows both numbers on the public case.
+        ("median squared error", choose(measure="float(np.median((predictions - y_val) ** 2))"),
+         "it reports"),
     ],
 }
 
@@ -228,19 +272,32 @@ ALTERNATIVES = {
         "def huber_loss(delta=1.0):\n    def loss(y_true, y_pred):\n"
         "        r = y_pred - y_true\n"
         "        quadratic = 0.5 * ops.square(r)\n"
-        "        return ops.mean(ops.where(ops.abs(r) > delta, delta * ops.abs(r) - 0.5 * delta ** 2, quadratic), axis=-1)\n"
+        "        return ops.mean(ops.where(ops.abs(r) > delta, delta * ops.abs(r) - 0.5 * delta ** 2, quadratic))\n"
+        "    return loss",
+        # From the identity delta (r - delta/2) + max(delta - r, 0)**2 / 2, in float32 end to end.
+        "def huber_loss(delta=1.0):\n    def loss(y_true, y_pred):\n"
+        "        r = ops.abs(ops.cast(y_true, 'float32') - ops.cast(y_pred, 'float32'))\n"
+        "        return ops.mean(delta * (r - 0.5 * delta) + 0.5 * ops.square(ops.maximum(delta - r, 0.0)))\n"
         "    return loss",
     ],
-    "huber_training": [
-        "def huber_loss(delta=1.0):\n    return keras.losses.Huber(delta=delta)\n" + fit().replace(
-            "return model, history.history[\"loss\"]", "return model, history"),
-        "def fit_regressor(X, y, loss, epochs=8):\n"
-        "    inputs = keras.Input(shape=(X.shape[1],))\n"
-        "    hidden = keras.layers.Dense(16, activation='relu')(inputs)\n"
-        "    model = keras.Model(inputs, keras.layers.Dense(1)(hidden))\n"
-        "    model.compile(optimizer='adam', loss=loss)\n"
-        "    model.optimizer.learning_rate = 0.05\n"
-        "    return model, model.fit(X, y.reshape(-1, 1), epochs=epochs, batch_size=32, verbose=0).history['loss']",
+    "choose_loss": [
+        # A linear model (no hidden layer), trained longer; Keras's own Huber as huber_loss.
+        "def huber_loss(delta=1.0):\n    return keras.losses.Huber(delta=delta)\n" +
+        choose(hidden="", lr="0.1", fit="model.fit(X_train, y_train, epochs=40, batch_size=32, verbose=0)"),
+        # The Functional API, model.predict and a sort, in float32 throughout.
+        "def choose_loss(X_train, y_train, X_val, y_val, losses):\n"
+        "    results = []\n"
+        "    for name in sorted(losses):\n"
+        "        inputs = keras.Input(shape=(X_train.shape[1],))\n"
+        "        hidden = keras.layers.Dense(12, activation='tanh')(inputs)\n"
+        "        model = keras.Model(inputs, keras.layers.Dense(1)(hidden))\n"
+        "        model.compile(optimizer='adam', loss=losses[name])\n"
+        "        model.optimizer.learning_rate = 0.05\n"
+        "        model.fit(X_train.astype('float32'), y_train.reshape(-1, 1).astype('float32'), epochs=10, verbose=0)\n"
+        "        error = np.median(np.abs(model.predict(X_val, verbose=0)[:, 0] - y_val.astype('float32')))\n"
+        "        results.append((np.float32(error), name, model))\n"
+        "    best = min(results, key=lambda r: r[0])\n"
+        "    return best[1], {n: m for _, n, m in results}, {n: e for e, n, _ in results}",
     ],
 }
 
@@ -254,9 +311,9 @@ def reference(course):
 
 
 def subject(name, code, namespace):
-    """What a test cell hands the check: the function, or for training the pair (fit_regressor, huber_loss)."""
-    if name == "huber_training":
-        return define(code, "fit_regressor", namespace), define(code, "huber_loss", namespace)
+    """What a test cell hands the check: the function, or for the choice the pair (choose_loss, huber_loss)."""
+    if name == "choose_loss":
+        return define(code, "choose_loss", namespace), define(code, "huber_loss", namespace)
     function = {"huber_values": "huber_loss"}.get(name, name)
     return define(code, function, namespace)
 
@@ -266,7 +323,7 @@ def reference_subject(name, namespace):
 
 
 def seeds(name):
-    return TRAINING_SEEDS if name == "huber_training" else SEEDS
+    return TRAINING_SEEDS if name == "choose_loss" else SEEDS
 
 
 _TRAINING_REFERENCE: dict[int, dict] = {}
@@ -281,7 +338,7 @@ def grade(name, answer, correct, seed):
     the answer's report already holds, judged by the same Check.judge that the Jupyter check uses.
     """
     check = losses.CHECKS[name]
-    if name != "huber_training":
+    if name != "choose_loss":
         return simulate_grading(losses.CHECKS, check, answer, correct, seed), public_message(check, answer)
     return grade_trained_part(losses.CHECKS, check, answer, correct, seed, _TRAINING_REFERENCE)
 
@@ -315,25 +372,34 @@ def test_alternative_correct_answer_gets_full_marks(reference, correct, name, co
 # ------------------------------------------------------------------------------------------ attacks
 # A kernel whose check `run` was replaced (or whose keras was patched) reports whatever it likes. Each
 # attack is what such a kernel sends: `forge(namespace, kernel_inputs)` sees only what a kernel sees
-# (the training data, delta, epochs and seed, never the "_" keys) and returns the report.
-_FABRICATED_LOSSES = np.linspace(3.0, 0.3, 8)
-
-
-def _statement_model(X):
+# (the training and validation data, delta, the candidates' names and the seed, never the "_" keys).
+def _small_model(X, units=1):
     import keras
 
     return keras.Sequential([keras.Input(shape=(X.shape[1],)), keras.layers.Dense(16, activation="relu"),
-                             keras.layers.Dense(1)])
+                             keras.layers.Dense(units)])
 
 
-def _report_as_trained(namespace, inputs, model):
-    """The report a forger sends for `model`: compiled with the loss it was given, a loss curve made up."""
+def _candidates(namespace, inputs):
+    huber = namespace["huber_loss"](inputs["delta"])
+    return {name: ("mse" if name == "mse" else huber) for name in inputs["candidates"]}
+
+
+def _report_as_chosen(namespace, inputs, make_model, errors=None, best="huber"):
+    """The report a forger sends: one model per candidate from `make_model`, compiled with its loss, and the
+    validation errors `errors` (made up) or, when None, those the models really have."""
     import keras
 
-    loss = namespace["huber_loss"](inputs["delta"])
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss=loss)
-    return {"stage": "trained", "model": report_model(model), "given_loss": losses._describe(loss),
-            "losses": _FABRICATED_LOSSES}
+    candidates = _candidates(namespace, inputs)
+    models, measured = {}, {}
+    for name, loss in candidates.items():
+        model = make_model(inputs)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss=loss)
+        models[name] = report_model(model)
+        if errors is None:
+            measured[name] = float(np.median(np.abs(predict(model, inputs["X_val"]).ravel() - inputs["y_val"])))
+    return {"stage": "chosen", "described": {n: losses._describe(l) for n, l in candidates.items()}, "best": best,
+            "best_kind": "a str", "models": models, "errors": errors or measured}
 
 
 def lookup_regressor(X, y, sharpness=1e3):
@@ -352,13 +418,20 @@ def lookup_regressor(X, y, sharpness=1e3):
     return model
 
 
-def _lambda_regressor(X):
+def _lookup_of_all_data(inputs):
+    """A lookup of every public row, training and validation: perfect on the validation data."""
+    return lookup_regressor(np.concatenate([inputs["X_train"], inputs["X_val"]]),
+                            np.concatenate([inputs["y_train"], inputs["y_val"]]))
+
+
+def _lambda_regressor(inputs):
     import keras
 
-    return keras.Sequential([keras.Input(shape=(X.shape[1],)), keras.layers.Lambda(lambda t: t[:, :1] * 2.0)])
+    return keras.Sequential([keras.Input(shape=(np.shape(inputs["X_train"])[1],)),
+                             keras.layers.Lambda(lambda t: t[:, :1] * 2.0)])
 
 
-def _subclassed_regressor(X):
+def _subclassed_regressor(inputs):
     import keras
 
     class Regressor(keras.Model):
@@ -370,24 +443,31 @@ def _subclassed_regressor(X):
             return self.out(x)
 
     model = Regressor()
-    model(np.zeros((1, X.shape[1]), dtype="float32"))
+    model(np.zeros((1, np.shape(inputs["X_train"])[1]), dtype="float32"))
     return model
 
 
 ATTACKS = {
-    "huber_training": [
-        ("old claims: a perfect fit, no model",
-         lambda ns, inp: {"stage": "trained", "given_loss": True, "losses": _FABRICATED_LOSSES,
-                          "predictions": np.asarray(inp["y"])}, "no trained model was reported"),
-        ("an untrained model with a made-up loss curve",
-         lambda ns, inp: _report_as_trained(ns, inp, _statement_model(inp["X"])), "fresh points"),
-        ("exact lookup of the training arrays",
-         lambda ns, inp: _report_as_trained(ns, inp, lookup_regressor(inp["X"], inp["y"])), "fresh points"),
-        ("compiled loss claimed, model compiled with mse",
-         lambda ns, inp: {**_report_as_trained(ns, inp, _statement_model(inp["X"])), "given_loss": json.dumps("mse")},
-         "not compiled with the loss passed"),
-        ("Lambda layer", lambda ns, inp: _report_as_trained(ns, inp, _lambda_regressor(inp["X"])), "Lambda layer"),
-        ("subclassed model", lambda ns, inp: _report_as_trained(ns, inp, _subclassed_regressor(inp["X"])),
+    "choose_loss": [
+        ("claims only: a choice and perfect errors, no models",
+         lambda ns, inp: {"stage": "chosen", "best": "huber", "errors": {"mse": 1.0, "huber": 0.0}},
+         "models should be a dict"),
+        ("untrained models with made-up errors",
+         lambda ns, inp: _report_as_chosen(ns, inp, lambda i: _small_model(i["X_train"]), {"mse": 1.0, "huber": 0.1}),
+         "not the median absolute error"),
+        ("untrained models, honestly measured",
+         lambda ns, inp: _report_as_chosen(ns, inp, lambda i: _small_model(i["X_train"])), "fresh points"),
+        ("exact lookup of every public row",
+         lambda ns, inp: _report_as_chosen(ns, inp, _lookup_of_all_data), "fresh points"),
+        ("compile settings claimed for a model compiled with mse",
+         lambda ns, inp: {**_report_as_chosen(ns, inp, lambda i: _small_model(i["X_train"])),
+                          "described": {"mse": json.dumps("mse"), "huber": json.dumps("mse")}},
+         "was not compiled with losses"),
+        ("two outputs per sample",
+         lambda ns, inp: _report_as_chosen(ns, inp, lambda i: _small_model(i["X_train"], units=2), {"mse": 1.0, "huber": 0.5}),
+         "ends with 2 units"),
+        ("Lambda layer", lambda ns, inp: _report_as_chosen(ns, inp, _lambda_regressor), "Lambda layer"),
+        ("subclassed model", lambda ns, inp: _report_as_chosen(ns, inp, _subclassed_regressor),
          "not a built-in Keras class"),
     ],
 }
@@ -415,20 +495,29 @@ def forged_verdict(name, correct, forge, namespace, seed):
                           for part, entries in ATTACKS.items() for label, forge, advice in entries])
 def test_lying_kernel_scores_zero(reference, correct, part, label, forge, advice):
     verdict = forged_verdict(part, correct, forge, reference, TRAINING_SEEDS[0])
-    assert not verdict.passed, f"{label} passed"
+    assert not verdict.passed and verdict.credit == 0, f"{label} earned {verdict.credit}"
     assert advice in verdict.feedback or advice in verdict.detail, (verdict.feedback, verdict.detail)
 
 
-def test_trained_model_is_judged_on_fresh_samples_the_kernel_never_sees():
+def test_chosen_model_is_judged_on_fresh_samples_the_kernel_never_sees():
     """The grader's evaluation data are fresh points of the same problem, in "_" keys, sharing no row with the
-    training arrays; a lookup of those arrays, perfect on them (so it passed when judged on its own training
-    data), is far off on the fresh points."""
-    check = losses.CHECKS["huber_training"]
-    for case in [c.inputs for c in check.public_cases] + [grader_inputs(seed)["huber_training"][0] for seed in SEEDS]:
-        assert set(case) - set(kernel_view(case)) == {"_X_eval", "_y_eval"}
-        assert not any((case["X"] == row).all(axis=1).any() for row in case["_X_eval"])
-        lookup = lookup_regressor(case["X"], case["y"])
-        y, y_eval = np.asarray(case["y"]), np.asarray(case["_y_eval"])
-        assert np.median(np.abs(predict(lookup, case["X"]).ravel() - y)) < 1e-3
-        spread = np.median(np.abs(y_eval - np.median(y_eval)))
-        assert np.median(np.abs(predict(lookup, case["_X_eval"]).ravel() - y_eval)) > losses._TRAIN_MEDIAN_RATIO * spread
+    public arrays; a lookup of those arrays, perfect on them (so it would pass if judged on them), is far off on
+    the fresh points."""
+    check = losses.CHECKS["choose_loss"]
+    for case in [c.inputs for c in check.public_cases] + [grader_inputs(seed)["choose_loss"][0] for seed in SEEDS]:
+        assert set(case) - set(kernel_view(case)) <= {"_X_eval", "_y_eval", "_public"}
+        public_rows = np.concatenate([case["X_train"], case["X_val"]])
+        assert not any((public_rows == row).all(axis=1).any() for row in case["_X_eval"])
+        lookup = _lookup_of_all_data(case)
+        assert np.median(np.abs(predict(lookup, case["X_val"]).ravel() - case["y_val"])) < 1e-3
+        y_eval = np.asarray(case["_y_eval"])
+        assert np.median(np.abs(predict(lookup, case["_X_eval"]).ravel() - y_eval)) > losses.QUALITY_THRESHOLD
+
+
+def test_a_measurement_that_misses_the_rule_keeps_the_other_points(reference, correct):
+    """With a well-trained Huber model chosen, a measurement by the mean instead of the median still earns the
+    quality point and the choice point: 2 of 3."""
+    answer = subject("choose_loss", choose(measure="float(np.mean(np.abs(predictions - y_val)))"), reference)
+    verdict, _ = grade("choose_loss", answer, correct["choose_loss"], TRAINING_SEEDS[0])
+    assert not verdict.passed and abs(verdict.credit - 2 / 3) < 1e-9, verdict
+    assert "the mean absolute error" in verdict.feedback, verdict.feedback

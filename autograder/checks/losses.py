@@ -1,12 +1,55 @@
-"""Checks for 04_losses: MSE, binary and categorical cross-entropy on probabilities and on logits,
-and a Huber loss written with keras.ops that Keras can train a model with.
+"""Checks for 04_losses: MSE, binary and categorical cross-entropy on probabilities and on logits, a Huber
+loss written with keras.ops, and a choice between MSE and that Huber loss made by a validation measurement.
 
 Every loss here is reduced to one number, the mean over the batch, as Keras's loss classes do by default.
 
-The training part is judged from the trained model itself, never from facts the kernel states about it:
-the kernel reports what fit_regressor returned (the model as `model_data.report_model` plain data, and its
-list of losses), and the grader rebuilds the model, reads its compile settings and judges its predictions
-on fresh samples of the same problem, held in grader-only "_" keys: never the arrays it was trained on.
+The choice part is judged from the trained models themselves, never from facts the kernel states about them:
+the kernel reports what choose_loss returned (the chosen name, every candidate's model as
+`model_data.report_model` plain data, and the validation errors it measured), and the grader rebuilds each
+model, reads its compile settings, measures it on the validation rows itself, and judges the chosen one on
+fresh samples of the same problem, held in grader-only "_" keys: never the arrays it was trained or
+validated on.
+
+Stated rules (part / rule / how it is checked). Found 26, checked 23, suggestions only 3 (the last line is
+how the points are split, not a rule).
+- mse, bce, cce / one number, the mean over the batch (Keras's reduction) / shape messages (per sample, per
+  class, axis 0), diagnoses (sum, mean over every entry)
+- mse, bce, cce / numpy only, not keras.losses / suggestion only (the statement says so)
+- mse / the mean of (y_true - y_pred) ** 2 over every entry, (m,) or (m, k) / values; diagnoses (sum, root,
+  MAE, half, raw errors, square of the mean)
+- bce / -mean(y log p + (1 - y) log(1 - p)) / values; diagnoses (sign, sum, labels swapped)
+- bce / probabilities clipped to [EPSILON, 1 - EPSILON], EPSILON = 1e-7 / public and secret p of exactly 0
+  and 1, at a 5% tolerance there; message for nan and for another epsilon
+- bce / from_logits honoured / logit cases; diagnosis "y_pred holds logits"
+- bce / logits: the stable softplus form, no sigmoid first / logits up to 1e4; diagnoses (capped at 16.1,
+  overflow)
+- cce / sum over the classes (axis=-1), mean over the samples / m != k in every case; diagnoses (axes
+  swapped, softmax over the batch)
+- cce / clipping as in bce; log-softmax with the row maximum / edge and large-logit cases; diagnoses
+- all numeric parts / answers in float32 pass / `compare.matches` (absolute floor), catalogue alternatives
+- huber_values / huber_loss(delta) returns a function loss(y_true, y_pred) / `compare`: callable
+- huber_values / 0.5 r**2 for |r| <= delta, delta (|r| - delta / 2) beyond / values, Keras's float32 Huber as
+  twin; diagnoses (branches swapped, no 0.5, no offset, MSE, MAE, sum, sign)
+- huber_values / the mean over every entry, one number / the returned shape (Partial, 1 of 2)
+- huber_values / written with keras.ops: works traced into a graph / the kernel runs it in tf.function too
+  (Partial, 1 of 2)
+- huber_values / cast y_true to y_pred's dtype / suggestion only (the hint says so)
+- choose_loss / return (best_name, models, val_errors): a name, a dict of models, a dict of floats / type and
+  key messages for each
+- choose_loss / one model per candidate, compiled with that candidate's loss / compile settings read from each
+  model's config and compared with Keras's description of the loss the kernel handed in
+- choose_loss / a regression model: last layer Dense(1), no activation / from the rebuilt model's layers
+- choose_loss / a small network, at most 2,000 parameters / counted on the rebuilt model
+- choose_loss / built-in Keras layers only / `rebuild_model` (Lambda, subclassed models refused)
+- choose_loss / trained on X_train, y_train / the chosen model judged on fresh points (below)
+- choose_loss / val_errors[name] = median |prediction - y_val| of that name's model / the grader measures
+  every model itself; diagnoses (training data, mean, squared, an (m, m) broadcast)
+- choose_loss / best_name is the name with the lowest validation error / against the grader's measurement
+- choose_loss / the chosen model predicts fresh points of the problem within a median error of 0.55 /
+  200 fresh points without outliers, in "_" keys
+- choose_loss / huber_loss from Exercise 4 trains inside model.fit / a graph error names keras.ops
+- choose_loss / quality first, then a point each for the measurement and the choice (Partial)
+- choose_loss / the same network and settings for every candidate / suggestion only
 """
 from __future__ import annotations
 
@@ -15,8 +58,8 @@ import json
 import numpy as np
 
 from .compare import close, compare_array, fmt
-from .core import Case, Check, CheckSet
-from .model_data import one_line, ModelRejected, over_budget, predict, rebuild_model, report_model
+from .core import Case, Check, CheckSet, Partial, describe_value, requirements
+from .model_data import ModelRejected, layer_summary, one_line, predict, rebuild_model, report_model
 
 #: The clipping constant the exercise states (Keras's default `keras.config.epsilon()`).
 EPSILON = 1e-7
@@ -370,9 +413,30 @@ _HUBER_DIAGNOSES = [
 ]
 
 
+#: Words in the errors a numpy or Python-branching loss raises inside a compiled graph (tf.function, model.fit).
+_GRAPH_ERROR_WORDS = ("symbolic", "numpy", "graph", "truth value", "operatornotallowed", "__array__", "iterating over")
+_KERAS_OPS_ADVICE = ("Inside model.fit a loss receives symbolic tensors, so numpy calls (np.abs, np.where), float() "
+                     "and Python if/else on tensors fail there: write huber_loss with keras.ops (ops.abs, ops.where, "
+                     "ops.square, ops.mean).")
+
+
+def _keras_huber(inputs: dict) -> float | None:
+    """Keras's own float32 Huber loss on the case (the float32 twin a correct answer may match)."""
+    try:
+        import keras
+
+        y_true = np.asarray(inputs["y_true"], dtype="float32")
+        y_pred = np.asarray(inputs["y_pred"], dtype="float32")
+        return float(keras.losses.Huber(delta=float(inputs["delta"]))(y_true, y_pred))
+    except Exception:  # noqa: BLE001 - without Keras there is simply no twin
+        return None
+
+
 class HuberValues(Check):
+    """Two requirements, a point each: the values, and a loss Keras can use as stated (one number, keras.ops)."""
     name = "huber_values"
     signature = "huber_loss(delta)(y_true, y_pred)"
+    expected_form = "a function loss(y_true, y_pred) that returns one number"
     public_cases = (
         Case({"delta": 1.0, "y_true": np.array([0.0, 0.0, 0.0, 0.0]), "y_pred": np.array([0.5, -0.8, 2.0, -3.0])},
              {"value": 1.11125}, "delta = 1, errors inside and outside delta"),
@@ -401,75 +465,89 @@ class HuberValues(Check):
 
     def run(self, subject, inputs):
         import keras
+        import tensorflow as tf
+
         loss_fn = subject(inputs["delta"])
         if not callable(loss_fn):
-            return {"callable": False, "kind": type(loss_fn).__name__}
+            return {"callable": False, "kind": describe_value(loss_fn)}
         y_true = keras.ops.convert_to_tensor(np.asarray(inputs["y_true"], dtype="float32"))
         y_pred = keras.ops.convert_to_tensor(np.asarray(inputs["y_pred"], dtype="float32"))
         out = np.asarray(keras.ops.convert_to_numpy(loss_fn(y_true, y_pred)), dtype=np.float64)
-        # Keras averages whatever a loss function returns, so a scalar and per-sample values train alike.
+        # The same call traced into a graph, as model.fit runs a loss: numpy and Python branches fail there.
+        try:
+            tf.function(loss_fn)(y_true, y_pred)
+            graph = {"ok": True}
+        except Exception as exc:  # noqa: BLE001 - the student's loss failing in a graph is what is checked
+            graph = {"ok": False, "error": type(exc).__name__, "detail": one_line(exc, 160)}
         return {"callable": True, "value": float(np.mean(out)) if out.size else float("nan"),
-                "shape": list(out.shape)}
+                "shape": list(out.shape), "graph": graph}
 
     def compare(self, inputs, got, expected):
         if not isinstance(got, dict):
-            return f"{self.signature} returned something the check cannot read."
+            return self.unreadable(got)
         if not got.get("callable"):
-            return (f"huber_loss(delta) returned a {got.get('kind')}, not a function. It should build and return "
+            return (f"huber_loss(delta) returned {got.get('kind')}, not a function. It should build and return "
                     "an inner function loss(y_true, y_pred), which is what model.compile(loss=...) receives.")
         value = got.get("value")
         message = compare_array(self.signature, value, expected["value"], inputs, tol=1e-4,
-                                diagnoses=_HUBER_DIAGNOSES)
+                                diagnoses=_HUBER_DIAGNOSES, twin=_keras_huber(inputs))
         if message and not np.isfinite(value):
             return message + " Check for a division or a log on the errors: the Huber loss needs neither."
-        return message
+        if message:
+            return message
+        shape = tuple(got.get("shape") or ())
+        if shape not in ((), (1,)):
+            return Partial(1, 2, "The values are right, but the loss returns an array (one value per sample), not "
+                                 "one number: the statement asks for the mean over every entry, ops.mean(...) with no "
+                                 "axis, as keras.losses.Huber(delta) returns.")
+        graph = got.get("graph") or {}
+        if not graph.get("ok"):
+            return Partial(1, 2, f"The values are right, but traced into a graph, as model.fit runs it, the loss "
+                                 f"raised {one_line(graph.get('error'), 60)}. {_KERAS_OPS_ADVICE}")
+        return None
 
 
-# ----------------------------------------------------------------------------------- training with the Huber loss
-# Thresholds for the training part. Over 40 grading seeds the reference's last/first epoch loss ratio stayed
-# below 0.61, and its median error on the grader's fresh samples below 0.24 of their targets' median spread
-# (0.22 on its own training data, as judged before), so both leave a wide margin.
-_TRAIN_LOSS_RATIO = 0.9    # the last epoch's loss must be below this fraction of the first epoch's
-_TRAIN_MEDIAN_RATIO = 0.5  # a trained model's median error on fresh samples, as a fraction of their median spread
-#: Fresh samples the grader judges the trained model on: never the arrays it was trained on.
+# ----------------------------------------------------------------------------------- choosing a loss by validation
+#: The chosen model's median absolute error on fresh points of the same problem (without outliers) must be at
+#: most this. The noise alone gives about 0.13. Over 30 problems (delta in [0.5, 1.2]) the reference's Huber
+#: model stayed below 0.40 and the same network trained with MSE above 0.70: outliers on one side pull a
+#: squared-error fit towards them.
+QUALITY_THRESHOLD = 0.55
+#: A small network: the models of this part may have at most this many parameters (the reference has 81 or 97).
+MAX_PARAMS = 2000
+#: Fresh points the grader judges the chosen model on: never the arrays it was trained or validated on.
 _EVAL_SAMPLES = 200
+#: How close a reported validation error must be to the grader's own measurement of the same model.
+_MEASURE_RTOL, _MEASURE_ATOL = 1e-3, 1e-4
 
 
-def _regression_data(rng: np.random.Generator, m: int = 96) -> tuple[np.ndarray, np.ndarray, tuple]:
-    """A noisy linear target with about one point in ten moved far away (outliers), and its plane (w, bias)."""
+def _regression_problem(rng: np.random.Generator, m_train: int = 96, m_val: int = 32) -> dict:
+    """Noisy points on a plane in 2 or 3 dimensions, one target in ten moved far to one side (a sensor that reads
+    high, or low), split into training and validation rows; and fresh points of the plane without outliers."""
     n = int(rng.integers(2, 4))
-    X = rng.normal(0, 1, (m, n))
     w = rng.normal(0, 1, n)
     w *= rng.uniform(2.0, 3.0) / np.linalg.norm(w)  # a clear signal: the targets spread well beyond the noise
     bias = rng.uniform(-1, 1)
+    side = float(rng.choice([-1.0, 1.0]))
+    m = m_train + m_val
+    X = rng.normal(0, 1, (m, n))
     y = X @ w + bias + rng.normal(0, 0.2, m)
     outliers = rng.choice(m, m // 10, replace=False)
-    y[outliers] += rng.choice([-1.0, 1.0], len(outliers)) * rng.uniform(8, 15, len(outliers))
-    return X, y, (w, bias)
+    y[outliers] += side * rng.uniform(12, 20, len(outliers))
+    X_eval = rng.normal(0, 1, (_EVAL_SAMPLES, n))
+    y_eval = X_eval @ w + bias + rng.normal(0, 0.2, _EVAL_SAMPLES)
+    return {"X_train": X[:m_train], "y_train": y[:m_train], "X_val": X[m_train:], "y_val": y[m_train:],
+            "_X_eval": X_eval, "_y_eval": y_eval}
 
 
-def _fresh_samples(rng: np.random.Generator, plane: tuple) -> tuple[np.ndarray, np.ndarray]:
-    """New points of the same plane, without outliers: what the trained model is judged on."""
-    w, bias = plane
-    X = rng.normal(0, 1, (_EVAL_SAMPLES, len(w)))
-    return X, X @ w + bias + rng.normal(0, 0.2, _EVAL_SAMPLES)
-
-
-def _training_case(rng: np.random.Generator, delta=None, seed=None) -> dict:
-    """The kernel's inputs (training data, delta, epochs, seed) and, in "_" keys, the grader's fresh samples."""
-    X, y, plane = _regression_data(rng)
-    delta = float(rng.uniform(0.5, 2.0)) if delta is None else float(delta)
+def _choice_case(rng: np.random.Generator, delta=None, seed=None, order=("mse", "huber")) -> dict:
+    delta = float(rng.uniform(0.5, 1.2)) if delta is None else float(delta)
     seed = int(rng.integers(0, 10_000)) if seed is None else int(seed)
-    X_eval, y_eval = _fresh_samples(rng, plane)
-    return {"X": X, "y": y, "delta": delta, "epochs": 8, "seed": seed, "_X_eval": X_eval, "_y_eval": y_eval}
+    return {**_regression_problem(rng), "delta": delta, "candidates": list(order), "seed": seed}
 
 
-def _public_training_case() -> dict:
-    return _training_case(np.random.default_rng(2024), 1.0, 7)
-
-
-#: Words in the errors a numpy or Python-branching loss raises inside a compiled training step.
-_GRAPH_ERROR_WORDS = ("symbolic", "numpy", "graph", "truth value", "operatornotallowed", "__array__", "iterating over")
+def _public_choice_case() -> dict:
+    return {**_choice_case(np.random.default_rng(2024), 1.0, 7), "_public": True}
 
 
 def _describe(obj) -> str | None:
@@ -501,134 +579,234 @@ def _split_compile(record) -> tuple[dict | None, object]:
     return (compiled if isinstance(compiled, dict) and compiled else None), {**record, "keras_config": json.dumps(config)}
 
 
-class HuberTraining(Check):
-    """Judged by behaviour: the Huber loss must work inside model.fit and the model must learn.
+def _number(value) -> float | None:
+    if isinstance(value, (bool, str, dict)) or value is None:
+        return None
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return float(arr.reshape(())) if arr.size == 1 else None
 
-    The kernel reports what fit_regressor returned: the model as plain data (`report_model`), the list of
-    losses it returned, and Keras's description of the loss it was given. The grader rebuilds the model,
-    reads its compile settings, and judges its predictions on fresh samples of the same problem, which
-    the kernel never sees ("_" keys) and which are not the arrays it trained on.
+
+def _median_error(predictions: np.ndarray, y) -> float:
+    return float(np.median(np.abs(np.asarray(predictions, dtype=np.float64).ravel() - _floats(y).ravel())))
+
+
+class ChooseLoss(Check):
+    """Judged by behaviour: every candidate model, every reported measurement and the choice are checked.
+
+    The kernel reports what choose_loss returned: the name it chose, each candidate's trained model as plain
+    data (`report_model`), the validation errors it measured, and Keras's description of each loss it was
+    given. The grader rebuilds every model, checks its compile settings and output layer, measures its median
+    absolute error on the validation rows itself, and judges the chosen model on fresh points of the same
+    problem that the kernel never sees ("_" keys). The chosen model must predict those fresh points well (or
+    the part earns nothing); then the measurement and the choice are a point each on top.
     """
-    name = "huber_training"
-    signature = "fit_regressor(X, y, huber_loss(delta), epochs)"
-    public_cases = (Case(_public_training_case(), None, "96 noisy points with outliers, delta = 1, 8 epochs"),)
+    name = "choose_loss"
+    signature = "choose_loss(X_train, y_train, X_val, y_val, losses)"
+    expected_form = "a triple (best_name, models, val_errors): a name, a dict of trained models, a dict of floats"
+    public_cases = (Case(_public_choice_case(), None,
+                         "96 training and 32 validation points with outliers on one side; MSE against Huber (delta 1)"),)
 
-    # The test cell passes two student functions, checks.huber_training(fit_regressor, huber_loss);
+    # The test cell passes two student functions, checks.choose_loss(choose_loss, huber_loss);
     # the check treats them as one subject, the pair.
-    def __call__(self, fit_regressor, huber_loss=None) -> None:
-        super().__call__(fit_regressor if huber_loss is None else (fit_regressor, huber_loss))
+    def __call__(self, choose_loss, huber_loss=None) -> None:
+        super().__call__(choose_loss if huber_loss is None else (choose_loss, huber_loss))
 
-    def hidden(self, fit_regressor, huber_loss=None) -> None:
-        super().hidden(fit_regressor if huber_loss is None else (fit_regressor, huber_loss))
+    def hidden(self, choose_loss, huber_loss=None) -> None:
+        super().hidden(choose_loss if huber_loss is None else (choose_loss, huber_loss))
 
     def secret_inputs(self, rng):
-        return [_training_case(rng)]
+        return [_choice_case(rng, order=tuple(str(name) for name in rng.permutation(["mse", "huber"])))]
 
     def run(self, subject, inputs):
         import keras
-        fit_regressor, huber_loss = subject
+        choose_loss, huber_loss = subject
         try:
-            loss = huber_loss(inputs["delta"])
+            huber = huber_loss(inputs["delta"])
         except NotImplementedError as exc:
             if not str(exc):
                 return {"stage": "huber_missing"}
             raise
+        candidates = {name: ("mse" if name == "mse" else huber) for name in inputs["candidates"]}
+        described = {name: _describe(loss) for name, loss in candidates.items()}
         keras.utils.set_random_seed(int(inputs["seed"]))
-        X = np.asarray(inputs["X"], dtype="float32")
-        y = np.asarray(inputs["y"], dtype="float32")
+        arrays = [np.asarray(inputs[key], dtype="float32") for key in ("X_train", "y_train", "X_val", "y_val")]
         try:
-            result = fit_regressor(X, y, loss, int(inputs["epochs"]))
+            result = choose_loss(*arrays, dict(candidates))
         except NotImplementedError as exc:
             if not str(exc):  # the untouched exercise: report it as not implemented
                 raise
             return {"stage": "fit_error", "detail": f"NotImplementedError: {one_line(exc)}"}
         except Exception as exc:  # noqa: BLE001 - the message explains what went wrong inside model.fit
             return {"stage": "fit_error", "detail": f"{type(exc).__name__}: {one_line(exc)}"}
-        if not isinstance(result, (tuple, list)) or len(result) != 2:
-            return {"stage": "bad_return", "kind": type(result).__name__}
-        model, losses = result
-        if hasattr(losses, "history"):  # a History object instead of its list of losses
-            losses = losses.history
-        if isinstance(losses, dict):
-            losses = losses.get("loss", [])
-        # Only what fit_regressor returned, as plain data: the model itself and its list of losses; and
-        # Keras's description of the loss huber_loss returned, to compare with the model's compile settings.
-        return {"stage": "trained", "model": report_model(model), "given_loss": _describe(loss),
-                "losses": np.asarray(losses, dtype=np.float64).ravel()}
+        if not isinstance(result, (tuple, list)) or len(result) != 3:
+            return {"stage": "bad_return", "kind": describe_value(result)}
+        best, models, errors = result
+        record = {"stage": "chosen", "described": described, "best": best if isinstance(best, str) else None,
+                  "best_kind": describe_value(best)}
+        # Only what choose_loss returned, as plain data: each model itself and each measured error.
+        if isinstance(models, dict):
+            record["models"] = {name: report_model(models[name]) for name in candidates if name in models}
+        else:
+            record["models_kind"] = describe_value(models)
+        if isinstance(errors, dict):
+            record["errors"] = {name: _number(errors[name]) for name in candidates if name in errors}
+        else:
+            record["errors_kind"] = describe_value(errors)
+        return record
 
     def compare(self, inputs, got, expected):
         sig = self.signature
         if not isinstance(got, dict):
-            return f"{sig} returned something the check cannot read."
+            return self.unreadable(got)
         stage = got.get("stage")
         if stage == "huber_missing":
             return "huber_loss is not implemented yet: finish Exercise 4 first, this part trains a model with it."
         if stage == "fit_error":
-            detail = str(got.get("detail")).rstrip(". ")
+            detail = one_line(got.get("detail"), 200).rstrip(". ")
             if any(word in detail.lower() for word in _GRAPH_ERROR_WORDS):
-                return (f"Training with your Huber loss raised {detail}. Inside model.fit a loss receives "
-                        "symbolic tensors, so numpy calls (np.abs, np.where), float() and Python if/else on tensors "
-                        "fail there: write huber_loss with keras.ops (ops.abs, ops.where, ops.square, ops.mean).")
+                return f"Training with your Huber loss raised {detail}. {_KERAS_OPS_ADVICE}"
             return f"{sig} raised {detail}"
         if stage == "bad_return":
-            return f"{sig} should return a pair (model, losses), but returned {got.get('kind')}."
-        if stage != "trained":
+            return (f"{sig} returned {got.get('kind')}; it should return a triple (best_name, models, val_errors): "
+                    "the chosen name, a dict of the trained models and a dict of their validation errors.")
+        if stage != "chosen":
             return f"{sig} produced a report the check cannot read."
-        record = got.get("model")
-        if record is None:
-            return f"{sig}: no trained model was reported, so the check cannot judge it."
+        names = [str(name) for name in inputs["candidates"]]
+        structure, models = self._structure(got, names)
+        if structure:
+            return structure
+        public = bool(inputs.get("_public"))
+        try:
+            measured = {name: _median_error(predict(models[name], inputs["X_val"]), inputs["y_val"]) for name in names}
+        except Exception as exc:  # noqa: BLE001 - a model that cannot take the inputs is the student's to fix
+            return (f"A returned model cannot be called on the validation data ({one_line(exc, 120)}): build each "
+                    "model for X_train.shape[1] inputs.")
+        measurement = self._measurement_message(inputs, models, got["errors"], measured, public)
+        best = got["best"]
+        lowest = min(measured.values())
+        winners = [name for name in names if measured[name] <= lowest * (1 + 1e-6) + 1e-9]
+        if best in winners:
+            decision = None
+        else:
+            decision = (f"best_name is '{best}', but the returned models' own validation errors are lowest for "
+                        f"'{winners[0]}': choose the name whose model has the lowest median absolute error on the "
+                        "validation data.")
+        fresh = _median_error(predict(models[best], inputs["_X_eval"]), inputs["_y_eval"])
+        quality = None
+        if not fresh <= QUALITY_THRESHOLD:
+            shown = f" ({fresh:.3g})" if public else ""
+            quality = (f"The chosen model ('{best}') misses fresh points of the same problem, which have no outliers, by "
+                       f"a median of more than {QUALITY_THRESHOLD:g}{shown}; the noise alone gives about 0.13.")
+            if best == "mse":
+                quality += (" Squared errors let the outliers, which all lie on one side, pull the fit towards them: "
+                            "that is what a robust loss is for.")
+            else:
+                quality += (" The model has not learned the plane well: check its training (for example "
+                            "Adam(learning_rate=0.05), 8 epochs, batches of 32, for a network with one hidden layer "
+                            "of 16 ReLU units).")
+        if quality:
+            # A chosen model that has not learned the problem earns nothing, whatever was measured: the
+            # measurement and the choice count only for models that were trained.
+            return " ".join(filter(None, [measurement, decision, quality]))
+        return requirements([(True, ""), (measurement is None, measurement or ""), (decision is None, decision or "")])
+
+    def _structure(self, got, names) -> tuple[str | None, dict]:
+        """(what stops the check from judging the models, or None; the rebuilt models by name).
+
+        A wrong return value, or a model against a stated rule, fails the whole part: there is nothing to measure.
+        """
+        sig = self.signature
+        best = got.get("best")
+        if best is None:
+            return f"best_name should be the name of a loss, one of {names}, but {sig} returned {got.get('best_kind')}.", {}
+        if best not in names:
+            return f"best_name is '{one_line(best, 40)}', which is not one of the losses' names {names}.", {}
+        if "models" not in got:
+            return (f"models should be a dict of the trained models, one per name in losses, but {sig} returned "
+                    f"{got.get('models_kind')}."), {}
+        if "errors" not in got:
+            return (f"val_errors should be a dict of floats, one per name in losses, but {sig} returned "
+                    f"{got.get('errors_kind')}."), {}
+        missing = [name for name in names if name not in got["models"]]
+        if missing:
+            return (f"models has no entry for {', '.join(repr(m) for m in missing)}: train one model per loss and "
+                    "return them all, models[name] for every name in losses."), {}
+        missing = [name for name in names if got["errors"].get(name) is None]
+        if missing:
+            return (f"val_errors has no number for {', '.join(repr(m) for m in missing)}: measure every candidate, "
+                    "val_errors[name] a float for every name in losses."), {}
+        models = {}
+        for name in names:
+            message, model = self._model(got, name)
+            if message:
+                return message, {}
+            models[name] = model
+        return None, models
+
+    @staticmethod
+    def _model(got, name) -> tuple[str | None, object]:
+        """(a message about models[name] against the stated rules, or None; the rebuilt model)."""
+        described = got.get("described") or {}
+        record = got["models"][name]
         if not isinstance(record, dict) or not record.get("is_model"):
             kind = record.get("kind") if isinstance(record, dict) else type(record).__name__
-            return f"{sig} returned a {kind} as its first item, not the trained keras.Model."
+            return f"models['{name}'] is a {kind}, not a trained keras.Model.", None
         compiled, architecture = _split_compile(record)
-        given = got.get("given_loss")
         compiled_loss = json.dumps(compiled.get("loss"), sort_keys=True) if compiled else None
-        if compiled_loss is None or not isinstance(given, str) or compiled_loss != given:
-            return ("The model was not compiled with the loss passed to fit_regressor: call "
-                    "model.compile(optimizer=..., loss=loss) with that argument, not a loss of your own.")
+        if compiled_loss is None or compiled_loss != described.get(name):
+            return (f"models['{name}'] was not compiled with losses['{name}']: compile each candidate's model with "
+                    "its own loss, model.compile(optimizer=..., loss=losses[name])."), None
         try:
             model = rebuild_model(architecture)
         except ModelRejected as exc:
-            return f"The model from {sig} cannot be checked: {exc}."
-        # A model many times the size of the stated network (a layer holding the training points, say) is not
-        # that network, whatever its predictions. (The reference's model is compiled with its own loss too.)
-        reference = expected.get("model") if isinstance(expected, dict) else None
-        too_big = over_budget(model, reference, f"The model from {sig}")
-        if too_big:
-            return too_big
-        try:
-            losses = np.asarray(got.get("losses"), dtype=np.float64).ravel()
-        except (TypeError, ValueError):
-            return f"{sig} returned losses the check cannot read: return history.history['loss']."
-        epochs = int(inputs["epochs"])
-        if losses.size != epochs:
-            values = "value" if losses.size == 1 else "values"
-            return (f"fit_regressor returned {losses.size} loss {values} for epochs={epochs}: train with "
-                    "model.fit(X, y, epochs=epochs, ...) and return history.history['loss'], one value per epoch.")
-        if not np.all(np.isfinite(losses)):
-            return f"The training loss became nan or inf: {fmt(losses)}. Check huber_loss for a division or a log."
-        if np.any(losses < 0):
-            return (f"The training loss went negative ({fmt(losses)}): a Huber loss is never negative, and "
-                    "minimising a negative loss pushes predictions away from the targets. Check its sign.")
-        if not losses[-1] < _TRAIN_LOSS_RATIO * losses[0]:
-            return (f"The training loss did not go down: {losses[0]:.4g} in the first epoch, {losses[-1]:.4g} in "
-                    "the last. Use Adam(learning_rate=0.05) as stated and fit on X and y.")
-        y = np.asarray(inputs["_y_eval"], dtype=np.float64)
-        try:
-            predictions = predict(model, inputs["_X_eval"]).ravel()
-        except Exception as exc:  # noqa: BLE001 - a model that cannot take the inputs is the student's to fix
-            return (f"The trained model cannot be called on {len(y)} samples of {np.shape(inputs['_X_eval'])[1]} "
-                    f"features ({type(exc).__name__}: {one_line(exc, 160)}): build it for X.shape[1] inputs.")
-        if predictions.size != y.size:
-            return (f"The trained model gives {predictions.size} outputs for {y.size} samples: its last layer "
-                    "should be Dense(1), one prediction per sample.")
-        spread = float(np.median(np.abs(y - np.median(y))))
-        error = float(np.median(np.abs(predictions - y)))
-        if not error <= _TRAIN_MEDIAN_RATIO * spread:
-            return (f"The loss went down ({losses[0]:.4g} → {losses[-1]:.4g}), but on {y.size} fresh points of the "
-                    f"same problem the trained model's median error is {error:.3g}, more than half the median spread "
-                    f"of their targets ({spread:.3g}). Build the model and optimizer stated in the exercise, train "
-                    "for all epochs, and fit on X and y as given.")
+            return f"models['{name}'] cannot be checked: {exc}.", None
+        params = int(model.count_params())
+        if params > MAX_PARAMS:
+            return (f"models['{name}'] has {params:,} parameters: the statement asks for a small network, at most "
+                    f"{MAX_PARAMS:,} parameters."), None
+        summary = layer_summary(model)
+        last = summary[-1] if summary else {}
+        if last.get("kind") != "Dense" or last.get("units") != 1:
+            what = f"{last.get('units')} units" if last.get("kind") == "Dense" else f"a {last.get('kind')} layer"
+            return (f"models['{name}'] ends with {what}: a regression model predicts one number per sample, so "
+                    "its last layer is Dense(1)."), None
+        if last.get("activation") not in ("linear", ""):
+            return (f"models['{name}'] ends with activation='{last.get('activation')}': a regression target can be "
+                    "any real number, of either sign, so the output layer has no activation, Dense(1)."), None
+        return None, model
+
+    @staticmethod
+    def _measurement_message(inputs, models, reported, measured, public) -> str | None:
+        """None when every reported validation error is the grader's own measurement of that model."""
+        for name, model in models.items():
+            value = float(reported[name])
+            if abs(value - measured[name]) <= _MEASURE_RTOL * abs(measured[name]) + _MEASURE_ATOL:
+                continue
+            val = np.asarray(predict(model, inputs["X_val"]), dtype=np.float64).ravel()
+            y_val = _floats(inputs["y_val"]).ravel()
+            train = _median_error(predict(model, inputs["X_train"]), inputs["y_train"])
+            variants = [
+                (train, "that is its median absolute error on the training data: measure on X_val and y_val, data "
+                        "the model did not train on."),
+                (float(np.mean(np.abs(val - y_val))),
+                 "that is the mean absolute error: the outliers in the validation rows dominate a mean. Use the "
+                 "median, np.median(np.abs(predictions - y_val))."),
+                (float(np.mean((val - y_val) ** 2)),
+                 "that is the mean squared error on the validation data, which the outliers dominate: use the "
+                 "median absolute error."),
+                (float(np.median(np.abs(val[:, None] - y_val[None, :]))),
+                 "the predictions of shape (m, 1) were broadcast against y_val of shape (m,), which makes an (m, m) "
+                 "table of differences: flatten them first, model.predict(X_val).ravel()."),
+            ]
+            for candidate, advice in variants:
+                if abs(value - candidate) <= _MEASURE_RTOL * abs(candidate) + _MEASURE_ATOL:
+                    return f"val_errors['{name}'] is not the median absolute error of models['{name}'] on the validation data: {advice}"
+            shown = f" (it reports {value:.4g}; the model's is {measured[name]:.4g})" if public else ""
+            return (f"val_errors['{name}'] is not the median absolute error of models['{name}'] on the validation "
+                    f"data{shown}: val_errors[name] = np.median(np.abs(prediction - y_val)) for that name's model.")
         return None
 
 
@@ -636,6 +814,6 @@ mse = MSE()
 binary_crossentropy = BinaryCrossentropy()
 categorical_crossentropy = CategoricalCrossentropy()
 huber_values = HuberValues()
-huber_training = HuberTraining()
+choose_loss = ChooseLoss()
 
-CHECKS = CheckSet("04_losses", [mse, binary_crossentropy, categorical_crossentropy, huber_values, huber_training])
+CHECKS = CheckSet("04_losses", [mse, binary_crossentropy, categorical_crossentropy, huber_values, choose_loss])
