@@ -86,3 +86,13 @@ def test_a_diagnosed_mistake_keeps_its_key_through_pickle_and_copies():
     assert compare_array("f(x)", [1.0, 2.0], [1.0, 3.0], {}).key == "other"
     assert compare_array("f(x)", [1.0], [1.0, 3.0], {}).key == "wrong_shape"
     assert mistake_key("a plain message") == "other"
+
+
+def test_an_infinite_expected_value_does_not_make_every_entry_close():
+    """The absolute floor's scale is the largest finite expected value, not inf's stand-in 1.8e308."""
+    import numpy as np
+
+    from autograder.checks.compare import matches
+
+    assert not matches([1.0, np.inf], [2.0, np.inf])
+    assert matches([2.0, np.inf], [2.0, np.inf]) and not matches([2.0, 5.0], [2.0, np.inf])

@@ -50,10 +50,13 @@ def matches_mask(got: Any, expected: Any, tol: float = 1e-5, *, floor: float = F
     """
     a = np.asarray(got, dtype=np.float64)
     b = np.asarray(expected, dtype=np.float64)
-    finite_ok = np.isfinite(a) == np.isfinite(b)
+    finite = np.isfinite(b)
+    finite_ok = np.isfinite(a) == finite
+    # The floor's scale is the largest *finite* expected value: an inf must not make every entry "close".
+    scale = max(1.0, float(np.max(np.abs(b[finite]), initial=0.0)))
     a, b = np.nan_to_num(a), np.nan_to_num(b)
-    allowed = np.maximum(tol * np.maximum(1e-8, np.abs(a) + np.abs(b)),
-                         floor * max(1.0, float(np.max(np.abs(b), initial=0.0))))
+    with np.errstate(over="ignore", invalid="ignore"):  # inf stood in by the largest float64
+        allowed = np.maximum(tol * np.maximum(1e-8, np.abs(a) + np.abs(b)), floor * scale)
     if twin is not None:
         try:
             t = np.asarray(twin, dtype=np.float64)
@@ -61,7 +64,8 @@ def matches_mask(got: Any, expected: Any, tol: float = 1e-5, *, floor: float = F
                 allowed = np.maximum(allowed, TWIN_SLACK * np.abs(np.nan_to_num(t) - b))
         except (TypeError, ValueError):
             pass
-    return finite_ok & (np.abs(a - b) <= allowed)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return finite_ok & (np.abs(a - b) <= allowed)
 
 
 def matches(got: Any, expected: Any, tol: float = 1e-5, *, floor: float = FLOAT32_ABS_FLOOR,
