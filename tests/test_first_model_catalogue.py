@@ -1,25 +1,24 @@
 """00_first_model: common wrong answers lose the part with a message that teaches; correct variants pass;
-kernels that lie about the model, and models that look the data up, earn nothing.
+kernels that lie about the models, and models that look the data up, earn nothing.
 
 Runs in one process against the checks directly, as the grader judges them (see autograder.catalogue).
-Training is the expensive step, so the trained-model part uses one seed and few trainings.
+Training is the expensive step: each compare_networks answer trains its three candidates once, and is
+graded on one seed.
 """
 from __future__ import annotations
 
 import contextlib
 import io
 import json
-import os
-import tempfile
 
 import numpy as np
 import pytest
 
-from autograder.catalogue import (alternative_cases, define, expect_correct, expect_wrong, public_message,
-                                  reference_namespace, simulate_grading, wrong_cases)
+from autograder.catalogue import (alternative_cases, define, expect_correct, expect_wrong, odd_report_failures,
+                                  public_message, reference_namespace, simulate_grading, wrong_cases)
 from autograder.checks import first_model
 from autograder.checks.core import dump_inputs, kernel_view, probe
-from autograder.checks.model_data import predict, report_model, report_saved_file
+from autograder.checks.model_data import predict, report_model
 from autograder.checks.plain import from_plain
 from autograder.grading.judge import judge_part
 
@@ -32,12 +31,37 @@ _HEAD = "def build_model(hidden_units=(64, 32), n_inputs=64, n_classes=10):\n"
 _INPUT = "    model = keras.Sequential([keras.Input(shape=(n_inputs,))])\n"
 _HIDDEN = "    for units in hidden_units:\n        model.add(keras.layers.Dense(units, activation='relu'))\n"
 _SOFTMAX = "    model.add(keras.layers.Dense(n_classes, activation='softmax'))\n"
-_COMPILE = "    model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])\n"
+_OPTIMIZER = "keras.optimizers.Adam(learning_rate=0.01)"
+_COMPILE = (f"    model.compile(optimizer={_OPTIMIZER}, loss='sparse_categorical_crossentropy', "
+            "metrics=['accuracy'])\n")
 _RETURN = "    return model\n"
 
 
 def _build(input_=_INPUT, hidden=_HIDDEN, output=_SOFTMAX, compile_=_COMPILE, return_=_RETURN):
     return _HEAD + input_ + hidden + output + compile_ + return_
+
+
+def _compile(optimizer=_OPTIMIZER, loss="'sparse_categorical_crossentropy'", metrics="['accuracy']"):
+    return f"    model.compile(optimizer={optimizer}, loss={loss}, metrics={metrics})\n"
+
+
+_ACC_HEAD = "def accuracy(model, X, y):\n"
+_CHOOSE_HEAD = "def choose_network(val_accuracies, n_params, tolerance=0.01):\n"
+
+
+def _compare(fit="model.fit(X_fit, y_fit, epochs=epochs, verbose=0)",
+             measure="accuracy(model, X_val, y_val)", build="build_model(hidden_units)", seed=True,
+             returns="models, val_accuracies"):
+    """A compare_networks answer: the reference's loop with one piece replaced."""
+    return ("def compare_networks(candidates, X_fit, y_fit, X_val, y_val, epochs=10):\n"
+            "    models, val_accuracies = [], []\n"
+            "    for hidden_units in candidates:\n"
+            + ("        keras.utils.set_random_seed(0)\n" if seed else "")
+            + f"        model = {build}\n"
+            f"        history = {fit}\n"
+            "        models.append(model)\n"
+            f"        val_accuracies.append({measure})\n"
+            f"    return {returns}\n")
 
 
 WRONG = {
@@ -46,21 +70,35 @@ WRONG = {
          "not probabilities"),
         ("linear hidden layers", _build(hidden="    for units in hidden_units:\n"
                                                "        model.add(keras.layers.Dense(units))\n"), "are linear"),
-        ("mse loss", _build(compile_="    model.compile(optimizer='adam', loss='mse', metrics=['accuracy'])\n"),
-         "mean squared error"),
+        ("mse loss", _build(compile_=_compile(loss="'mse'")), "mean squared error"),
         ("one output unit", _build(output="    model.add(keras.layers.Dense(1, activation='sigmoid'))\n"),
          "1 output unit"),
         ("not compiled", _build(compile_=""), "not compiled"),
-        ("no accuracy metric", _build(compile_="    model.compile(optimizer='adam', loss='sparse_categorical_crossentropy')\n"),
-         "metrics=['accuracy']"),
-        ("softmax twice", _build(compile_="    model.compile(optimizer='adam', loss=keras.losses.SparseCategoricalCrossentropy("
-                                          "from_logits=True), metrics=['accuracy'])\n"), "second time"),
-        ("binary cross-entropy", _build(compile_="    model.compile(optimizer='adam', loss='binary_crossentropy', "
-                                                 "metrics=['accuracy'])\n"), "binary cross-entropy"),
+        ("no accuracy metric", _build(compile_=f"    model.compile(optimizer={_OPTIMIZER}, "
+                                               "loss='sparse_categorical_crossentropy')\n"), "metrics=['accuracy']"),
+        ("softmax twice", _build(compile_=_compile(loss="keras.losses.SparseCategoricalCrossentropy(from_logits=True)")),
+         "second time"),
+        ("binary cross-entropy", _build(compile_=_compile(loss="'binary_crossentropy'")), "binary cross-entropy"),
         ("fixed hidden sizes", _build(hidden="    model.add(keras.layers.Dense(64, activation='relu'))\n"
                                              "    model.add(keras.layers.Dense(32, activation='relu'))\n"),
          "Loop over hidden_units"),
         ("no return", _build(return_=""), "return model"),
+        # Stated settings: Adam at learning_rate=0.01, integer labels, the n_inputs given, biases kept.
+        ("default learning rate", _build(compile_=_compile(optimizer="'adam'")), "Keras's default, 0.001"),
+        ("SGD", _build(compile_=_compile(optimizer="keras.optimizers.SGD(learning_rate=0.01)")), "SGD optimizer"),
+        ("RMSprop", _build(compile_=_compile(optimizer="'rmsprop'")), "RMSprop optimizer"),
+        ("one-hot loss", _build(compile_=_compile(loss="'categorical_crossentropy'")), "expects one-hot"),
+        ("64 inputs hard-coded", _build(input_="    model = keras.Sequential([keras.Input(shape=(64,))])\n"),
+         "keras.Input(shape=(n_inputs,))"),
+        ("no biases", _build(hidden="    for units in hidden_units:\n"
+                                    "        model.add(keras.layers.Dense(units, activation='relu', use_bias=False))\n"),
+         "use_bias=True"),
+        # Two settings wrong at once: both are named, and the part keeps the share of the three that are right.
+        ("linear and SGD", _build(hidden="    for units in hidden_units:\n        model.add(keras.layers.Dense(units))\n",
+                                  compile_=_compile(optimizer="'sgd'")), "are linear"),
+        # Matches no diagnosis: the message names the setting and says what it should be, without a guessed cause.
+        ("Poisson loss", _build(compile_=_compile(loss="'poisson'")),
+         "is not the cross-entropy of its outputs for integer labels"),
         # Built-in Keras only: a Lambda layer or a subclassed model is refused, whatever it computes.
         ("Lambda layer", _build(hidden="    for units in hidden_units:\n"
                                        "        model.add(keras.layers.Dense(units, activation='relu'))\n"
@@ -73,46 +111,98 @@ WRONG = {
                              "        return self.out(x)\n"
                              "def build_model(hidden_units=(64, 32), n_inputs=64, n_classes=10):\n"
                              "    model = Classifier(hidden_units, n_classes)\n    model(np.zeros((1, n_inputs)))\n"
-                             "    model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
+                             f"    model.compile(optimizer={_OPTIMIZER}, loss='sparse_categorical_crossentropy', "
                              "metrics=['accuracy'])\n    return model", "keras.Sequential or the Functional API"),
     ],
-    "count_model_params": [
-        ("no biases", "def count_model_params(hidden_units, n_inputs=64, n_classes=10):\n"
-                      "    sizes = [n_inputs, *hidden_units, n_classes]\n"
-                      "    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))", "biases are missing"),
-        ("first layer only", "def count_model_params(hidden_units, n_inputs=64, n_classes=10):\n"
-                             "    return (n_inputs + 1) * hidden_units[0]", "only the first layer"),
-        ("output layer forgotten", "def count_model_params(hidden_units, n_inputs=64, n_classes=10):\n"
-                                   "    sizes = [n_inputs, *hidden_units]\n"
-                                   "    return sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))",
-         "output layer is missing"),
-        ("units, not parameters", "def count_model_params(hidden_units, n_inputs=64, n_classes=10):\n"
-                                  "    return sum(hidden_units) + n_classes", "counts units"),
-        ("one bias per layer", "def count_model_params(hidden_units, n_inputs=64, n_classes=10):\n"
-                               "    sizes = [n_inputs, *hidden_units, n_classes]\n"
-                               "    return sum(a * b + 1 for a, b in zip(sizes[:-1], sizes[1:]))", "not one bias per layer"),
-        # Judged on the grader's own sizes: the public answers alone earn nothing.
-        ("hard-coded public answers", "def count_model_params(hidden_units, n_inputs=64, n_classes=10):\n"
-                                      "    return {(64, 32): 6570, (100,): 7510, (16, 8, 4): 267}.get(tuple(hidden_units), 0)",
-         None),
+    "accuracy": [
+        ("evaluate on an uncompiled model", _ACC_HEAD + "    return model.evaluate(X, y, verbose=0)[1]",
+         "may come uncompiled"),
+        ("percentage", _ACC_HEAD + "    return 100 * float(np.mean(model.predict(X, verbose=0).argmax(axis=1) == y))",
+         "percentage"),
+        ("count", _ACC_HEAD + "    return int(np.sum(model.predict(X, verbose=0).argmax(axis=1) == y))",
+         "number of rows classified correctly"),
+        ("error rate", _ACC_HEAD + "    return float(np.mean(model.predict(X, verbose=0).argmax(axis=1) != y))",
+         "error rate"),
+        ("per-row results", _ACC_HEAD + "    return model.predict(X, verbose=0).argmax(axis=1) == y", "one value per row"),
+        ("argmax over the rows", _ACC_HEAD + "    return model.predict(X, verbose=0).argmax(axis=0) == y[0]",
+         "one float for the whole batch"),
+        ("trains the model", _ACC_HEAD + "    model.fit(X, y, epochs=1, verbose=0)\n"
+                                          "    return float(np.mean(model.predict(X, verbose=0).argmax(axis=1) == y))",
+         "changed the model's weights"),
+        # Matches no diagnosis: the mean confidence is not the accuracy.
+        ("mean confidence", _ACC_HEAD + "    return float(np.mean(keras.ops.softmax(model(X)).numpy().max(axis=1)))",
+         "argmax over axis 1"),
+        ("no return", _ACC_HEAD + "    np.mean(model.predict(X, verbose=0).argmax(axis=1) == y)", "returned None"),
     ],
-    "train_model": [
-        ("fit never called", "def train_model(model, X_train, y_train):\n    return None", "not trained"),
-        ("one epoch", "def train_model(model, X_train, y_train):\n"
-                      "    return model.fit(X_train, y_train, epochs=1, batch_size=32, verbose=0)", "more epochs"),
-    ],
-    "save_and_reload": [
-        ("returns the original model", "def save_and_reload(model, path):\n    model.save(path)\n"
-                                       "    keras.models.load_model(path)\n    return model", "not the reloaded one"),
-        ("legacy HDF5", "def save_and_reload(model, path):\n    h5_path = path[:-len('.keras')] + '.h5'\n"
-                        "    model.save(h5_path)\n    return keras.models.load_model(h5_path)", "HDF5"),
-        ("path ignored", "def save_and_reload(model, path):\n    model.save('my_model.keras')\n"
-                         "    return keras.models.load_model('my_model.keras')", "not at `path`"),
-        ("fresh copy instead of the file", "def save_and_reload(model, path):\n    model.save(path)\n"
-                                           "    return keras.models.clone_model(model)", "predicts differently"),
-        ("nothing returned", "def save_and_reload(model, path):\n    model.save(path)", "returned None"),
+    "choose_network": [
+        ("most accurate", _CHOOSE_HEAD + "    return int(np.argmax(val_accuracies))", "most accurate"),
+        ("smallest", _CHOOSE_HEAD + "    return int(np.argmin(n_params))", "smallest network"),
+        ("tolerance ignored", _CHOOSE_HEAD + "    best = max(val_accuracies)\n"
+                                             "    near = [i for i, v in enumerate(val_accuracies) if v >= best - 0.01]\n"
+                                             "    return min(near, key=lambda i: n_params[i])", "most accurate"),
+        ("strict boundary", _CHOOSE_HEAD + "    best = max(val_accuracies)\n"
+                                           "    near = [i for i, v in enumerate(val_accuracies) if v > best - tolerance]\n"
+                                           "    return min(near, key=lambda i: n_params[i])", ">=, not >"),
+        ("strict boundary, best kept", _CHOOSE_HEAD + "    best = max(val_accuracies)\n"
+                                                      "    near = [i for i, v in enumerate(val_accuracies)\n"
+                                                      "            if v > best - tolerance or v == best]\n"
+                                                      "    return min(near, key=lambda i: n_params[i])", None),
+        ("last of equal sizes", _CHOOSE_HEAD + "    best = max(val_accuracies)\n    chosen = None\n"
+                                               "    for i, v in enumerate(val_accuracies):\n"
+                                               "        if v >= best - tolerance and (chosen is None or n_params[i] <= n_params[chosen]):\n"
+                                               "            chosen = i\n    return chosen", "the first of them"),
+        ("parameter count", _CHOOSE_HEAD + "    best = max(val_accuracies)\n"
+                                           "    return min(p for v, p in zip(val_accuracies, n_params) if v >= best - tolerance)",
+         "parameter count"),
+        ("float index", _CHOOSE_HEAD + "    best = max(val_accuracies)\n"
+                                       "    near = [i for i, v in enumerate(val_accuracies) if v >= best - tolerance]\n"
+                                       "    return float(min(near, key=lambda i: n_params[i]))", "an int"),
+        # Matches no diagnosis: the rank in size order instead of the index. The public lists happen to be
+        # sorted by size, so only the grader's lists, in random order, show it: the generic message.
+        ("rank instead of index", _CHOOSE_HEAD + "    order = sorted(range(len(n_params)), key=lambda i: n_params[i])\n"
+                                                 "    best = max(val_accuracies)\n"
+                                                 "    for rank, i in enumerate(order):\n"
+                                                 "        if val_accuracies[i] >= best - tolerance:\n"
+                                                 "            return rank", None),
     ],
 }
+
+#: compare_networks answers, each run in the notebook's flow (the locked cell's split, epochs=10).
+COMPARE_WRONG = [
+    ("measured on the training rows", _compare(measure="accuracy(model, X_fit, y_fit)"), "accuracy on the training rows"),
+    ("measured on the test split", _compare(measure="accuracy(model, X_test, y_test)"), "test split"),
+    ("percentage", _compare(measure="100 * accuracy(model, X_val, y_val)"), "percentage"),
+    ("history's training accuracy", _compare(measure="history.history['accuracy'][-1]"),
+     "measure it after training with your accuracy"),
+    ("epochs ignored", _compare(fit="model.fit(X_fit, y_fit, epochs=5, verbose=0)"), "Pass epochs=epochs"),
+    ("trained on the validation rows too",
+     _compare(fit="model.fit(np.concatenate([X_fit, X_val]), np.concatenate([y_fit, y_val]), epochs=epochs, verbose=0)"),
+     "trained on the validation rows too"),
+    ("validation_split inside",
+     _compare(fit="model.fit(X_fit, y_fit, epochs=epochs, validation_split=0.2, verbose=0)"), "validation_split inside"),
+    ("batch size 64", _compare(fit="model.fit(X_fit, y_fit, epochs=epochs, batch_size=64, verbose=0)"),
+     "default batch_size=32"),
+    ("never trained", _compare(fit="None"), "never trained"),
+    ("one model for every candidate",
+     "def compare_networks(candidates, X_fit, y_fit, X_val, y_val, epochs=10):\n    model = build_model(candidates[-1])\n"
+     "    models, val_accuracies = [], []\n    for hidden_units in candidates:\n"
+     "        model.fit(X_fit, y_fit, epochs=epochs, verbose=0)\n        models.append(model)\n"
+     "        val_accuracies.append(accuracy(model, X_val, y_val))\n    return models, val_accuracies",
+     "the same model object as models[0]"),
+    ("default hidden_units", _compare(build="build_model()"),
+     "build each candidate's model with build_model(candidates[i])"),
+    ("only the models", _compare(returns="models"), "return the pair (models, val_accuracies)"),
+]
+
+#: A wrong build_model under a correct compare_networks: the message names the build as the cause.
+BUILD_THEN_COMPARE_WRONG = [
+    ("linear hidden layers", _build(hidden="    for units in hidden_units:\n        model.add(keras.layers.Dense(units))\n"),
+     "fix Exercise 1 first"),
+    ("default learning rate", _build(compile_=_compile(optimizer="'adam'")), "fix Exercise 1 first"),
+    # SGD at 0.01 learns too little in 10 epochs: the held-out requirement fails too, and names the build as the cause.
+    ("SGD", _build(compile_=_compile(optimizer="keras.optimizers.SGD(learning_rate=0.01)")),
+     "The build named above is the likely cause"),
+]
 
 ALTERNATIVES = {
     "build_model": [
@@ -121,52 +211,68 @@ ALTERNATIVES = {
         "    inputs = keras.Input(shape=(n_inputs,))\n    x = inputs\n"
         "    for units in hidden_units:\n        x = keras.layers.Dense(units, activation='relu')(x)\n"
         "    logits = keras.layers.Dense(n_classes)(x)\n    model = keras.Model(inputs, logits)\n"
-        "    model.compile(optimizer=keras.optimizers.Adam(1e-3),\n"
+        "    model.compile(optimizer=keras.optimizers.Adam(1e-2),\n"
         "                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),\n"
         "                  metrics=[keras.metrics.SparseCategoricalAccuracy()])\n    return model",
-        # One-hot labels: categorical cross-entropy, tanh units, separate activation layers and dropout.
+        # tanh units, separate activation layers and dropout, a Softmax layer, metrics=['acc'].
         "def build_model(hidden_units=(64, 32), n_inputs=64, n_classes=10):\n"
         "    layers = [keras.Input(shape=(n_inputs,))]\n    for units in hidden_units:\n"
         "        layers += [keras.layers.Dense(units), keras.layers.Activation('tanh'), keras.layers.Dropout(0.1)]\n"
         "    layers += [keras.layers.Dense(n_classes), keras.layers.Softmax()]\n"
         "    model = keras.Sequential(layers)\n"
-        "    model.compile(optimizer='sgd', loss='categorical_crossentropy', metrics=['acc'])\n    return model",
+        "    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss='sparse_categorical_crossentropy',"
+        " metrics=['acc'])\n    return model",
         # No Input layer: the model is built on its first call.
         "def build_model(hidden_units=(64, 32), n_inputs=64, n_classes=10):\n"
         "    model = keras.Sequential([keras.layers.Dense(u, activation='elu') for u in hidden_units]\n"
         "                             + [keras.layers.Dense(n_classes, activation='softmax')])\n"
-        "    model.compile(optimizer='rmsprop', loss=keras.losses.SparseCategoricalCrossentropy(),\n"
+        "    model.compile(optimizer=keras.optimizers.Adam(0.01), loss=keras.losses.SparseCategoricalCrossentropy(),\n"
         "                  metrics=['sparse_categorical_accuracy'])\n    return model",
     ],
-    "count_model_params": [
-        "def count_model_params(hidden_units, n_inputs=64, n_classes=10):\n"
-        "    return build_model(hidden_units, n_inputs, n_classes).count_params()",
-        "def count_model_params(hidden_units, n_inputs=64, n_classes=10):\n    total, previous = 0, n_inputs\n"
-        "    for units in list(hidden_units) + [n_classes]:\n"
-        "        total += previous * units + units\n        previous = units\n    return total",
-        "def count_model_params(hidden_units, n_inputs=64, n_classes=10):\n"
-        "    sizes = np.array([n_inputs, *hidden_units, n_classes])\n"
-        "    return np.int64(np.sum((sizes[:-1] + 1) * sizes[1:]))",
+    "accuracy": [
+        _ACC_HEAD + "    scores = model(X, training=False).numpy()\n    return (scores.argmax(axis=-1) == y).mean()",
+        # float32 throughout, in keras.ops: a 0-d float32 tensor.
+        _ACC_HEAD + "    predicted = keras.ops.argmax(model(X.astype('float32')), axis=1)\n"
+                    "    right = keras.ops.equal(predicted, keras.ops.cast(y, predicted.dtype))\n"
+                    "    return keras.ops.mean(keras.ops.cast(right, 'float32'))",
+        _ACC_HEAD + "    probabilities = model.predict(X, verbose=0)\n    right = 0\n"
+                    "    for row, label in zip(probabilities, y):\n        right += int(np.argmax(row) == label)\n"
+                    "    return right / len(y)",
     ],
-    "save_and_reload": [
-        "import pathlib\ndef save_and_reload(model, path):\n    path = pathlib.Path(path)\n"
-        "    keras.saving.save_model(model, path)\n    return keras.saving.load_model(path, compile=False)",
-        "def save_and_reload(model, path):\n    model.save(filepath=path, overwrite=True)\n"
-        "    restored = keras.models.load_model(path)\n    assert restored is not model\n    return restored",
+    "choose_network": [
+        _CHOOSE_HEAD + "    best = max(val_accuracies)\n    chosen = None\n"
+                       "    for i, (v, p) in enumerate(zip(val_accuracies, n_params)):\n"
+                       "        if v >= best - tolerance and (chosen is None or p < n_params[chosen]):\n"
+                       "            chosen = i\n    return chosen",
+        _CHOOSE_HEAD + "    val, size = np.asarray(val_accuracies), np.asarray(n_params)\n"
+                       "    near = np.flatnonzero(val >= val.max() - tolerance)\n"
+                       "    return near[np.argmin(size[near])]",
+        _CHOOSE_HEAD + "    best = max(val_accuracies)\n"
+                       "    return min((p, i) for i, (v, p) in enumerate(zip(val_accuracies, n_params)) if v >= best - tolerance)[1]",
     ],
 }
 
-#: Training answers run inside the notebook's flow: a build_model, then train_model on the digits.
-TRAINING_ALTERNATIVES = [
-    # One-hot labels throughout: the model's loss is categorical cross-entropy, so train_model encodes the labels.
-    (ALTERNATIVES["build_model"][1].replace("'sgd'", "'adam'"),
-     "def train_model(model, X_train, y_train):\n"
-     "    return model.fit(X_train, keras.utils.to_categorical(y_train, 10), epochs=12, batch_size=32, verbose=0)"),
-    # The Functional API with logits and from_logits=True, smaller batches and fewer epochs.
-    (ALTERNATIVES["build_model"][0],
-     "def train_model(model, X_train, y_train):\n"
-     "    history = model.fit(X_train, y_train, epochs=8, batch_size=16, verbose=0)\n    return history"),
+COMPARE_ALTERNATIVES = [
+    # Keras's own float32 validation accuracy, measured by fit at the end of the last epoch; no seeding.
+    _compare(fit="model.fit(X_fit, y_fit, epochs=epochs, validation_data=(X_val, y_val), verbose=0)",
+             measure="history.history['val_accuracy'][-1]", seed=False),
+    # validation_split=0.2 on the whole training split trains on exactly X_fit and holds back exactly X_val.
+    _compare(fit="model.fit(np.concatenate([X_fit, X_val]), np.concatenate([y_fit, y_val]), epochs=epochs, "
+                 "validation_split=0.2, verbose=0)", measure="model.evaluate(X_val, y_val, verbose=0)[1]"),
+    # One epoch at a time, with the batch size spelled out.
+    "def compare_networks(candidates, X_fit, y_fit, X_val, y_val, epochs=10):\n    results = []\n"
+    "    for hidden_units in candidates:\n        keras.utils.set_random_seed(1)\n        model = build_model(hidden_units)\n"
+    "        for _ in range(epochs):\n            model.fit(X_fit, y_fit, epochs=1, batch_size=32, verbose=0)\n"
+    "        results.append((model, accuracy(model, X_val, y_val)))\n"
+    "    return [m for m, _ in results], np.array([a for _, a in results])",
 ]
+
+#: A different build_model under the reference compare_networks: logits and from_logits=True pass too.
+BUILD_THEN_COMPARE_ALTERNATIVE = ALTERNATIVES["build_model"][0]
+
+
+def _code(name, label):
+    return next(code for entry_label, code, _ in WRONG[name] if entry_label == label)
 
 
 @pytest.fixture(scope="module")
@@ -174,48 +280,58 @@ def reference(course):
     return reference_namespace(course, "00_first_model")
 
 
-def _subject(name, reference):
-    return reference["digits_model"] if name == "train_model" else reference[name]
-
-
-def _check(name):
-    return first_model.CHECKS["trained_model" if name == "train_model" else name]
-
-
-def _trained(reference, build_code, train_code):
-    """The notebook's Exercise 3 cell with the given answers: seed, build, train, keep the model."""
-    import keras
-
-    build = define(build_code, "build_model", reference) if build_code else reference["build_model"]
-    train = define(train_code, "train_model", reference)
-    keras.utils.set_random_seed(0)
-    model = build((64, 32))
-    train(model, reference["X_train"], reference["y_train"])
-    return model
-
-
 def grade(name, answer, reference, seeds):
     """Grading verdicts over `seeds`, and the public message."""
-    check = _check(name)
-    return ([simulate_grading(first_model.CHECKS, check, answer, _subject(name, reference), s) for s in seeds],
+    check = first_model.CHECKS[name]
+    return ([simulate_grading(first_model.CHECKS, check, answer, reference[name], s) for s in seeds],
             public_message(check, answer))
 
 
-def seeds_for(name):
-    return SEEDS if name == "count_model_params" else ONE_SEED
+def _comparison(reference, compare_code=None, build_code=None):
+    """The notebook's Exercise 4 cell with the given answers: the same split and epochs, the comparison kept."""
+    namespace = dict(reference)
+    if build_code:
+        namespace["build_model"] = define(build_code, "build_model", reference)
+    # Defined in `namespace`, so that it calls the build_model given here.
+    compare = define(compare_code or _compare(), "compare_networks", namespace)
+    with contextlib.redirect_stdout(io.StringIO()):
+        return compare(list(first_model.CANDIDATES), reference["X_fit"], reference["y_fit"], reference["X_val"],
+                       reference["y_val"], epochs=first_model.EPOCHS)
 
 
-@pytest.mark.parametrize("name", ["build_model", "count_model_params", "train_model", "save_and_reload"])
+def grade_comparison(comparison, reference, seeds=ONE_SEED):
+    check = first_model.compare_networks
+    return ([simulate_grading(first_model.CHECKS, check, comparison, reference["comparison"], s) for s in seeds],
+            public_message(check, comparison))
+
+
+@pytest.mark.parametrize("name", ["build_model", "accuracy", "choose_network"])
 def test_reference_passes_public_and_grading(reference, name):
-    expect_correct(*grade(name, _subject(name, reference), reference, REFERENCE_SEEDS))
+    expect_correct(*grade(name, reference[name], reference, REFERENCE_SEEDS))
+
+
+def test_reference_comparison_passes_public_and_grading(reference):
+    expect_correct(*grade_comparison(reference["comparison"], reference, REFERENCE_SEEDS))
+
+
+def test_the_notebook_runs_the_comparison_the_check_judges(reference):
+    """The locked cell's candidates, split and epochs are the check module's constants."""
+    X_fit, y_fit, X_val, y_val = first_model.fit_and_validation_rows()
+    assert [tuple(c) for c in reference["candidates"]] == list(first_model.CANDIDATES)
+    assert np.array_equal(reference["X_fit"], X_fit) and np.array_equal(reference["y_val"], y_val)
+    assert len(X_fit) == 1077 and len(X_val) == 270
+    models, _ = reference["comparison"]
+    assert all(int(m.optimizer.iterations) == first_model.EPOCHS * 34 for m in models)
+
+
+def seeds_for(name):
+    """Two grading seeds for the pure choice, one for the parts that build Keras models."""
+    return SEEDS if name == "choose_network" else ONE_SEED
 
 
 @pytest.mark.parametrize("name,label,code,advice", wrong_cases(WRONG))
 def test_wrong_answer_loses_the_part_with_a_teaching_message(reference, name, label, code, advice):
-    if name == "train_model":
-        answer = _trained(reference, None, code)
-    else:
-        answer = define(code, name, reference)
+    answer = define(code, name, reference)
     expect_wrong(label, *grade(name, answer, reference, seeds_for(name)), advice)
 
 
@@ -224,21 +340,62 @@ def test_alternative_correct_answer_gets_full_marks(reference, name, code):
     expect_correct(*grade(name, define(code, name, reference), reference, seeds_for(name)))
 
 
-@pytest.mark.parametrize("build_code,train_code", [pytest.param(b, t, id=f"train_model-{i}")
-                                                   for i, (b, t) in enumerate(TRAINING_ALTERNATIVES)])
-def test_alternative_training_reaches_the_threshold(reference, build_code, train_code):
-    check = first_model.CHECKS["trained_model"]
-    answer = _trained(reference, build_code, train_code)
-    assert public_message(check, answer) is None
-    verdict = simulate_grading(first_model.CHECKS, check, answer, reference["digits_model"], ONE_SEED[0])
-    assert verdict.passed, verdict.detail
+@pytest.mark.parametrize("label,code,advice", [pytest.param(*e, id=e[0]) for e in COMPARE_WRONG])
+def test_wrong_comparison_loses_points_with_a_teaching_message(reference, label, code, advice):
+    expect_wrong(label, *grade_comparison(_comparison(reference, code), reference), advice)
 
 
-def test_untrained_notebook_reports_not_implemented():
-    """When build_model or train_model still raises, digits_model stays None and the part says so."""
-    check = first_model.CHECKS["trained_model"]
-    message = public_message(check, None)
+@pytest.mark.parametrize("label,code,advice", [pytest.param(*e, id=e[0]) for e in BUILD_THEN_COMPARE_WRONG])
+def test_a_wrong_build_is_named_as_the_cause_in_the_comparison(reference, label, code, advice):
+    verdicts, public = grade_comparison(_comparison(reference, build_code=code), reference)
+    expect_wrong(label, verdicts, public, advice)
+    assert all(v.credit > 0 for v in verdicts), "the parts of the comparison that are right keep their share"
+
+
+@pytest.mark.parametrize("code", [pytest.param(c, id=f"compare_networks-{i}") for i, c in enumerate(COMPARE_ALTERNATIVES)])
+def test_alternative_comparison_gets_full_marks(reference, code):
+    expect_correct(*grade_comparison(_comparison(reference, code), reference))
+
+
+def test_comparison_with_a_logits_build_gets_full_marks(reference):
+    expect_correct(*grade_comparison(_comparison(reference, build_code=BUILD_THEN_COMPARE_ALTERNATIVE), reference))
+
+
+def test_partial_credit_counts_the_requirements_met(reference):
+    """build_model scores per setting (5) and compare_networks per requirement (4)."""
+    linear_sgd = define(_code("build_model", "linear and SGD"), "build_model", reference)
+    (verdict,), _ = grade("build_model", linear_sgd, reference, ONE_SEED)
+    assert verdict.credit == pytest.approx(3 / 5) and "SGD" in verdict.feedback
+    on_fit_rows = _comparison(reference, COMPARE_WRONG[0][1])
+    (verdict,), _ = grade_comparison(on_fit_rows, reference)
+    assert verdict.credit == pytest.approx(3 / 4)
+
+
+def test_unfinished_notebook_reports_not_implemented():
+    """When an exercise still raises, comparison stays None and the part says so."""
+    message = public_message(first_model.compare_networks, None)
     assert message is not None and "not implemented yet" in message
+
+
+# ------------------------------------------------------------------------------------------ stated rules in the inputs
+def test_choose_network_cases_cover_each_rule():
+    """The grader's cases: a smaller network wins, the smallest is out, a tie in size, the best alone, in random
+    order; the hidden ones sit exactly on best - tolerance (exact in floating point) and hold one network."""
+    check = first_model.choose_network
+    for seed in SEEDS:
+        cases = check.secret_inputs(np.random.default_rng(seed))
+        kinds = [kind for kind in ("smaller wins", "smallest is out", "tie", "only the best")
+                 if any(check._is(kind, case) for case in cases)]
+        assert kinds == ["smaller wins", "smallest is out", "tie", "only the best"]
+    boundary, single = check.hidden_inputs(np.random.default_rng(1))
+    best = max(boundary["val_accuracies"])
+    assert best - boundary["tolerance"] in boundary["val_accuracies"] and len(single["n_params"]) == 1
+
+
+def test_accuracy_cases_include_uncompiled_and_logit_models():
+    cases = first_model.accuracy.secret_inputs(np.random.default_rng(3)) + \
+        [c.inputs for c in first_model.accuracy.public_cases]
+    assert {(c["compiled"], c["logits"]) for c in cases} >= {(True, False), (False, True), (True, True), (False, False)}
 
 
 # ------------------------------------------------------------------------------------------ attacks
@@ -271,7 +428,7 @@ def _linear_model_with_claims(namespace, inputs):
 
 def _units_edited(namespace, inputs):
     """A model with fixed sizes (64, 32), its config edited to claim the asked units; its weights stay."""
-    record = report_model(_call_build(namespace, inputs, WRONG["build_model"][8][1]))
+    record = report_model(_call_build(namespace, inputs, _code("build_model", "fixed hidden sizes")))
     config = json.loads(record["keras_config"])
     dense = [layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense"]
     for layer, units in zip(dense, [*inputs["hidden_units"], inputs["n_classes"]]):
@@ -309,52 +466,11 @@ def _unbuilt_giant(namespace, inputs):
     return report_model(model)
 
 
-def _old_save_claims(namespace, inputs):
-    """The old protocol's claims for a perfect save: no file, no model."""
-    X = np.zeros((8, inputs["n_inputs"]))
-    return {"saved_at_path": True, "is_keras_zip": True, "files": [], "original": X[:, :inputs["n_classes"]],
-            "same_object": False, "is_model": True, "kind": "Functional", "reloaded": X[:, :inputs["n_classes"]]}
-
-
-def _saved_bytes(model, name="forged.keras"):
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, name)
-        model.save(path)
-        return report_saved_file(path)
-
-
-def _fresh_model_like(inputs, seed=123):
-    import keras
-
-    model = first_model._model_to_save(inputs)
-    keras.utils.set_random_seed(seed)
-    return keras.models.clone_model(model)
-
-
-def _file_of_another_model(namespace, inputs):
-    """A real .keras file of a model with other weights, and the original reported as the reloaded model."""
-    return {"saved": _saved_bytes(_fresh_model_like(inputs)), "files": [inputs["filename"]], "same_object": False,
-            "reloaded": report_model(first_model._model_to_save(inputs))}
-
-
-def _not_an_archive(namespace, inputs):
-    return {"saved": {"exists": True, "size": 5, "bytes": np.frombuffer(b"hello", dtype=np.uint8).copy()},
-            "files": [inputs["filename"]], "same_object": False,
-            "reloaded": report_model(first_model._model_to_save(inputs))}
-
-
 def _lambda_model(n_inputs, n_classes):
     import keras
 
     return keras.Sequential([keras.Input(shape=(n_inputs,)), keras.layers.Lambda(lambda t: t * 2.0),
                              keras.layers.Dense(n_classes, activation="softmax")])
-
-
-def _file_with_lambda(namespace, inputs):
-    """A .keras file holding a Lambda layer (code the grader would run if it loaded it unsafely)."""
-    return {"saved": _saved_bytes(_lambda_model(inputs["n_inputs"], inputs["n_classes"])),
-            "files": [inputs["filename"]], "same_object": False,
-            "reloaded": report_model(first_model._model_to_save(inputs))}
 
 
 class _Subclassed:
@@ -375,12 +491,6 @@ class _Subclassed:
         model = Scores()
         model(np.zeros((1, n_inputs), dtype="float32"))
         return model
-
-
-def _subclassed_reloaded(namespace, inputs):
-    """A correct file, and a subclassed model returned as the reloaded one."""
-    return {"saved": _saved_bytes(first_model._model_to_save(inputs)), "files": [inputs["filename"]],
-            "same_object": False, "reloaded": report_model(_Subclassed.make(inputs["n_inputs"], inputs["n_classes"]))}
 
 
 def _public_digits():
@@ -414,12 +524,6 @@ def exact_lookup_model(prototypes, targets, *, sharpness=1e3, classes=None):
     return model
 
 
-def _digits_lookup(namespace, inputs):
-    """Every public digit (all 1797 rows of scikit-learn's data set, test split included) looked up exactly."""
-    X, y = _public_digits()
-    return report_model(exact_lookup_model(X, y, classes=10))
-
-
 def nearest_prototype_model(prototypes, labels, sharpness=200.0):
     """1-nearest-neighbour over the prototypes, in built-in layers: a sharp softmax over 2 x.p - |p|^2, then
     a Dense layer mapping each prototype to its label. A perturbed test digit's nearest public row is itself."""
@@ -435,16 +539,33 @@ def nearest_prototype_model(prototypes, labels, sharpness=200.0):
     return model
 
 
-def _digits_nearest(namespace, inputs):
-    """The nearest of all 1797 public digits: not an exact lookup, so the perturbation alone does not stop it."""
-    return report_model(nearest_prototype_model(*_public_digits()))
+def _comparison_report(models, accuracies, steps=None):
+    """What a kernel reports for a comparison of these models, with the step counts it claims."""
+    records = []
+    for model in models:
+        record = first_model._trained_record(model)
+        if steps is not None:
+            record["optimizer_steps"] = steps
+        records.append(record)
+    return {"kind": "tuple", "length": 2, "models_kind": "list", "accuracies_kind": "list", "models": records,
+            "accuracies": [float(a) for a in accuracies]}
 
 
-def _untrained(namespace, inputs):
+def _lookup_comparison(model_for):
+    """Every candidate replaced by the same look-up model, with perfect claims: accuracy 1, the right steps."""
+    def forge(namespace, inputs):
+        model = model_for()
+        return _comparison_report([model] * 3, [1.0] * 3, steps=first_model.EPOCHS * 34)
+    return forge
+
+
+def _untrained_comparison(namespace, inputs):
+    """Fresh, untrained candidates reported with the steps and accuracies of a trained comparison."""
     import keras
 
     keras.utils.set_random_seed(5)
-    return report_model(namespace["build_model"]((64, 32)))
+    models = [namespace["build_model"](hidden) for hidden in first_model.CANDIDATES]
+    return _comparison_report(models, namespace["comparison"][1], steps=first_model.EPOCHS * 34)
 
 
 ATTACKS = {
@@ -454,28 +575,27 @@ ATTACKS = {
         ("config edited to claim the asked units, weights kept", _units_edited, "cannot be checked"),
         ("uncompiled model claiming its compile settings", _compile_claimed, "not compiled"),
         ("compile config naming a function of its own", _compile_config_edited, "not one of Keras's own"),
-        ("one correct model replayed for every call", _replayed, "Dense layers with units"),
+        ("one correct model replayed for every call", _replayed, "Dense layers do not follow hidden_units"),
         ("unbuilt model of 10^9 weights", _unbuilt_giant, "no input shape"),
         ("Lambda layer", lambda ns, inp: report_model(_lambda_model(inp["n_inputs"], inp["n_classes"])),
          "Lambda layer"),
         ("subclassed model", lambda ns, inp: report_model(_Subclassed.make(inp["n_inputs"], inp["n_classes"])),
          "not a built-in Keras class"),
     ],
-    "trained_model": [
-        ("old claims: outputs, no model", lambda ns, inp: {"is_model": True, "outputs": np.eye(10)[np.zeros(300, int)]},
-         "cannot be checked"),
-        ("an untrained model reported as the trained one", _untrained, "close to guessing"),
-        ("exact lookup of the 1797 public digits", _digits_lookup, "held-out digits correctly"),
-        ("nearest of the 1797 public digits", _digits_nearest, "not the model the build exercise describes"),
-        ("Lambda layer", lambda ns, inp: report_model(_lambda_model(64, 10)), "Lambda layer"),
-        ("subclassed model", lambda ns, inp: report_model(_Subclassed.make(64, 10)), "not a built-in Keras class"),
-    ],
-    "save_and_reload": [
-        ("old claims, no file", _old_save_claims, "saved nothing at `path`"),
-        ("a real file of another model", _file_of_another_model, "does not hold the model it was given"),
-        ("bytes that are not an archive", _not_an_archive, "not a .keras archive"),
-        ("a file holding a Lambda layer", _file_with_lambda, "Lambda layer"),
-        ("a subclassed model returned", _subclassed_reloaded, "not a built-in Keras class"),
+    "compare_networks": [
+        ("old claims: accuracies, no models", lambda ns, inp: {"kind": "tuple", "length": 2, "accuracies": [1.0] * 3},
+         "should be a list of 3 trained models"),
+        ("untrained models with a trained comparison's claims", _untrained_comparison, "held-out digits"),
+        ("exact lookup of the 1797 public digits",
+         _lookup_comparison(lambda: exact_lookup_model(*_public_digits(), classes=10)), "Dense layers with units"),
+        ("nearest of the 1797 public digits",
+         _lookup_comparison(lambda: nearest_prototype_model(*_public_digits())), "Dense layers with units"),
+        ("a lookup model in place of each candidate", lambda ns, inp: _comparison_report(
+            [exact_lookup_model(*_public_digits(), classes=10), *ns["comparison"][0][1:]], [1.0, *ns["comparison"][1][1:]],
+            steps=first_model.EPOCHS * 34), "Dense layers with units"),
+        ("Lambda layer", lambda ns, inp: _comparison_report([_lambda_model(64, 10)] * 3, [1.0] * 3), "Lambda layer"),
+        ("subclassed model", lambda ns, inp: _comparison_report([_Subclassed.make(64, 10)] * 3, [1.0] * 3),
+         "not a built-in Keras class"),
     ],
 }
 
@@ -506,20 +626,21 @@ def forged_verdict(check, reference_subject, forge, namespace, seed):
 @pytest.mark.parametrize("part,label,forge,advice",
                          [pytest.param(part, label, forge, advice, id=f"{part}-{label}")
                           for part, entries in ATTACKS.items() for label, forge, advice in entries])
-def test_lying_kernel_scores_zero(reference, part, label, forge, advice):
+def test_lying_kernel_earns_nothing_for_what_it_lies_about(reference, part, label, forge, advice):
     check = first_model.CHECKS[part]
-    verdict = forged_verdict(check, _subject("train_model" if part == "trained_model" else part, reference),
-                             forge, reference, ONE_SEED[0])
+    subject = reference["comparison"] if part == "compare_networks" else reference[part]
+    verdict = forged_verdict(check, subject, forge, reference, ONE_SEED[0])
     assert not verdict.passed, f"{label} passed"
+    assert verdict.credit < 1
     assert advice in verdict.feedback or advice in verdict.detail, (verdict.feedback, verdict.detail)
 
 
 def test_held_out_digits_are_hidden_from_the_kernel_and_match_no_public_row(reference):
-    """The trained model is judged on data the kernel never sees, and an exact lookup of the public digits
-    (which would have scored 100% on the unperturbed test split, as judged before) finds nothing there."""
+    """The trained models are judged on data the kernel never sees, and an exact lookup of the public digits
+    (which would have scored 100% on the unperturbed test split) finds nothing there."""
     X_public, y_public = _public_digits()
     for seed in REFERENCE_SEEDS:
-        (case,) = grader_inputs(seed)["trained_model"]
+        (case,) = grader_inputs(seed)["compare_networks"]
         assert set(case) == {"_X", "_labels"} and kernel_view(case) == {}
         distances = ((case["_X"][:, None, :] - X_public[None, :, :]) ** 2).sum(axis=2)
         assert distances.min() > 1e-3, "a held-out row is a row of the public data set"
@@ -527,17 +648,17 @@ def test_held_out_digits_are_hidden_from_the_kernel_and_match_no_public_row(refe
         assert not any((train == row).all(axis=1).any() for row in case["_X"])
     lookup = exact_lookup_model(X_public, y_public, classes=10)
     _, X_test, _, y_test = __import__("coursekit.data", fromlist=["digits_split"]).digits_split()
-    assert np.mean(predict(lookup, X_test).argmax(axis=1) == y_test) == 1.0  # what it scored before
-    (case,) = grader_inputs(ONE_SEED[0])["trained_model"]
-    assert np.mean(predict(lookup, case["_X"]).argmax(axis=1) == case["_labels"]) < first_model.ACCURACY_THRESHOLD
-    # What does pass is a model trained on the training split only: the reference, on several seeds.
-    assert all(simulate_grading(first_model.CHECKS, first_model.CHECKS["trained_model"], reference["digits_model"],
-                                reference["digits_model"], seed).passed for seed in REFERENCE_SEEDS)
+    assert np.mean(predict(lookup, X_test).argmax(axis=1) == y_test) == 1.0
+    (case,) = grader_inputs(ONE_SEED[0])["compare_networks"]
+    assert np.mean(predict(lookup, case["_X"]).argmax(axis=1) == case["_labels"]) < first_model.HELDOUT_THRESHOLD
 
 
-def test_probe_batches_and_save_inputs_stay_with_the_grader():
-    """Every array the grader evaluates a model on is in a "_" key, in public cases too."""
-    for name in ("build_model", "save_and_reload"):
-        check = first_model.CHECKS[name]
-        for inputs in [c.inputs for c in check.public_cases] + grader_inputs(21)[name]:
-            assert all(not isinstance(v, np.ndarray) for v in kernel_view(inputs).values()), kernel_view(inputs)
+def test_probe_batches_stay_with_the_grader():
+    """Every array the grader evaluates a built model on is in a "_" key, in public cases too."""
+    check = first_model.build_model
+    for inputs in [c.inputs for c in check.public_cases] + grader_inputs(21)["build_model"]:
+        assert all(not isinstance(v, np.ndarray) for v in kernel_view(inputs).values()), kernel_view(inputs)
+
+
+def test_odd_reports_get_a_message_not_an_exception():
+    assert odd_report_failures(first_model.CHECKS, ("build_model", "compare_networks"), 21) == []

@@ -31,6 +31,9 @@ WRONG = {
         ("column vector", "def neuron_forward(X, w, b):\n    return 1 / (1 + np.exp(-(X @ w.reshape(-1, 1) + b)))",
          "shape"),
         ("placeholder", "def neuron_forward(X, w, b):\n    return np.zeros(len(X))", "Every output is 0"),
+        # Matches no diagnosis: the message says what came back and what was expected, and names no cause.
+        ("bias counted twice", "def neuron_forward(X, w, b):\n    return 1 / (1 + np.exp(-(X @ w + 2 * b)))",
+         "relative error"),
         ("hard-coded public answer",
          "def neuron_forward(X, w, b):\n    if len(X) == 3:\n"
          "        return np.array([0.19781611144141825, 0.52497918747894, 0.289050497374996])\n"
@@ -50,6 +53,19 @@ WRONG = {
                                "    return w + lr * (y - y_hat) * x, b + lr * (y - y_hat)", "step prediction"),
         ("weights only", "def perceptron_update(w, b, x, y, lr):\n    y_hat = 1 if w @ x + b >= 0 else 0\n"
                          "    return w + lr * (y - y_hat) * x", "should return a pair"),
+        # Stated rule: ŷ = 1 when z >= 0, so a sample exactly on the line counts as 1.
+        ("tie counted as 0", "def perceptron_update(w, b, x, y, lr):\n    y_hat = int(np.dot(w, x) + b > 0)\n"
+                             "    return w + lr * (y - y_hat) * x, b + lr * (y - y_hat)", "exactly on the line"),
+        # Stated rule: b_new is a single number.
+        ("bias as a 1-element array", "def perceptron_update(w, b, x, y, lr):\n    y_hat = 1 if w @ x + b >= 0 else 0\n"
+                                      "    return w + lr * (y - y_hat) * x, np.array([b + lr * (y - y_hat)])",
+         "single number"),
+        ("weights as a column", "def perceptron_update(w, b, x, y, lr):\n    y_hat = 1 if w @ x + b >= 0 else 0\n"
+                                "    return (w + lr * (y - y_hat) * x).reshape(-1, 1), b + lr * (y - y_hat)",
+         "one weight per feature"),
+        # Matches no diagnosis: half the step size.
+        ("half the update", "def perceptron_update(w, b, x, y, lr):\n    y_hat = 1 if w @ x + b >= 0 else 0\n"
+                            "    return w + 0.5 * lr * (y - y_hat) * x, b + 0.5 * lr * (y - y_hat)", "expected"),
     ],
     "train_perceptron": [
         ("update discarded", "def train_perceptron(X, y, lr=1.0, epochs=10):\n    w, b = np.zeros(X.shape[1]), 0.0\n"
@@ -61,6 +77,28 @@ WRONG = {
         ("swapped return", "def train_perceptron(X, y, lr=1.0, epochs=10):\n    w, b = np.zeros(X.shape[1]), 0.0\n"
                            "    for _ in range(epochs):\n        for x_i, y_i in zip(X, y):\n"
                            "            w, b = perceptron_update(w, b, x_i, y_i, lr)\n    return b, w", "shape"),
+        # Stated rules: in the order given, from zeros, exactly `epochs` passes, (w, b) with b a number.
+        ("shuffled order", "def train_perceptron(X, y, lr=1.0, epochs=10):\n    rng = np.random.default_rng(0)\n"
+                           "    w, b = np.zeros(X.shape[1]), 0.0\n    for _ in range(epochs):\n"
+                           "        for i in rng.permutation(len(X)):\n            w, b = perceptron_update(w, b, X[i], y[i], lr)\n"
+                           "    return w, b", "the perceptron rule gives"),
+        ("reversed order", "def train_perceptron(X, y, lr=1.0, epochs=10):\n    w, b = np.zeros(X.shape[1]), 0.0\n"
+                           "    for _ in range(epochs):\n        for x_i, y_i in zip(X[::-1], y[::-1]):\n"
+                           "            w, b = perceptron_update(w, b, x_i, y_i, lr)\n    return w, b", "the perceptron rule gives"),
+        ("starts from ones", "def train_perceptron(X, y, lr=1.0, epochs=10):\n    w, b = np.ones(X.shape[1]), 1.0\n"
+                             "    for _ in range(epochs):\n        for x_i, y_i in zip(X, y):\n"
+                             "            w, b = perceptron_update(w, b, x_i, y_i, lr)\n    return w, b", "the perceptron rule gives"),
+        ("tie counted as 0", "def train_perceptron(X, y, lr=1.0, epochs=10):\n    w, b = np.zeros(X.shape[1]), 0.0\n"
+                             "    for _ in range(epochs):\n        for x_i, y_i in zip(X, y):\n"
+                             "            y_hat = int(x_i @ w + b > 0)\n            w = w + lr * (y_i - y_hat) * x_i\n"
+                             "            b = b + lr * (y_i - y_hat)\n    return w, b", "the perceptron rule gives"),
+        ("bias as a 1-element array", "def train_perceptron(X, y, lr=1.0, epochs=10):\n    w, b = np.zeros(X.shape[1]), np.zeros(1)\n"
+                                      "    for _ in range(epochs):\n        for x_i, y_i in zip(X, y):\n"
+                                      "            y_hat = int(x_i @ w + b[0] >= 0)\n            w = w + lr * (y_i - y_hat) * x_i\n"
+                                      "            b = b + lr * (y_i - y_hat)\n    return w, b", "single number"),
+        ("epochs ignored", "def train_perceptron(X, y, lr=1.0, epochs=10):\n    w, b = np.zeros(X.shape[1]), 0.0\n"
+                           "    for _ in range(10):\n        for x_i, y_i in zip(X, y):\n"
+                           "            w, b = perceptron_update(w, b, x_i, y_i, lr)\n    return w, b", "exactly `epochs` times"),
     ],
     "keras_neuron": [
         ("weights never set", "def keras_neuron(w, b):\n    return keras.Sequential([keras.Input(shape=(len(w),)), "
@@ -79,6 +117,13 @@ WRONG = {
                             "    return layer", "not a keras.Model"),
         ("too many units", "def keras_neuron(w, b):\n    return keras.Sequential([keras.Input(shape=(len(w),)), "
                            "keras.layers.Dense(len(w), activation='sigmoid')])", "exactly one Dense layer with 1 unit"),
+        ("no bias", "def keras_neuron(w, b):\n    layer = keras.layers.Dense(1, activation='sigmoid', use_bias=False)\n"
+                    "    model = keras.Sequential([keras.Input(shape=(len(w),)), layer])\n"
+                    "    layer.set_weights([w.reshape(-1, 1)])\n    return model", "use_bias=False"),
+        ("weights of another neuron", "def keras_neuron(w, b):\n    layer = keras.layers.Dense(1, activation='sigmoid')\n"
+                                      "    model = keras.Sequential([keras.Input(shape=(len(w),)), layer])\n"
+                                      "    layer.set_weights([-w.reshape(-1, 1), np.array([b])])\n    return model",
+         "weights are not w and b"),
     ],
 }
 
@@ -90,10 +135,17 @@ ALTERNATIVES = {
         "def neuron_forward(X, w, b):\n    return (1 / (1 + np.exp(-(w @ X.T + b)))).astype(np.float32)",
         "def neuron_forward(X, w, b):\n    return list(1 / (1 + np.exp(-(X @ w + b))))",
         "def neuron_forward(X, w, b):\n    return keras.activations.sigmoid(X @ w + b)",
+        # float32 throughout, through keras.ops.
+        "def neuron_forward(X, w, b):\n    z = keras.ops.matmul(X.astype('float32'), w.astype('float32')) + np.float32(b)\n"
+        "    return keras.ops.convert_to_numpy(keras.ops.sigmoid(z))",
     ],
     "perceptron_update": [
-        "def perceptron_update(w, b, x, y, lr):\n    y_hat = int(np.dot(w, x) + b > 0)\n"
+        "def perceptron_update(w, b, x, y, lr):\n    y_hat = int(np.dot(w, x) + b >= 0)\n"
         "    return w + lr * (y - y_hat) * x, b + lr * (y - y_hat)",
+        # float32 throughout.
+        "def perceptron_update(w, b, x, y, lr):\n    w32, x32 = w.astype(np.float32), x.astype(np.float32)\n"
+        "    error = np.float32(y - (1 if w32 @ x32 + np.float32(b) >= 0 else 0))\n"
+        "    return w32 + np.float32(lr) * error * x32, np.float32(b) + np.float32(lr) * error",
         "def perceptron_update(w, b, x, y, lr):\n    error = y - (1 if w @ x + b >= 0 else 0)\n    if error:\n"
         "        w += lr * error * x\n        b += lr * error\n    return w, b",
         "def perceptron_update(w, b, x, y, lr):\n    y_hat = np.heaviside(w @ x + b, 1)\n"
@@ -105,14 +157,19 @@ ALTERNATIVES = {
         "            w_new, b_new = perceptron_update(w, b, x_i, y_i, lr)\n"
         "            mistakes += int(not np.array_equal(w_new, w))\n            w, b = w_new, b_new\n"
         "        if mistakes == 0:\n            break\n    return w, b",
-        "def train_perceptron(X, y, lr=1.0, epochs=10):\n    rng = np.random.default_rng(0)\n"
-        "    w, b = np.zeros(X.shape[1]), 0.0\n    for _ in range(epochs):\n"
-        "        for i in rng.permutation(len(X)):\n            w, b = perceptron_update(w, b, X[i], y[i], lr)\n"
+        "def train_perceptron(X, y, lr=1.0, epochs=10):\n    w, b = np.zeros(X.shape[1]), 0.0\n"
+        "    for _ in range(epochs):\n        for i in range(len(X)):\n"
+        "            y_hat = int(X[i] @ w + b >= 0)\n            w = w + lr * (y[i] - y_hat) * X[i]\n"
+        "            b = b + lr * (y[i] - y_hat)\n    return w, float(b)",
+        # float32 throughout.
+        "def train_perceptron(X, y, lr=1.0, epochs=10):\n    X32 = np.asarray(X, dtype=np.float32)\n"
+        "    w, b = np.zeros(X32.shape[1], dtype=np.float32), np.float32(0)\n    for _ in range(epochs):\n"
+        "        for x_i, y_i in zip(X32, y):\n            w, b = perceptron_update(w, b, x_i, y_i, np.float32(lr))\n"
         "    return w, b",
+        # The learning rate left out: from zeros it only rescales (w, b), which the statement says is accepted.
         "def train_perceptron(X, y, lr=1.0, epochs=10):\n    w, b = np.zeros(X.shape[1]), 0.0\n"
         "    for _ in range(epochs):\n        for x_i, y_i in zip(X, y):\n"
-        "            y_hat = int(x_i @ w + b > 0)\n            w = w + lr * (y_i - y_hat) * x_i\n"
-        "            b = b + lr * (y_i - y_hat)\n    return w, b",
+        "            w, b = perceptron_update(w, b, x_i, y_i, 1.0)\n    return w, b",
     ],
     "keras_neuron": [
         "def keras_neuron(w, b):\n    inputs = keras.Input(shape=(len(w),))\n"
@@ -122,6 +179,8 @@ ALTERNATIVES = {
         "def keras_neuron(w, b):\n    model = keras.Sequential([keras.Input(shape=(len(w),)), keras.layers.Dense(1),\n"
         "                              keras.layers.Activation('sigmoid')])\n"
         "    model.layers[0].set_weights([w.reshape(-1, 1), np.array([b])])\n    return model",
+        "def keras_neuron(w, b):\n    model = keras.Sequential([keras.Input(shape=(len(w),)), keras.layers.Dense(1, activation='sigmoid')])\n"
+        "    model.set_weights([w.reshape(-1, 1).astype(np.float32), np.array([b], dtype=np.float32)])\n    return model",
         "def keras_neuron(w, b):\n    model = keras.Sequential([keras.layers.Dense(1, activation='sigmoid')])\n"
         "    model.build((None, len(w)))\n    model.layers[0].kernel.assign(w.reshape(-1, 1).astype('float32'))\n"
         "    model.layers[0].bias.assign(np.array([b], dtype='float32'))\n    return model",
@@ -257,3 +316,28 @@ def test_odd_report_gets_a_message_not_an_exception(got):
     case = neuron.keras_neuron.public_cases[0]
     message = neuron.keras_neuron.compare(case.inputs, got, case.expected)
     assert isinstance(message, str) and message, message
+
+
+# ----------------------------------------------------------------------------- stated rules the inputs must exercise
+def test_the_tie_rule_is_tried_with_samples_exactly_on_the_line():
+    """ŷ = 1 when z ≥ 0: the grader's cases include z = 0 exactly, in float64 and float32 and in any order of
+    summation, once with label 0 (an update is due) and once with label 1 (nothing changes)."""
+    for seed in SEEDS:
+        cases = neuron.perceptron_update.secret_inputs(np.random.default_rng(seed))
+        ties = [c for c in cases if float(c["w"] @ c["x"] + c["b"]) == 0.0]
+        assert sorted(c["y"] for c in ties) == [0, 1]
+        for c in ties:
+            w32, x32 = c["w"].astype(np.float32), c["x"].astype(np.float32)
+            assert float(w32 @ x32 + np.float32(c["b"])) == 0.0
+            assert float(sum(wi * xi for wi, xi in zip(c["w"][::-1], c["x"][::-1])) + c["b"]) == 0.0
+
+
+def test_train_perceptron_is_judged_on_the_rule_with_lr_one_and_on_separation_otherwise():
+    """The rule's (w, b) is compared only where lr = 1, so a wrong lr in Exercise 2 costs points there only."""
+    for seed in SEEDS:
+        rng = np.random.default_rng(seed)
+        cases = neuron.train_perceptron.secret_inputs(rng) + neuron.train_perceptron.hidden_inputs(rng)
+        cases += [case.inputs for case in neuron.train_perceptron.public_cases]
+        assert {c["_judge"] for c in cases} == {"rule", "separates"}
+        assert all(c["lr"] == 1.0 for c in cases if c["_judge"] == "rule")
+        assert any(c["epochs"] <= 4 for c in cases if c["_judge"] == "rule")
