@@ -69,7 +69,7 @@ from .core import Case, Check, CheckSet, Partial, describe_value, requirements
 from .heldout import digits_heldout
 from .model_data import (ModelRejected, activation_name, all_layers, compile_summary, compute_loss, cross_entropy,
                          dense_structure, expected_dense_structure, is_probabilities, linearity_gap, one_hot, predict,
-                         rebuild_model, rel_close, report_model, to_numpy)
+                         rebuild_model, rejection_text, rel_close, report_model, to_numpy)
 
 #: Exercise 1's fixed optimizer setting.
 LEARNING_RATE = 0.01
@@ -94,22 +94,6 @@ def _outputs(model, X) -> tuple[np.ndarray | None, str]:
         return predict(model, X), ""
     except Exception:  # noqa: BLE001 - a model that cannot take the inputs is the student's to fix
         return None, f"Keras refuses inputs of shape {tuple(np.shape(X))}"
-
-
-def _rejection(exc: Exception) -> str:
-    """A ModelRejected message without the Python exception Keras raised inside it (not the student's to read)."""
-    import re
-
-    message = str(exc)
-    found = re.search(r"\b[A-Z]\w*(?:Error|Exception)\b", message)
-    if not found:
-        return message
-    opening = message.rfind("(", 0, found.start())
-    if opening < 0:
-        return message[:found.start()].rstrip(" (:;,")
-    closing = message.find("); ", found.start())
-    rest = message[closing + 1:] if closing >= 0 else ""
-    return (message[:opening].rstrip() + rest).rstrip()
 
 
 def _not_a_model(sig: str, kind) -> str:
@@ -324,7 +308,7 @@ class BuildModel(Check):
         try:
             model = rebuild_model(got)
         except ModelRejected as exc:
-            return f"The model from {sig} cannot be checked: {_rejection(exc)}."
+            return f"The model from {sig} cannot be checked: {rejection_text(exc)}."
         if not compile_summary(model).get("compiled"):
             return (f"The model from {sig} is not compiled: call model.compile(optimizer=keras.optimizers.Adam("
                     "learning_rate=0.01), loss='sparse_categorical_crossentropy', metrics=['accuracy']) before "
@@ -707,7 +691,7 @@ class CompareNetworks(Check):
             try:
                 rebuilt.append(rebuild_model(record))
             except ModelRejected as exc:
-                return f"models[{i}] cannot be checked: {_rejection(exc)}."
+                return f"models[{i}] cannot be checked: {rejection_text(exc)}."
         X_fit, y_fit, X_val, y_val = fit_and_validation_rows()
         outputs = []
         for i, model in enumerate(rebuilt):

@@ -128,6 +128,22 @@ def error_text(exc: BaseException, limit: int = 160) -> str:
     return one_line(exc, limit) or "no reason given"
 
 
+def rejection_text(exc: Exception) -> str:
+    """A ModelRejected message for a student: without any Python exception name Keras put in its own text."""
+    import re
+
+    message = str(exc)
+    found = re.search(r"\b[A-Z]\w*(?:Error|Exception)\b", message)
+    if not found:
+        return message
+    opening = message.rfind("(", 0, found.start())
+    if opening < 0:
+        return message[:found.start()].rstrip(" (:;,")
+    closing = message.find("); ", found.start())
+    rest = message[closing + 1:] if closing >= 0 else ""
+    return (message[:opening].rstrip() + rest).rstrip()
+
+
 def call_failure(exc: BaseException) -> str:
     """Why the grader could not run a rebuilt model on its inputs, in words, without Keras's own text."""
     text = " ".join(str(exc).split()).lower()

@@ -43,23 +43,8 @@ import numpy as np
 
 from .compare import close, compare_array, fmt, matches
 from .core import Case, Check, CheckSet
-from .model_data import ModelRejected, activation_name, all_layers, predict, rebuild_model, report_model
-
-
-def _rejection(exc: Exception) -> str:
-    """A ModelRejected message without the Python exception Keras raised inside it (not the student's to read)."""
-    import re
-
-    message = str(exc)
-    found = re.search(r"\b[A-Z]\w*(?:Error|Exception)\b", message)
-    if not found:
-        return message
-    opening = message.rfind("(", 0, found.start())
-    if opening < 0:
-        return message[:found.start()].rstrip(" (:;,")
-    closing = message.find("); ", found.start())
-    rest = message[closing + 1:] if closing >= 0 else ""
-    return (message[:opening].rstrip() + rest).rstrip()
+from .model_data import (ModelRejected, activation_name, all_layers, predict, rebuild_model, rejection_text,
+                         report_model)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -393,7 +378,7 @@ class KerasNeuron(Check):
         try:
             model = rebuild_model(got)
         except ModelRejected as exc:
-            return f"The model from {sig} cannot be checked: {_rejection(exc)}."
+            return f"The model from {sig} cannot be checked: {rejection_text(exc)}."
         try:
             facts = _neuron_facts(model, X)
         except Exception:  # noqa: BLE001 - a model that cannot read X is the student's to fix
