@@ -199,11 +199,15 @@ def {name}(*args, **kwargs):
 #: name -> (code, the kernel survives the attack). None: it may or may not. A memory bomb ends in a
 #: MemoryError at the sandbox's RLIMIT_DATA, but IPython keeps the failed frame (and the hoard) alive,
 #: so a later part that trains a model may run out of memory too, or the hoarding may outlast the cell
-#: timeout on a loaded machine; either way the row must say why.
+#: timeout on a loaded machine; either way the row must say why. "own": the kernel survives, but the
+#: attack breaks the libraries in the student's own kernel (Keras itself calls np.array_equal on shapes,
+#: so a patched one breaks `fit`), so a later part may lose points; each such part must say why in the
+#: student's feedback, and no other student is touched (test_nothing_escaped_the_sandbox, and the
+#: honest student's full marks).
 ATTACKS = {
     "always-equal object": (ALWAYS_EQUAL, True),
     "fake ndarray": (FAKE_ARRAY, True),
-    "patched numpy/math/keras/assert": (PATCHED_COMPARISONS, True),
+    "patched numpy/math/keras/assert": (PATCHED_COMPARISONS, "own"),
     "patched autograder checks": (PATCHED_AUTOGRADER, True),
     "input transformer rewrites the check": (INPUT_TRANSFORMER, True),
     "silenced errors and tracebacks": (SILENCED_ERRORS, True),

@@ -162,11 +162,21 @@ def test_attack_scores_zero_on_its_part_and_keeps_honest_parts(attacked_class, a
         if part.grade_id == attacked.grade_id:
             continue
         before = order.index(part.grade_id) < order.index(attacked.grade_id)
-        if survives or before:
-            assert float(row[part.grade_id]) == part.points, f"{attack} cost the honest part {part.grade_id}"
-        lost_later |= not before and float(row[part.grade_id]) < part.points
+        lost = float(row[part.grade_id]) < part.points
+        if survives == "own" and not before and lost:
+            message = failed_parts(ctx, student).get(part.grade_id, "")
+            assert message.strip(), f"{attack}: {part.grade_id} lost points without a message"
+        elif survives or before:
+            assert not lost, f"{attack} cost the honest part {part.grade_id}"
+        lost_later |= not before and lost
     if survives is False or (survives is None and lost_later):
         assert row["reason"], f"{attack}: the row must say why grading stopped"
+
+
+def failed_parts(ctx, student: str) -> dict[str, str]:
+    """The feedback messages grade wrote for one student's lost parts (details.json)."""
+    details = json.loads((ctx["out"] / "details.json").read_text())
+    return next(s for s in details["submissions"] if s["student_id"] == student).get("failed_parts", {})
 
 
 def test_tampering_is_named(attacked_class):

@@ -20,7 +20,7 @@ from nbconvert import HTMLExporter
 
 from autograder.grading.outputs import write_feedback
 
-from ..test_feedback_safety import HOSTILE_ID, HOSTILE_REASON, PROSE, hostile_notebook, hostile_result
+from ..test_feedback_safety import HOSTILE_ID, HOSTILE_REASON, hostile_notebook, hostile_result
 from .conftest import BROWSER
 
 pytestmark = BROWSER
@@ -130,7 +130,11 @@ def test_nothing_runs_from_file_url(browser, feedback_page):
     seen, facts = visit(browser, url)
     assert what_ran(seen, facts, url) == []
     text = " ".join(facts["text"].split())
-    assert PROSE in text and HOSTILE_REASON in text and f"Student: {HOSTILE_ID}" in text
+    # The prose's maths is typeset as MathML on the grader (typeset.py): the sentence is there, its TeX is not.
+    assert "Student prose: the neuron computes" in text and "before the loss." in text
+    # Chromium renders a MathML <mi>σ</mi> as the mathematical italic 𝜎 (U+1D70E) in its text.
+    assert "\\sigma" not in text and ("σ" in text or "\U0001d70e" in text)
+    assert HOSTILE_REASON in text and f"Student: {HOSTILE_ID}" in text
     assert "neuron_forward_test" in text and "0 / 2" in text
     assert any(i["src"].startswith("data:image/png") and i["ok"] for i in facts["images"])
 
@@ -187,7 +191,9 @@ def test_report_page_shows_its_plots_and_runs_nothing(browser, tmp_path):
     assert facts["pwned"] is None and seen.dialogs == [] and seen.errors == []
     assert seen.console == [], f"the report printed to the console (a CSP violation?): {seen.console}"
     pngs = {u for u in seen.requests if u.endswith(".png")}
-    assert pngs == {(page.parent / n).as_uri() for n in ("totals.png", "part_pass_rates.png", "grading_time.png")}
-    assert len(facts["images"]) == 3 and all(i["ok"] for i in facts["images"]), facts["images"]
+    # Two students lost points on a_test, so the report also draws what the class got wrong.
+    drawn = ("totals.png", "part_pass_rates.png", "grading_time.png", "mistakes.png")
+    assert pngs == {(page.parent / n).as_uri() for n in drawn}
+    assert len(facts["images"]) == len(drawn) and all(i["ok"] for i in facts["images"]), facts["images"]
     assert set(seen.requests) == pngs | {url}
     assert HOSTILE_ID in facts["text"] and '"><img src=x onerror="window.__pwned=1">' in facts["text"]
