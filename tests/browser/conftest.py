@@ -3,7 +3,8 @@
 They skip, with the reason, only when Chromium or Playwright is missing; `make test` installs both
 (`make system-deps` installs chromium with apt-get, requirements.txt pins playwright). With the CI
 environment variable set, a missing browser fails them instead of skipping.
-Screenshots go to build/screenshots/, which .gitignore lists through build/.
+Screenshots go to build/screenshots/, which .gitignore lists through build/; `publish` copies one that
+the README shows to docs/screenshots/ once its test has passed.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "build" / "screenshots"
+#: The screenshots the README shows (checked in).
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 def _missing() -> str:
@@ -42,6 +45,15 @@ BROWSER = [pytest.mark.kernel, pytest.mark.xdist_group("browser"),
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+def publish(shot: Path, name: str) -> Path:
+    """Copy `shot` (taken under build/screenshots/) to docs/screenshots/NAME, where the README shows it.
+    Call it after a test's last assertion, so that only a passing test replaces the published picture."""
+    import shutil
+
+    DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copyfile(shot, DOCS_SCREENSHOTS / name))
 
 
 @pytest.fixture(scope="session")
