@@ -140,8 +140,10 @@ def _wait_idle(page, timeout_s: float) -> None:
 
 
 def _menu(page, menu: str, command: str) -> None:
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{menu}$")).click()
-    page.locator(f"li.lm-Menu-item[data-command='{command}']").click()
+    # A menu command never navigates, so the click does not wait for navigations: on a loaded machine
+    # Playwright's after-click wait ("waiting for scheduled navigations to finish") once outlasted 30 s.
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{menu}$")).click(no_wait_after=True)
+    page.locator(f"li.lm-Menu-item[data-command='{command}']").click(no_wait_after=True)
 
 
 PROMPTS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt"
