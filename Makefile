@@ -30,7 +30,7 @@ demo: install
 	$(BIN)/python -m autograder demo --out build/demo
 
 test: install
-	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=30 tests
 
 bench: install
 	$(BIN)/python -m autograder bench
