@@ -411,6 +411,17 @@ class _LazyCase(Case):
         return cached
 
 
+def _trained_model(got, function: str):
+    """(the rebuilt model, None), or (None, the Mistake that says why the report is not a usable model)."""
+    message = _model_kind_message(got, function, "the training cell")
+    if message:
+        return None, Mistake(message, "not_a_model")
+    model, message = _rebuild(got, function)
+    if message:
+        return None, Mistake(message, "model_rejected")
+    return model, None
+
+
 class TrainedClassifier(Check):
     """Judged on the held-out sentences with a word dropped and two neighbours swapped by the run's seed."""
     name = "trained_classifier"
@@ -426,12 +437,9 @@ class TrainedClassifier(Check):
 
     def compare(self, inputs, got, expected):
         function = "train_classifier"
-        message = _model_kind_message(got, function, "the training cell")
-        if message:
-            return Mistake(message, "not_a_model")
-        model, message = _rebuild(got, function)
-        if message:
-            return Mistake(message, "model_rejected")
+        model, mistake = _trained_model(got, function)
+        if mistake:
+            return mistake
         X, labels = np.asarray(inputs["_X"]).astype("int32"), np.asarray(inputs["_labels"])
         kinds = [type(layer).__name__ for layer in all_layers(model)]
         if "Embedding" not in kinds:
@@ -513,12 +521,9 @@ class TrainedLanguageModel(Check):
 
     def compare(self, inputs, got, expected):
         function = "train_language_model"
-        message = _model_kind_message(got, function, "the training cell")
-        if message:
-            return Mistake(message, "not_a_model")
-        model, message = _rebuild(got, function)
-        if message:
-            return Mistake(message, "model_rejected")
+        model, mistake = _trained_model(got, function)
+        if mistake:
+            return mistake
         X, y = np.asarray(inputs["_X"]).astype("int32"), np.asarray(inputs["_y"]).astype(np.int64)
         n, t = X.shape
         kinds = [type(layer).__name__ for layer in all_layers(model)]
