@@ -18,7 +18,7 @@ from typing import Any
 from .checks.core import Check, CheckFailed, CheckSet, dump_inputs
 from .checks.plain import from_plain
 from .course import Course
-from .grading.judge import PartVerdict, judge_part
+from .grading.judge import MEASURED_SECONDS, PartVerdict, judge_part
 from .notebooks import is_test_cell, read_notebook
 
 
@@ -40,18 +40,23 @@ def define(code: str, name: str, namespace: dict[str, Any]) -> Any:
     return scope[name]
 
 
-def simulate_grading(checks: CheckSet, check: Check, subject: Any, reference: Any, seed: int) -> PartVerdict:
-    """Grade one answer as the grader would for a test cell that calls `check` and `check.hidden`."""
+def simulate_grading(checks: CheckSet, check: Check, subject: Any, reference: Any, seed: int,
+                     cell_seconds: dict[str, float] | None = None) -> PartVerdict:
+    """Grade one answer as the grader would for a test cell that calls `check` and `check.hidden`.
+
+    `cell_seconds` stands for the grader's own timing of the notebook's cells (`ExecutedNotebook.cell_seconds`).
+    """
     inputs = {k: [from_plain(i) for i in lst] for k, lst in json.loads(dump_inputs(checks.secret_inputs(seed))).items()}
     keys = [k for k in (check.name, check.hidden_name) if k in inputs]
     with contextlib.redirect_stdout(io.StringIO()):
         expected = {k: check.report_payload(reference, k, inputs[k]) for k in keys}
         reported = {k: check.report_payload(subject, k, inputs[k]) for k in keys}
-    return judge_part(checks, inputs, expected, reported)
+    return judge_part(checks, inputs, expected, reported, cell_seconds)
 
 
 def grade_trained_part(checks: CheckSet, check: Check, subject: Any, reference: Any, seed: int,
-                       cache: dict[int, dict]) -> tuple[PartVerdict, str | None]:
+                       cache: dict[int, dict], cell_seconds: dict[str, float] | None = None
+                       ) -> tuple[PartVerdict, str | None]:
     """(grading verdict, public message) for a part that fits models, with each model fitted once.
 
     The same steps as simulate_grading and public_message, but the reference's report is kept in
@@ -64,8 +69,9 @@ def grade_trained_part(checks: CheckSet, check: Check, subject: Any, reference: 
         if seed not in cache:
             cache[seed] = check.report_payload(reference, name, inputs[name])
         reported = cache[seed] if subject is reference else check.report_payload(subject, name, inputs[name])
-    verdict = judge_part(checks, inputs, {name: cache[seed]}, {name: reported})
-    messages = [check.judge(case.inputs, record, case.expected)
+    verdict = judge_part(checks, inputs, {name: cache[seed]}, {name: reported}, cell_seconds)
+    measured = {MEASURED_SECONDS: dict(cell_seconds or {})}
+    messages = [check.judge({**case.inputs, **measured}, record, case.expected)
                 for case, record in zip(check.public_cases, reported["public"])]
     return verdict, next((m.message for m in messages if not m.passed), None)
 

@@ -44,6 +44,9 @@ course-check = "autograder.self_check:main"
 
 [tool.setuptools.packages.find]
 include = ["autograder", "autograder.checks", "autograder.grading", "coursekit"]
+
+[tool.setuptools.package-data]
+coursekit = ["datasets/*"]
 """
 
 

@@ -47,7 +47,18 @@ def edited(model, change):
     return record
 
 
-@pytest.mark.parametrize("build", [mlp, residual])
+def adapted_normalization():
+    """Scaling inside the model, adapted on data far from 0 and 1: wrong outputs if the rebuilt layer kept its
+    build-time mean and variance (Keras 3's set_weights alone leaves them at zeros and ones)."""
+    data = np.random.default_rng(1).normal(50.0, 20.0, size=(200, 4)).astype("float32")
+    norm = keras.layers.Normalization()
+    norm.adapt(data)
+    functional_input = keras.Input((4,))
+    inner = keras.Sequential([keras.Input((4,)), norm, keras.layers.Dense(3)])
+    return keras.Model(functional_input, keras.layers.Dense(1)(inner(functional_input)))
+
+
+@pytest.mark.parametrize("build", [mlp, residual, adapted_normalization])
 def test_a_built_in_model_comes_back_identical(build):
     model = build()
     X = np.random.default_rng(0).normal(size=(5, *model.input_shape[1:]))

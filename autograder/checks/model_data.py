@@ -346,7 +346,19 @@ def rebuild_model(record: Any, limits: ModelLimits = ModelLimits(), *, compile: 
             raise ModelRejected("the reported weights do not fit the model's layers")
         arrays.append(array)
     model.set_weights(arrays)
+    _refresh_preprocessing_state(model)
     return model
+
+
+def _refresh_preprocessing_state(model) -> None:
+    """Preprocessing layers that copy their weights into tensors (Normalization's mean and variance) refresh them.
+
+    Keras 3's `set_weights` assigns the variables only; a Normalization layer keeps computing with the mean and
+    variance it copied when it was built (zeros and ones) until `finalize_state` runs, as `load_model` does.
+    """
+    for layer in _layers_in(model):
+        if type(layer).__name__ == "Normalization" and getattr(layer, "input_mean", 0) is None:
+            layer.finalize_state()
 
 
 def _layers_in(model) -> list:

@@ -9,7 +9,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,6 +40,9 @@ class ExecutedNotebook:
     notebook: nbformat.NotebookNode
     #: One line describing what stopped execution early (dead kernel, ...), or "".
     problem: str = ""
+    #: {grade_id: wall-clock seconds} for each cell with an nbgrader grade_id that finished, measured here on the
+    #: grader's own clock (from sending the cell to its reply), never reported by the kernel.
+    cell_seconds: dict[str, float] = field(default_factory=dict)
 
     def reports_by_grade_id(self) -> dict[str, dict[str, list[dict]]]:
         """{grade_id: {report key: results}} from the outputs of graded test cells only.
@@ -123,8 +126,17 @@ def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
     current = [0]
     deadline = time.monotonic() + limits.notebook_timeout
 
+    started: dict[int, float] = {}
+    cell_seconds: dict[str, float] = {}
+
     def note_start(cell, cell_index):
         current[0] = cell_index + 1
+        started[cell_index] = time.monotonic()
+
+    def note_end(cell, cell_index, execute_reply):
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if isinstance(grade_id, str) and cell_index in started:
+            cell_seconds[grade_id] = round(time.monotonic() - started[cell_index], 3)
 
     def cell_timeout(cell):
         return max(1, int(min(limits.cell_timeout, deadline - time.monotonic())))
@@ -153,7 +165,8 @@ def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
         client = _BoundedClient(
             nb, km=km, timeout_func=cell_timeout, startup_timeout=limits.startup_timeout, allow_errors=True,
             interrupt_on_timeout=False, kernel_name="python3", resources={"metadata": {"path": str(workdir)}},
-            record_timing=False, on_cell_start=note_start, output_limit=limits.output_bytes,
+            record_timing=False, on_cell_start=note_start, on_cell_executed=note_end,
+            output_limit=limits.output_bytes,
         )
         if sandbox is not None:
             watchdog = _Watchdog(km, sandbox.limits, zygote, Path(channel_dir), count_tasks=not cgroup.active)
@@ -188,7 +201,7 @@ def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
     if client.output_truncated:
         problem = problem or f"output beyond {limits.output_bytes // 2**20} MB was dropped"
     problem = "; ".join(filter(None, [problem, reset_problem[:300]]))
-    return ExecutedNotebook(nb, problem)
+    return ExecutedNotebook(nb, problem, cell_seconds)
 
 
 def _kernel_manager_base():

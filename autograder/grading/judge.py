@@ -36,14 +36,23 @@ UNREADABLE = ("The report of this part could not be read: the check cell's outpu
               "or is not what the check writes.")
 
 
+#: The input key under which a check finds what the grader measured itself while the notebook ran
+#: ({grade_id: seconds} per cell, `ExecutedNotebook.cell_seconds`). It is added here, at judging time, so
+#: a kernel never sees it, and it is present (perhaps empty) whenever the grader judges.
+MEASURED_SECONDS = "_cell_seconds"
+
+
 def judge_part(checks: CheckSet, inputs: dict[str, list[dict]], expected: dict[str, dict],
-               reported: dict[str, dict]) -> PartVerdict:
+               reported: dict[str, dict], cell_seconds: dict[str, float] | None = None) -> PartVerdict:
     """Compare what a submission reported for one test cell with what the reference reported.
 
-    Whatever the report holds, this returns a verdict for this part alone and never raises.
+    `cell_seconds` is the grader's own timing of the submission's cells; every case's inputs get it as
+    `MEASURED_SECONDS`. Whatever the report holds, this returns a verdict for this part alone and never raises.
     """
     try:
-        return _judge_part(checks, inputs, expected, reported)
+        measured = {MEASURED_SECONDS: dict(cell_seconds or {})}
+        inputs = {key: [{**case, **measured} for case in cases] for key, cases in inputs.items()}
+        return _judge_part(checks, inputs, expected, reported, measured)
     except Exception as exc:  # noqa: BLE001 - a report is data from the student's kernel
         message = UNREADABLE
         return PartVerdict(False, f"{message} ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})", message,
@@ -51,7 +60,7 @@ def judge_part(checks: CheckSet, inputs: dict[str, list[dict]], expected: dict[s
 
 
 def _judge_part(checks: CheckSet, inputs: dict[str, list[dict]], expected: dict[str, dict],
-                reported: dict[str, dict]) -> PartVerdict:
+                reported: dict[str, dict], measured: dict) -> PartVerdict:
     public_failure = secret_failure = ""
     public_key = secret_key = ""
     wrong = total = 0
@@ -81,7 +90,8 @@ def _judge_part(checks: CheckSet, inputs: dict[str, list[dict]], expected: dict[
                 return PartVerdict(False, f"{key}: public results missing. {MISSING_REPORT}", MISSING_REPORT,
                                    key="no_report")
             for case, record in zip(check.public_cases, public):
-                verdict = check.judge(case.inputs, record if isinstance(record, dict) else {}, case.expected)
+                verdict = check.judge({**case.inputs, **measured}, record if isinstance(record, dict) else {},
+                                      case.expected)
                 if not verdict.passed:
                     credit = min(credit, verdict.credit)
                     where = f" [{case.label}]" if case.label else ""

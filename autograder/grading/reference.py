@@ -91,7 +91,7 @@ def build_reference(course: Course, assignment: str, seed: int | None = None,
             bad = [r for r in payload["results"] if "ok" not in r]
             if bad:
                 raise ReferenceError(f"{assignment}: the reference solution failed to run check {key}: {bad[0]}")
-        verdict = judge_part(checks, inputs, reports, reports)
+        verdict = judge_part(checks, inputs, reports, reports, executed.cell_seconds)
         if not verdict.passed:
             raise ReferenceError(f"{assignment}: the reference solution fails its own check ({verdict.detail})")
     return ReferenceOutputs(assignment, source_path.stem, seed, checks, inputs, inputs_json, parts, expected,

@@ -265,7 +265,7 @@ def _grade_submission(reference: ReferenceOutputs, notebook_path: Path, student:
     parts = []
     for part in reference.parts:
         verdict = judge_part(reference.checks, reference.inputs, reference.expected[part.grade_id],
-                             reported.get(part.grade_id, {}))
+                             reported.get(part.grade_id, {}), executed.cell_seconds)
         feedback = verdict.feedback
         if not verdict.passed and executed.problem and not reported.get(part.grade_id):
             feedback = f"Not checked: {executed.problem}."
