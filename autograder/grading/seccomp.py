@@ -10,9 +10,12 @@ bubblewrap loads the filter (`--seccomp FD`) from the classic-BPF program writte
 """
 from __future__ import annotations
 
+import atexit
 import errno
+import hashlib
 import os
 import platform
+import stat
 import struct
 import tempfile
 from pathlib import Path
@@ -65,17 +68,45 @@ def filter_program(machine: str | None = None) -> bytes | None:
 _WRITTEN: dict[str, Path] = {}
 
 
+def _trusted(path: Path, program: bytes) -> bool:
+    """True when `path` is a regular file of ours, writable by nobody, holding exactly `program`."""
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o222:
+            return False
+        return path.read_bytes() == program
+    except OSError:
+        return False
+
+
 def filter_file() -> Path | None:
-    """A file holding this machine's filter, written once per process (None: no filter here)."""
+    """A file holding this machine's filter (None: no filter here).
+
+    One file per user and filter, named by the filter's hash in the temporary folder and reused by every
+    process, so grading runs leave nothing behind. It is trusted only if it is a regular file owned by this
+    user, writable by nobody, holding exactly this filter (the sticky temporary folder keeps other users from
+    replacing it); otherwise it is written anew, atomically.
+    """
     program = filter_program()
     if program is None:
         return None
     key = platform.machine()
     path = _WRITTEN.get(key)
-    if path is None or not path.is_file():
-        folder = Path(tempfile.mkdtemp(prefix="autograder-seccomp-"))
-        path = folder / "kernel.bpf"
-        path.write_bytes(program)
-        os.chmod(path, 0o444)
-        _WRITTEN[key] = path
+    if path is not None and _trusted(path, program):
+        return path
+    digest = hashlib.sha256(program).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"autograder-seccomp-{os.getuid()}-{digest}.bpf"
+    if not _trusted(path, program):
+        descriptor, staged = tempfile.mkstemp(prefix="autograder-seccomp-", dir=path.parent)
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(program)
+        os.chmod(staged, 0o444)
+        try:
+            os.replace(staged, path)  # refused when another user owns that name: keep the private copy then
+        except OSError:
+            path = Path(staged)
+            atexit.register(path.unlink, missing_ok=True)
+        if not _trusted(path, program):
+            raise OSError(f"the seccomp filter file {path} could not be written safely")
+    _WRITTEN[key] = path
     return path
