@@ -96,3 +96,15 @@ def test_an_infinite_expected_value_does_not_make_every_entry_close():
 
     assert not matches([1.0, np.inf], [2.0, np.inf])
     assert matches([2.0, np.inf], [2.0, np.inf]) and not matches([2.0, 5.0], [2.0, np.inf])
+
+
+def test_matches_keeps_signs_and_magnitudes_near_the_float64_limits():
+    from autograder.checks.compare import matches, matches_mask
+
+    big = 1.7e308
+    assert matches([big], [big]) and matches([big * (1 + 1e-7)], [big])
+    assert not matches([-big], [big])            # |a| + |b| used to overflow to inf and accept anything
+    assert not matches([-np.inf], [np.inf]) and not matches([np.inf], [-np.inf])
+    assert matches([-np.inf, np.nan], [-np.inf, np.nan]) and not matches([np.nan], [np.inf])
+    assert not matches([big], [-big], twin=[big])  # a twin far away at the limit does not widen it to inf
+    assert list(matches_mask([1.0, -big, np.inf], [1.0, big, np.inf])) == [True, False, True]

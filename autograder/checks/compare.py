@@ -48,24 +48,31 @@ def matches_mask(got: Any, expected: Any, tol: float = 1e-5, *, floor: float = F
     The scale of the absolute floor is the whole array's, so that a subset of the entries is judged
     exactly as it is inside the whole answer; partial credit counts entries with it.
     """
-    a = np.asarray(got, dtype=np.float64)
-    b = np.asarray(expected, dtype=np.float64)
-    finite = np.isfinite(b)
-    finite_ok = np.isfinite(a) == finite
+    raw_a = np.asarray(got, dtype=np.float64)
+    raw_b = np.asarray(expected, dtype=np.float64)
+    finite = np.isfinite(raw_b)
+    finite_ok = np.isfinite(raw_a) == finite
+    # A non-finite expected entry is matched only by the same value: +inf by +inf, -inf by -inf, nan by nan.
+    same_special = (raw_a == raw_b) | (np.isnan(raw_a) & np.isnan(raw_b))
     # The floor's scale is the largest *finite* expected value: an inf must not make every entry "close".
-    scale = max(1.0, float(np.max(np.abs(b[finite]), initial=0.0)))
-    a, b = np.nan_to_num(a), np.nan_to_num(b)
-    with np.errstate(over="ignore", invalid="ignore"):  # inf stood in by the largest float64
-        allowed = np.maximum(tol * np.maximum(1e-8, np.abs(a) + np.abs(b)), floor * scale)
+    scale = max(1.0, float(np.max(np.abs(raw_b[finite]), initial=0.0)))
+    a, b = np.where(finite, raw_a, 0.0), np.where(finite, raw_b, 0.0)
+    a = np.where(np.isfinite(a), a, 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        # tol * (|a| + |b|), halved first so that values near the largest float64 cannot overflow to inf.
+        allowed = np.maximum(2 * tol * np.maximum(5e-9, np.abs(a) / 2 + np.abs(b) / 2), floor * scale)
     if twin is not None:
         try:
             t = np.asarray(twin, dtype=np.float64)
-            if t.shape == b.shape and np.all(np.isfinite(t) == np.isfinite(np.asarray(expected, dtype=np.float64))):
-                allowed = np.maximum(allowed, TWIN_SLACK * np.abs(np.nan_to_num(t) - b))
+            if t.shape == b.shape and np.all(np.isfinite(t) == finite):
+                with np.errstate(over="ignore", invalid="ignore"):
+                    gap = np.where(finite, np.abs(np.where(finite, t, 0.0) - b), 0.0)
+                allowed = np.maximum(allowed, TWIN_SLACK * np.where(np.isfinite(gap), gap, 0.0))
         except (TypeError, ValueError):
             pass
     with np.errstate(over="ignore", invalid="ignore"):
-        return finite_ok & (np.abs(a - b) <= allowed)
+        close = np.abs(a - b) <= allowed  # a difference that overflows is inf: never close
+    return finite_ok & np.where(finite, close, same_special)
 
 
 def matches(got: Any, expected: Any, tol: float = 1e-5, *, floor: float = FLOAT32_ABS_FLOOR,
