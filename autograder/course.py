@@ -26,8 +26,10 @@ CHECK_MODULES = {
     "12_attention": "autograder.checks.attention",
     "13_autoencoders": "autograder.checks.autoencoders",
     "14_debugging": "autograder.checks.debugging",
+    "15_transfer": "autograder.checks.transfer",
     "16_text": "autograder.checks.text",
     "17_training_loops": "autograder.checks.training_loops",
+    "18_capstone": "autograder.checks.capstone",
 }
 
 

@@ -55,13 +55,20 @@ def load_table(rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
 
     `rows` (indices) picks some rows; by default every row, in the file's order.
     """
+    table = _columns()
+    if rows is not None:
+        return {name: column[np.asarray(rows)] for name, column in table.items()}
+    return {name: column.copy() for name, column in table.items()}
+
+
+@lru_cache(maxsize=1)
+def _columns() -> dict[str, np.ndarray]:
+    """Every row as columns, parsed once (callers get copies)."""
     records = _rows()
     table = {name: np.array([float(r[name]) for r in records]) for name in MEASUREMENTS}
     table["price"] = np.array([float(r["price"]) for r in records])
     for name in CATEGORIES:
         table[name] = np.array([r[name] for r in records])
-    if rows is not None:
-        table = {name: column[np.asarray(rows)] for name, column in table.items()}
     return table
 
 
@@ -106,3 +113,78 @@ def rmse(y_true, y_pred) -> float:
     if y_true.shape != y_pred.shape:
         raise ValueError(f"{y_pred.shape[0]} predictions for {y_true.shape[0]} targets")
     return float(np.sqrt(np.mean((y_true - y_pred) ** 2)))
+
+
+# ----------------------------------------------------------------------------- exploring and reporting
+#: Price bands (US dollars) for error analysis: cheap, middle and expensive stones.
+PRICE_BANDS = (0.0, 1000.0, 2500.0, 5000.0, 10000.0, float("inf"))
+
+
+def band_label(low: float, high: float) -> str:
+    return f"${low:,.0f}+" if high == float("inf") else f"${low:,.0f}-{high:,.0f}"
+
+
+def rmse_by_price_band(y_true, y_pred, bands=PRICE_BANDS) -> list[tuple[str, int, float]]:
+    """(band, rows, RMSE of ln price) for each price band of the true prices; bands without rows are left out."""
+    y_true = np.asarray(y_true, dtype="float64").reshape(-1)
+    y_pred = np.asarray(y_pred, dtype="float64").reshape(-1)
+    price = np.exp(y_true)
+    out = []
+    for low, high in zip(bands[:-1], bands[1:]):
+        rows = (price >= low) & (price < high)
+        if rows.any():
+            out.append((band_label(low, high), int(rows.sum()), rmse(y_true[rows], y_pred[rows])))
+    return out
+
+
+def print_bands(y_true, y_pred, bands=PRICE_BANDS) -> None:
+    """The table of `rmse_by_price_band`, one line per band."""
+    for label, n, error in rmse_by_price_band(y_true, y_pred, bands):
+        print(f"{label:>14}: {n:6,d} diamonds, RMSE of ln price {error:.3f}")
+
+
+def plot_prices(table: dict, axes=None):
+    """Two histograms side by side: the price in dollars (skewed) and ln(price)."""
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    price = np.asarray(table["price"], dtype="float64")
+    axes[0].hist(price, bins=80, color="tab:blue")
+    axes[0].set(xlabel="price (US dollars)", ylabel="diamonds", title="Price: a long right tail")
+    axes[1].hist(np.log(price), bins=80, color="tab:green")
+    axes[1].set(xlabel="ln(price)", ylabel="diamonds", title="ln(price): no long tail")
+    return axes
+
+
+def plot_carat_vs_price(table: dict, ax=None, n: int = 4000, seed: int = 0):
+    """ln(price) against ln(carat) for a random sample of rows, coloured by clarity (worst to best)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    rows = np.random.default_rng(seed).choice(len(table["price"]), min(n, len(table["price"])), replace=False)
+    grade = np.array([CLARITY.index(c) for c in np.asarray(table["clarity"])[rows]])
+    points = ax.scatter(np.log(np.asarray(table["carat"])[rows]), np.log(np.asarray(table["price"])[rows]),
+                        c=grade, cmap="viridis", s=4, alpha=0.6)
+    bar = ax.figure.colorbar(points, ax=ax, ticks=range(len(CLARITY)))
+    bar.ax.set_yticklabels(CLARITY)
+    bar.set_label("clarity (worst to best)")
+    ax.set(xlabel="ln(carat)", ylabel="ln(price)", title="Weight sets the price; clarity shifts it")
+    return ax
+
+
+def plot_predictions(y_true, y_pred, ax=None, title: str = "Predicted against true ln(price)"):
+    """Predicted against true ln(price), with the diagonal of perfect predictions."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4.5))
+    y_true = np.asarray(y_true, dtype="float64").reshape(-1)
+    y_pred = np.asarray(y_pred, dtype="float64").reshape(-1)
+    ax.scatter(y_true, y_pred, s=3, alpha=0.3)
+    low, high = float(y_true.min()), float(y_true.max())
+    ax.plot([low, high], [low, high], "k--", lw=1, label="perfect")
+    ax.set(xlabel="true ln(price)", ylabel="predicted ln(price)", title=title)
+    ax.legend(loc="upper left")
+    return ax

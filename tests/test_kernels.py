@@ -40,6 +40,32 @@ def test_grade_gives_reference_full_marks_and_untouched_exercise_zero(course, as
     make_submission(course, assignment, reference_answers(course, assignment), tmp_path / "s" / "ref" / assignment / name)
     make_submission(course, assignment, {}, tmp_path / "s" / "untouched" / assignment / name)
     results = {r.student: r for r in grade_class(course, tmp_path / "s", tmp_path / "out", progress=lambda line: None)}
-    assert results["ref"].score == results["ref"].max_score >= 10 and results["ref"].reason == ""
-    assert results["untouched"].score == 0 and results["untouched"].reason == ""
-    assert len(results["ref"].parts) >= 3
+    ref, untouched = results["ref"], results["untouched"]
+    # Every autograded part earns full marks; a manually graded answer (the capstone's analysis) waits for
+    # formgrader: it counts 0 points so far and says so, in the result and in grades.csv.
+    manual = [p.grade_id for p in ref.manual_parts]
+    assert manual == (["analysis"] if assignment == "18_capstone" else [])
+    assert all(p.points == p.max_points for p in ref.parts) and sum(p.max_points for p in ref.parts) >= 10
+    assert ref.awaiting == manual and ref.score == ref.max_score - sum(p.max_points for p in ref.manual_parts)
+    assert ref.reason == ""
+    assert untouched.score == 0 and untouched.awaiting == [] and untouched.reason == ""
+    assert len(ref.parts) >= 3
+    if manual:
+        import csv
+
+        with (tmp_path / "out" / "grades.csv").open(newline="") as handle:
+            rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+        for grade_id in manual:
+            assert rows["ref"][grade_id] == "awaiting manual grading"
+            assert rows["untouched"][grade_id] == "0"
+        from nbgrader.api import Gradebook
+
+        points = {p.grade_id: p.max_points for p in ref.manual_parts}
+        with Gradebook(f"sqlite:///{tmp_path / 'out' / 'gradebook.db'}") as gb:
+            for grade_id in manual:  # formgrader's view: the cell with its points, waiting for a grader
+                answer = gb.find_grade(grade_id, assignment, assignment, "ref")
+                assert (answer.auto_score, answer.manual_score, answer.needs_manual_grade) == (None, None, True)
+                assert answer.max_score == points[grade_id] > 0
+                assert gb.find_submission(assignment, "ref").needs_manual_grade
+                blank = gb.find_grade(grade_id, assignment, assignment, "untouched")
+                assert (blank.auto_score, blank.needs_manual_grade) == (0, False)  # nbgrader: no response, 0
