@@ -40,6 +40,17 @@ def define(code: str, name: str, namespace: dict[str, Any]) -> Any:
     return scope[name]
 
 
+def _no_grader_exception(verdict: PartVerdict, public: str | None = None) -> PartVerdict:
+    """`verdict`, after asserting that neither its feedback nor `public` shows the grader's own exception.
+
+    Every verdict the harness produces goes through here (see grader_exception_in), so each catalogue test,
+    partial-credit, forged-report and build-share tests included, asserts it, not only expect_wrong."""
+    for text in (verdict.feedback, public):
+        name = grader_exception_in(text or "")
+        assert name is None, f"the grader's own exception ({name}) reached the student: {text}"
+    return verdict
+
+
 def simulate_grading(checks: CheckSet, check: Check, subject: Any, reference: Any, seed: int,
                      cell_seconds: dict[str, float] | None = None) -> PartVerdict:
     """Grade one answer as the grader would for a test cell that calls `check` and `check.hidden`.
@@ -51,7 +62,7 @@ def simulate_grading(checks: CheckSet, check: Check, subject: Any, reference: An
     with contextlib.redirect_stdout(io.StringIO()):
         expected = {k: check.report_payload(reference, k, inputs[k]) for k in keys}
         reported = {k: check.report_payload(subject, k, inputs[k]) for k in keys}
-    return judge_part(checks, inputs, expected, reported, cell_seconds)
+    return _no_grader_exception(judge_part(checks, inputs, expected, reported, cell_seconds))
 
 
 def grade_trained_part(checks: CheckSet, check: Check, subject: Any, reference: Any, seed: int,
@@ -73,7 +84,8 @@ def grade_trained_part(checks: CheckSet, check: Check, subject: Any, reference: 
     measured = {MEASURED_SECONDS: dict(cell_seconds or {})}
     messages = [check.judge({**case.inputs, **measured}, record, case.expected)
                 for case, record in zip(check.public_cases, reported["public"])]
-    return verdict, next((m.message for m in messages if not m.passed), None)
+    public = next((m.message for m in messages if not m.passed), None)
+    return _no_grader_exception(verdict, public), public
 
 
 def public_message(check: Check, subject: Any) -> str | None:
@@ -82,7 +94,10 @@ def public_message(check: Check, subject: Any) -> str | None:
         with contextlib.redirect_stdout(io.StringIO()):
             check(subject)
     except CheckFailed as exc:
-        return str(exc)
+        message = str(exc)
+        name = grader_exception_in(message)
+        assert name is None, f"the grader's own exception ({name}) reached the student: {message}"
+        return message
     return None
 
 
@@ -110,11 +125,14 @@ _EXCEPTION_NAME = re.compile(r"(?<![.\w])(?:%s|Traceback)\b" % "|".join(sorted(
 def grader_exception_in(message: str) -> str | None:
     """The name of a Python exception a message shows that the student's code did not raise, or None.
 
-    An exception the student's own code raised is quoted after "raised" and is theirs to read;
-    any other exception name in a message comes from the grader's code and must never reach a student.
+    An exception the student's own code raised is quoted after "raised" and is theirs to read, and the
+    stub's own `raise NotImplementedError()` is quoted after "raise"; any other exception name in a message
+    comes from the grader's code and must never reach a student.
     """
     for match in _EXCEPTION_NAME.finditer(message or ""):
-        if "raised" not in message[:match.start()]:
+        if message.startswith(" encountered when calling", match.end()):
+            continue  # Keras's own account of a student's model that cannot run, not the grader's exception
+        if "raise" not in message[:match.start()]:
             return match.group(0)
     return None
 
@@ -167,7 +185,7 @@ def forged_verdict(checks: CheckSet, check: Check, reference: Any, forge, seed: 
         expected = {k: check.report_payload(reference, k, inputs[k]) for k in keys}
     reported = {k: {"check": k, "results": [probe(lambda inp=inp: forge(inp)) for inp in inputs[k]]} for k in keys}
     reported[check.name]["public"] = [probe(lambda case=case: forge(case.inputs)) for case in check.public_cases]
-    return judge_part(checks, inputs, expected, reported)
+    return _no_grader_exception(judge_part(checks, inputs, expected, reported))
 
 
 #: Reports of the wrong shape or type a forged kernel might send for a model part: each must get a message.
@@ -182,9 +200,11 @@ ODD_MODEL_RECORDS = (
 
 
 def odd_report_failures(checks: CheckSet, names: tuple[str, ...], seed: int, expected: Any = None) -> list:
-    """(check, report) pairs of ODD_MODEL_RECORDS for which `compare` gave no message; [] is right.
+    """(check, report) pairs of ODD_MODEL_RECORDS for which `compare` gave no message, or one showing the
+    grader's own exception; [] is right.
 
     `compare` raising fails the test by itself: it must never raise on data of the wrong type."""
     inputs = grader_inputs(checks, seed)
     return [(name, odd) for odd in ODD_MODEL_RECORDS for name in names
-            if not (isinstance(message := checks[name].compare(inputs[name][0], odd, expected), str) and message)]
+            if not (isinstance(message := checks[name].compare(inputs[name][0], odd, expected), str) and message
+                    and grader_exception_in(message) is None)]

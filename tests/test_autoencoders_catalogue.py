@@ -210,6 +210,15 @@ ALTERNATIVES = {
         "    val = np.sort(err(X_val))\n    k = int(max_false_alarm_rate * len(val) + 1e-9)\n"
         "    threshold = val[len(val) - 1 - k]\n    scores = err(X_new)\n"
         "    return scores, threshold, scores >= threshold",
+        # float32 end to end: inputs, reconstructions, the mean and the threshold.
+        "def detect_anomalies(model, X_val, X_new, max_false_alarm_rate=0.05):\n"
+        "    def err(X):\n"
+        "        X = np.asarray(X, dtype=np.float32)\n"
+        "        return np.mean(np.square(X - model.predict(X, verbose=0)), axis=1, dtype=np.float32)\n"
+        "    val = err(X_val)\n"
+        "    threshold = np.float32(choose_threshold(val, max_false_alarm_rate))\n"
+        "    scores = err(X_new)\n"
+        "    return scores, threshold, scores > threshold",
     ],
 }
 
@@ -357,6 +366,35 @@ def test_sweep_trained_another_way_gets_full_marks(reference):
     keras.utils.set_random_seed(0)
     sweep = sweep_fn(autoencoders.SWEEP_SIZES, reference["X_train"], reference["X_val"])
     expect_correct(*grade("bottleneck_sweep", (choose, sweep), reference))
+
+
+def test_sweep_errors_measured_in_float32_get_full_marks(reference):
+    """The validation errors computed in float32 (keras.ops on the model's float32 outputs) are right too."""
+    import keras
+
+    X_val = np.asarray(reference["X_val"], dtype=np.float32)
+
+    def error32(model):
+        value = keras.ops.mean(keras.ops.square(keras.ops.convert_to_tensor(X_val) - model(X_val)))
+        return np.float32(keras.ops.convert_to_numpy(value))
+
+    sweep = {size: (model, error32(model)) for size, model in _models(reference).items()}
+    assert all(np.asarray(error).dtype == np.float32 for _, error in sweep.values())
+    expect_correct(*grade("bottleneck_sweep", (reference["choose_bottleneck"], sweep), reference))
+
+
+def test_detector_given_a_model_over_the_budget_fails_with_the_budget_message(reference):
+    """Ex4's rule "at most 10,000 parameters": a right function with a much wider autoencoder loses the part."""
+    import keras
+
+    keras.utils.set_random_seed(4)
+    wide = reference["build_autoencoder"](8, hidden=128)
+    assert wide.count_params() > autoencoders.MAX_TRAINED_PARAMS
+    subject = (reference["detect_anomalies"], wide)
+    check = _check("detect_anomalies")
+    verdicts = [simulate_grading(autoencoders.CHECKS, check, subject, _subject("detect_anomalies", reference), s)
+                for s in ONE_SEED]
+    expect_wrong("a model over the budget", verdicts, public_message(check, subject), "parameters, and")
 
 
 def test_untrained_notebook_reports_not_implemented():

@@ -371,7 +371,8 @@ def test_train_settings_are_used_as_given(reference):
         "lr hard-coded": (_train(update="            params[key] = params[key] - 0.5 * grads['d' + key]\n"),
                           "with the lr argument", 2 / 3),
         "epochs hard-coded": (_train(epochs="200"), "losses for", 2 / 3),
-        "n_hidden hard-coded": (_train(init="init_params(X.shape[1], 16, seed)"), None, 0.0),
+        "n_hidden hard-coded": (_train(init="init_params(X.shape[1], 16, seed)"), "ignores its n_hidden argument",
+                                2 / 3),
     }
     from autograder.grading.judge import SECRET_FAILURE
     for label, (code, advice, credit) in cases.items():

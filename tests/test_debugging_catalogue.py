@@ -45,12 +45,13 @@ def _classifier(output="keras.layers.Dense(10)", loss="keras.losses.SparseCatego
             f"    model.fit(X, y, epochs={epochs}, batch_size=32, verbose=0)\n    return model")
 
 
-def _sgd(optimizer="keras.optimizers.SGD(learning_rate=0.1)", epochs="15", output="keras.layers.Dense(10)"):
+def _sgd(optimizer="keras.optimizers.SGD(learning_rate=0.1)", epochs="15", output="keras.layers.Dense(10)",
+         hidden="32", loss="keras.losses.SparseCategoricalCrossentropy(from_logits=True)"):
     return ("def train_sgd(X, y, seed=0):\n    keras.utils.set_random_seed(seed)\n"
-            "    model = keras.Sequential([keras.Input(shape=(64,)), keras.layers.Dense(32, activation='relu'),\n"
+            f"    model = keras.Sequential([keras.Input(shape=(64,)), keras.layers.Dense({hidden}, activation='relu'),\n"
             f"                              {output}])\n"
             f"    model.compile(optimizer={optimizer},\n"
-            "                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=['accuracy'])\n"
+            f"                  loss={loss}, metrics=['accuracy'])\n"
             f"    model.fit(X, y, epochs={epochs}, batch_size=32, verbose=0)\n    return model")
 
 
@@ -129,6 +130,14 @@ WRONG = {
          _classifier(extra=", keras.layers.Activation('softmax')"), "applies softmax twice"),
         ("never trained", _classifier(epochs="0"), "held-out digits"),
         ("a much wider network", _classifier(hidden="512"), "keep the network"),
+        # The given settings the model shows: loss, optimizer, learning rate.
+        ("mean squared error on one-hot labels", _classifier(loss="'mse'").replace(
+            "model.fit(X, y,", "model.fit(X, keras.utils.to_categorical(y, 10),"), "keep the loss of the given code"),
+        ("RMSprop instead of Adam, the loss fixed",
+         _classifier().replace("keras.optimizers.Adam(", "keras.optimizers.RMSprop("), "keep the optimizer"),
+        ("Adam's default rate 0.001, the loss fixed", _classifier(rate="0.001"), "keep the learning rate"),
+        ("a schedule instead of the rate 0.01, the loss fixed",
+         _classifier(rate="keras.optimizers.schedules.ExponentialDecay(0.01, 100, 0.9)"), "a learning-rate schedule"),
     ],
     "train_sgd": [
         ("the bug as given: learning rate 10", _sgd("keras.optimizers.SGD(learning_rate=10.0)"), "still far too high"),
@@ -140,6 +149,9 @@ WRONG = {
          _sgd("keras.optimizers.SGD(learning_rate=keras.optimizers.schedules.ExponentialDecay(10.0, 100, 0.5))"),
          "schedule"),
         ("a rate of 3", _sgd("keras.optimizers.SGD(learning_rate=3.0)"), "still far too high"),
+        ("a much wider network", _sgd(hidden="512"), "keep the network"),
+        ("mean squared error on one-hot labels", _sgd(loss="'mse'").replace(
+            "model.fit(X, y,", "model.fit(X, keras.utils.to_categorical(y, 10),"), "keep the loss of the given code"),
         # Matches no specific diagnosis: a good rate, but one epoch.
         ("one epoch", _sgd(epochs="1"), "Train as the given code does"),
     ],
@@ -200,6 +212,9 @@ ALTERNATIVES = {
         "    model.compile(optimizer=keras.optimizers.Adam(0.01),\n"
         "                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))\n"
         "    model.fit(X, y, epochs=10, batch_size=32, verbose=0)\n    return model",
+        # One-hot labels with categorical cross-entropy on logits, and the rate written as 1e-2.
+        _classifier(loss="keras.losses.CategoricalCrossentropy(from_logits=True)", rate="1e-2").replace(
+            "model.fit(X, y,", "model.fit(X, keras.utils.to_categorical(y, 10),"),
     ],
     "train_sgd": [
         _sgd("keras.optimizers.SGD(learning_rate=0.3)"),
@@ -254,7 +269,8 @@ def test_the_buggy_code_of_the_notebook_fails_with_its_bug_named(reference, name
 #: Every named cause of a part: the mistake that matches none of them must not get any.
 _GENERIC = [("dead_relu_fraction", "the first row only", ["EVERY row", "np.any", "alive", "numbers of dead"]),
             ("shuffle_split", "validation size from the rest", ["swapped", "permutation", "shuffling", "replacement"]),
-            ("train_sgd", "one epoch", ["too low now", "too high", "diverged"])]
+            ("train_sgd", "one epoch", ["too low now", "too high", "diverged", "keep the loss", "plain SGD",
+                                        "schedule", "keep the network"])]
 
 
 @pytest.mark.parametrize("name,label,named", _GENERIC, ids=[g[1] for g in _GENERIC])

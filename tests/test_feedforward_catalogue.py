@@ -178,6 +178,12 @@ WRONG = {
          "def widest_mlp(n_in, n_out, n_hidden, max_params):\n"
          "    return [keras.layers.Dense(4, activation='relu') for _ in range(n_hidden)] + [keras.layers.Dense(n_out)]",
          "not a keras.Model"),
+        ("hidden layers without biases",
+         WIDEST.format(fits="count_params(sizes(width + 1)) <= max_params").replace(
+             "activation='relu')", "activation='relu', use_bias=False)"), "use_bias=False"),
+        ("input of n_out features, n_in and n_out swapped",
+         WIDEST.format(fits="count_params(sizes(width + 1)) <= max_params").replace(
+             "keras.Input(shape=(n_in,))", "keras.Input(shape=(n_out,))"), "does not take n_in inputs"),
         ("matches no diagnosis: two widths too wide",
          WIDEST.format(fits="count_params(sizes(width - 1)) <= max_params"), "Count them with count_params"),
     ],

@@ -199,7 +199,13 @@ WRONG = {
         # The stated rules about each model.
         ("every model compiled with mse", choose(loss="'mse'"), "was not compiled with losses['huber']"),
         ("relu output", choose(out="1, activation='relu'"), "activation='relu'"),
+        # Two outputs per sample: the student's own fit fails on the shapes, with its own error.
         ("two outputs", choose(out="2"), "Dimensions must be equal"),
+        # Two outputs trained on a column of targets and averaged: the fit runs, and the rule's own message names it.
+        ("two outputs, averaged", choose(out="2", fit="model.fit(X_train, y_train[:, None], epochs=8, batch_size=32, "
+                                                      "verbose=0)",
+                                         predict="np.asarray(model(X_val)).mean(axis=1)"),
+         "its last layer is Dense(1)"),
         ("too big", choose(hidden="keras.layers.Dense(64, activation='relu'), keras.layers.Dense(64, activation='relu'),"),
          "at most 2,000 parameters"),
         # The stated rules about the measurement.
@@ -521,3 +527,16 @@ def test_a_measurement_that_misses_the_rule_keeps_the_other_points(reference, co
     verdict, _ = grade("choose_loss", answer, correct["choose_loss"], TRAINING_SEEDS[0])
     assert not verdict.passed and abs(verdict.credit - 2 / 3) < 1e-9, verdict
     assert "the mean absolute error" in verdict.feedback, verdict.feedback
+
+
+@pytest.mark.parametrize("label,phrase", [("one value per sample", "one value per sample"),
+                                          ("numpy inside", "traced into a graph")])
+def test_huber_with_right_values_keeps_the_values_point(reference, correct, label, phrase):
+    """huber_values checks two separable requirements: right values earn 1 of 2 points when the loss returns one
+    value per sample, or cannot be traced into a graph."""
+    code = next(entry[1] for entry in WRONG["huber_values"] if entry[0] == label)
+    answer = subject("huber_values", code, reference)
+    for seed in seeds("huber_values"):
+        verdict, _ = grade("huber_values", answer, correct["huber_values"], seed)
+        assert not verdict.passed and abs(verdict.credit - 1 / 2) < 1e-9, (label, verdict.credit, verdict.feedback)
+        assert phrase in verdict.feedback, verdict.feedback

@@ -49,6 +49,9 @@ WRONG = {
                         "    return w + lr * (y - y_hat) * x, b", "bias learns like a weight"),
         ("label not error", "def perceptron_update(w, b, x, y, lr):\n    return w + lr * y * x, b + lr * y",
          "did not change although the prediction was wrong"),
+        # Stated rule: nothing changes when the prediction is right.
+        ("pushed towards the label every time", "def perceptron_update(w, b, x, y, lr):\n    step = 2 * y - 1\n"
+                                                "    return w + lr * step * x, b + lr * step", "zero when y == ŷ"),
         ("sigmoid prediction", "def perceptron_update(w, b, x, y, lr):\n    y_hat = 1 / (1 + np.exp(-(w @ x + b)))\n"
                                "    return w + lr * (y - y_hat) * x, b + lr * (y - y_hat)", "step prediction"),
         ("weights only", "def perceptron_update(w, b, x, y, lr):\n    y_hat = 1 if w @ x + b >= 0 else 0\n"
@@ -84,14 +87,14 @@ WRONG = {
                            "    return w, b", "the perceptron rule gives"),
         ("reversed order", "def train_perceptron(X, y, lr=1.0, epochs=10):\n    w, b = np.zeros(X.shape[1]), 0.0\n"
                            "    for _ in range(epochs):\n        for x_i, y_i in zip(X[::-1], y[::-1]):\n"
-                           "            w, b = perceptron_update(w, b, x_i, y_i, lr)\n    return w, b", "the perceptron rule gives"),
+                           "            w, b = perceptron_update(w, b, x_i, y_i, lr)\n    return w, b", "reverse order"),
         ("starts from ones", "def train_perceptron(X, y, lr=1.0, epochs=10):\n    w, b = np.ones(X.shape[1]), 1.0\n"
                              "    for _ in range(epochs):\n        for x_i, y_i in zip(X, y):\n"
-                             "            w, b = perceptron_update(w, b, x_i, y_i, lr)\n    return w, b", "the perceptron rule gives"),
+                             "            w, b = perceptron_update(w, b, x_i, y_i, lr)\n    return w, b", "started from w = 1"),
         ("tie counted as 0", "def train_perceptron(X, y, lr=1.0, epochs=10):\n    w, b = np.zeros(X.shape[1]), 0.0\n"
                              "    for _ in range(epochs):\n        for x_i, y_i in zip(X, y):\n"
                              "            y_hat = int(x_i @ w + b > 0)\n            w = w + lr * (y_i - y_hat) * x_i\n"
-                             "            b = b + lr * (y_i - y_hat)\n    return w, b", "the perceptron rule gives"),
+                             "            b = b + lr * (y_i - y_hat)\n    return w, b", "predicted as 0"),
         ("bias as a 1-element array", "def train_perceptron(X, y, lr=1.0, epochs=10):\n    w, b = np.zeros(X.shape[1]), np.zeros(1)\n"
                                       "    for _ in range(epochs):\n        for x_i, y_i in zip(X, y):\n"
                                       "            y_hat = int(x_i @ w + b[0] >= 0)\n            w = w + lr * (y_i - y_hat) * x_i\n"
@@ -99,6 +102,10 @@ WRONG = {
         ("epochs ignored", "def train_perceptron(X, y, lr=1.0, epochs=10):\n    w, b = np.zeros(X.shape[1]), 0.0\n"
                            "    for _ in range(10):\n        for x_i, y_i in zip(X, y):\n"
                            "            w, b = perceptron_update(w, b, x_i, y_i, lr)\n    return w, b", "exactly `epochs` times"),
+        ("one pass too many", "def train_perceptron(X, y, lr=1.0, epochs=10):\n    w, b = np.zeros(X.shape[1]), 0.0\n"
+                              "    for _ in range(epochs + 1):\n        for x_i, y_i in zip(X, y):\n"
+                              "            w, b = perceptron_update(w, b, x_i, y_i, lr)\n    return w, b",
+         "one pass more than `epochs`"),
     ],
     "keras_neuron": [
         ("weights never set", "def keras_neuron(w, b):\n    return keras.Sequential([keras.Input(shape=(len(w),)), "

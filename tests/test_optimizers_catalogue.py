@@ -123,11 +123,13 @@ WRONG = {
          "Nesterov"),
         ("weights moved before the velocity", momentum(_LAZY_V + "w = w + self.velocity\n" + _KERAS_V + "return w"),
          "previous update's velocity"),
-        # The learning rate, probed with the rate doubled.
+        # The learning rate, probed with the rate doubled: a rate written into the code is named as such, never as
+        # "applied twice".
         ("no learning rate", momentum(_LAZY_V + "self.velocity = self.momentum * self.velocity - grad\n"
-                                                "return w + self.velocity"), "with learning_rate doubled"),
+                                                "return w + self.velocity"), "does not use self.learning_rate"),
         ("hard-coded learning rate 0.1", momentum(_LAZY_V + "self.velocity = self.momentum * self.velocity - 0.1 * grad\n"
-                                                            "return w + self.velocity"), "with learning_rate doubled"),
+                                                            "return w + self.velocity"),
+         "fixed rate instead of self.learning_rate"),
         ("learning rate twice", momentum(_LAZY_V + "self.velocity = self.momentum * self.velocity - "
                                                    "self.learning_rate**2 * grad\nreturn w + self.velocity"),
          "applied twice"),
@@ -166,7 +168,7 @@ WRONG = {
          "moved uphill"),
         ("hard-coded learning rate", rmsprop(_LAZY_S + "self.mean_square = self.rho * self.mean_square + (1 - self.rho) * grad**2\n"
                                                        "return w - 0.001 * grad / np.sqrt(self.mean_square + self.epsilon)"),
-         "with learning_rate doubled"),
+         "does not use self.learning_rate"),
         ("state kept as self.s", rmsprop("if not hasattr(self, 's'):\n    self.s = np.zeros_like(w)\n"
                                          "self.s = self.rho * self.s + (1 - self.rho) * grad**2\n"
                                          "return w - self.learning_rate * grad / np.sqrt(self.s + self.epsilon)"),
@@ -199,7 +201,7 @@ WRONG = {
          "moved uphill"),
         ("Keras's default learning rate hard-coded", adam(_LAZY_MV + "self.t += 1\n" + _MV +
                                                           _ADAM_STEP.replace("self.learning_rate", "0.001")),
-         "with learning_rate doubled"),
+         "does not use self.learning_rate"),
         ("step count kept elsewhere", adam(_LAZY_MV + "self.count = getattr(self, 'count', 0) + 1\n" + _MV +
                                            _ADAM_STEP.replace("self.t", "self.count")), "self.t counts the updates"),
         ("in place, no return", adam(_LAZY_MV + "self.t += 1\n" + _MV +

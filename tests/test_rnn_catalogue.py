@@ -173,6 +173,14 @@ WRONG = {
         ("ReLU read-out", _train(_sequential("keras.layers.LSTM(16)", "keras.layers.Dense(1, activation='relu')"),
                                  epochs=3), "The cause is in the build"),
         ("fit never called", _TRAIN_HEAD + "    return build_forecaster(24, 16)\n", "hardly trained"),
+        # The model's input and output, as the statement fixes them: (batch, 24, 1) in, one forecast per window out.
+        ("one output per step", _train(_sequential("keras.layers.LSTM(16, return_sequences=True)",
+                                                   "keras.layers.Dense(1)"), epochs=1), "one forecast per window"),
+        ("trained on the last 12 steps, each step's state flattened",
+         _train("    model = keras.Sequential([keras.Input(shape=(12, 1)), keras.layers.LSTM(4, return_sequences=True),\n"
+                "                              keras.layers.Flatten(), keras.layers.Dense(1)])\n"
+                "    model.compile(optimizer=keras.optimizers.Adam(0.01), loss='mse')\n", epochs=1).replace(
+             "model.fit(X_train,", "model.fit(X_train[:, -12:],"), "cannot read windows"),
         # No diagnosis fits: the lesson's 6 epochs are not enough for the target, and the message names no cause.
         ("the lesson's settings: 6 epochs", _train(epochs=6), "It learned something but not enough"),
     ],

@@ -107,6 +107,8 @@ WRONG = {
                             "            for t in texts]\n", "different lengths"),
         ("float ids", _vec(dtype="float"), "as floats"),
         ("transposed", _vec(return_="    return ids.T\n"), "transposed"),
+        ("an empty text given one unknown word",
+         _vec(tokens="        tokens = ([index.get(word, 1) for word in words] or [1])[:seq_len]\n"), "no words"),
         # Matches no diagnosis: only full stops and commas removed.
         ("only . and , removed", _vec(words="        words = text.lower().replace('.', '').replace(',', '').split()\n"),
          "ids differ"),

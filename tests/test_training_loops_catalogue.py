@@ -208,6 +208,9 @@ WRONG = {
          "batch_size times too large"),
         ("last batch's loss", loop(epoch_loss="batch_losses[-1]"), "last batch's loss of each epoch"),
         ("sum of the batch losses", loop(epoch_loss="float(np.sum(batch_losses))"), "sum of each epoch's batch"),
+        ("each loss recomputed after its update",
+         loop(apply="optimizer.apply_gradients(zip(grads, model.trainable_variables))\n"
+                    "            loss = loss_fn(yb, model(xb))"), "computed again after its update"),
         ("a History returned", _FIT.replace("RETURN", "history"), "returned a History"),
         ("nothing returned", loop(ret="None"), "train_loop returned None"),
         ("a copy trained", loop(optimizer="model = keras.models.clone_model(model)\n    " + _NEW_ADAM),
@@ -413,3 +416,24 @@ def test_odd_report_gets_a_message_not_an_exception(name, got):
     verdict = check.judge(case.inputs, {"ok": to_plain(got)}, case.expected)
     assert not verdict.passed and verdict.message, verdict
     assert grader_exception_in(verdict.message) is None, verdict.message
+
+
+#: Mistakes that match no diagnosis of their part: (part, label, the generic message's own key, the named causes
+#: it must not get; None: every other catalogued mistake's advice of the part).
+_GENERIC = [("warmup_cosine", "linear decay", "other", None),
+            ("plateau_schedule", "rate multiplied by patience", "other", None),
+            # The weights' generic message lists the usual causes (loss, optimizer, order); no diagnosis is named.
+            ("train_loop", "shuffled every epoch", "weights_other",
+             ["new Adam optimizer", "training=True", "one update per epoch", "times too large", "last batch's loss",
+              "sum of each epoch", "did not change", "computed again after"])]
+
+
+@pytest.mark.parametrize("name,label,key,named", _GENERIC, ids=[g[1] for g in _GENERIC])
+def test_mistake_matching_no_diagnosis_gets_the_plain_message(reference, name, label, key, named):
+    """The generic message, with its own key, and none of the part's named causes."""
+    code = next(entry[1] for entry in WRONG[name] if entry[0] == label)
+    named = named or [entry[2] for entry in WRONG[name] if entry[0] != label]
+    verdicts, public = grade(name, define(code, name, reference), reference)
+    assert all(v.key == key for v in verdicts), [v.key for v in verdicts]
+    for text in [public] + [v.feedback for v in verdicts]:
+        assert not any(cause in text for cause in named), (text, [c for c in named if c in text])

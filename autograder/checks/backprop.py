@@ -40,7 +40,8 @@ points are how they are split, not rules).
 - tape_gradients / float64 variables / suggestion only (float32 passes within 1e-4)
 - train / return a pair (params, losses), params a dict / type messages
 - train / start from init_params(X.shape[1], n_hidden, seed): n_hidden used / parameter shapes, with secret
-  n_hidden in {12, 20}
+  n_hidden in {12, 20}; a network of another width "ignores its n_hidden argument" (Partial: the recording's
+  point, which cannot be judged from another start)
 - train / the seed argument used / the kernel runs train again from seed + 1: the first loss must change
 - train / epochs steps of batch gradient descent with the lr argument / the second recorded loss (after one
   update) against the reference's, secret lr in {0.4, 0.6}; the loss goal
@@ -872,7 +873,12 @@ class Train(Check):
         wanted = {"W1": [n, h], "b1": [h], "W2": [h, 1], "b2": [1]}
         shapes = got.get("shapes") or {}
         wrong = [key for key in PARAM_KEYS if shapes.get(key) != wanted[key]]
-        if wrong:
+        w1 = shapes.get("W1")
+        other_width = isinstance(w1, list) and len(w1) == 2 and isinstance(w1[1], int) and shapes == {
+            "W1": [n, w1[1]], "b1": [w1[1]], "W2": [w1[1], 1], "b2": [1]}
+        # A network of another hidden width is one rule broken (n_hidden not used): the other rules are judged on.
+        hidden_ignored = bool(wrong) and other_width
+        if wrong and not hidden_ignored:
             key = wrong[0]
             found = tuple(shapes[key]) if key in shapes else "missing"
             return (f"The trained params['{key}'] is {found}, but with n_hidden = {h} it should have shape "
@@ -906,6 +912,10 @@ class Train(Check):
                     "backward, then update all four parameters with the lr argument.")
         reference = _floats(expected["losses"])
         seed = self._seed(losses, got.get("other_seed_first"))
+        if hidden_ignored:
+            # Another width starts from other parameters, so the recorded losses cannot be compared: this rule
+            # takes the recording's point. The message quotes no input, as it may be about the grader's.
+            return requirements([(True, ""), (False, _N_HIDDEN_IGNORED), seed])
         return requirements([(True, ""), self._recording(losses, reference, epochs, seed_used=seed[0]), seed])
 
     @staticmethod
@@ -942,6 +952,10 @@ class Train(Check):
                            "(the same first loss). Pass the seed argument on, init_params(X.shape[1], n_hidden, seed).")
         return True, ""
 
+
+_N_HIDDEN_IGNORED = ("The network trains, but its hidden layer does not have n_hidden units: train ignores its "
+                     "n_hidden argument (a number written into the code). Start from init_params(X.shape[1], "
+                     "n_hidden, seed) with the n_hidden argument.")
 
 forward = Forward()
 backward = Backward()

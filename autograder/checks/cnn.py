@@ -485,7 +485,7 @@ class Conv2D(Check):
             if any(_near(out, full[:, dy:dy + out.shape[1], dx:dx + out.shape[2]]) for dy, dx in shifts):
                 return (f"{shown} The windows moved one position at a time: the stride is ignored. Output (i, j) "
                         "reads the window that starts at row i*s and column j*s.")
-        if _near(out, -want + 2 * b) or _near(out, want - 2 * b):
+        if _near(out, -want + 2 * b) or _near(out, want - 2 * b) or _near(out, want + b):
             return f"{shown} Check the sign and the number of times the bias b is added: once, with a plus."
         return (f"{shown} Each output value is sum over u, v, c of x[n, i*s + u, j*s + v, c] * W[u, v, c, k] + b[k], "
                 "on the zero-padded image.")

@@ -10,7 +10,7 @@ and 4 call the fixed training function on digits the grader chooses; the kernel 
 (`model_data.report_model`), and the grader rebuilds it, reads its compile settings and outputs, and measures
 its accuracy on test digits perturbed with the run's seed (`heldout.py`), which the kernel never sees.
 
-Stated rules (part / rule / how it is checked). 21 rules found, 20 checked, 1 suggestion only.
+Stated rules (part / rule / how it is checked). 28 rules found, 24 checked, 4 suggestions only.
   Ex1 dead_relu_fraction / one fraction per Dense layer with activation "relu", in order / shape messages (one
       number, one per unit, the output layer counted)
   Ex1 dead_relu_fraction / a unit is dead when its output is 0 for every row of X / values; "zero share" and
@@ -33,17 +33,35 @@ Stated rules (part / rule / how it is checked). 21 rules found, 20 checked, 1 su
   Ex3 train_classifier / softmax applied exactly once: logits with from_logits=True (the bug: logits into a loss
       that expects probabilities), or a softmax output with from_logits=False (softmax twice diagnosed) / outputs
       on held-out digits and the compiled loss of the rebuilt model
+  Ex3 train_classifier / the cross-entropy loss of the given code (sparse, or categorical on one-hot labels) /
+      compiled loss of the rebuilt model
+  Ex3 train_classifier / Adam kept / compiled optimizer of the rebuilt model
+  Ex3 train_classifier / learning rate 0.01 kept (a constant) / compiled learning rate
   Ex3 train_classifier / the network of the given code, no bigger / parameter count (at most 5,000)
+  Ex3 train_classifier / 10 epochs of batch 32, keras.utils.set_random_seed(seed) first / suggestion only: the
+      statement says the given code does this and the grader does not require it (neither is in the model);
+      too few epochs show as low accuracy
   Ex3 train_classifier / the fixed run classifies held-out digits, accuracy >= 0.85 / grader's perturbed digits
   Ex4 train_sgd / returns the trained keras.Model / type message
+  Ex4 train_sgd / the loss of the given code kept / compiled loss of the rebuilt model
   Ex4 train_sgd / plain SGD kept / compiled optimizer of the rebuilt model
   Ex4 train_sgd / a constant learning rate at most 1 (the bug: 100 times too high) / compiled learning rate;
       clipping diagnosis
   Ex4 train_sgd / the network of the given code, no bigger / parameter count (at most 5,000)
   Ex4 train_sgd / the run converges: finite weights, accuracy >= 0.85 on held-out digits / grader's digits;
       "diverged" and "too low now" diagnoses
+  Ex4 train_sgd / 15 epochs of batch 32 / suggestion only, as in Ex3; too few epochs show as low accuracy
   Ex1-4 / "about N lines", hints / suggestion only
-Per exercise: Ex1 4 found, 4 checked; Ex2 7/7; Ex3 4/4; Ex4 5/5; 1 course-wide suggestion.
+Per exercise: Ex1 4 found, 4 checked; Ex2 7/7; Ex3 9 found, 7 checked, 2 suggestions; Ex4 7 found, 6 checked,
+1 suggestion; 1 course-wide suggestion.
+
+All-or-nothing, no partial credit, in every part: each rule above is one way for the whole answer to be wrong for
+its purpose. A diagnostic with a wrong definition or shape gives no usable number. A split is usable only when every
+requirement holds at once: a split that loses rows, overlaps, mislabels, has the wrong size, is unshuffled on sorted
+data, cannot be repeated or changes the caller's data is the very bug a validation split must not have, and none of
+the six is a smaller piece of the work than the others. A fixed training run is judged by the one bug it had: a run
+that fixes it but changes a given setting (loss, optimizer, rate, network) or misses the accuracy has not fixed the
+given code.
 """
 from __future__ import annotations
 
@@ -65,6 +83,10 @@ MAX_PARAMS = 5_000
 LR_MAX = 1.0
 #: Exercise 4: below this the 15 epochs of the given code are too few.
 LR_LOW = 0.02
+#: Exercise 3: the learning rate of the given code's Adam, which the fix keeps.
+CLASSIFIER_LR = 0.01
+#: The losses of the given code (names without underscores, lower case): sparse or one-hot cross-entropy.
+_CROSS_ENTROPIES = ("sparsecategoricalcrossentropy", "categoricalcrossentropy")
 #: Held-out digits per grading run.
 HELDOUT_DIGITS = 300
 #: Rows of the digits' training split the training functions get.
@@ -474,6 +496,17 @@ class _TrainingRun(Check):
     def judge_model(self, sig, summary, outputs, finite, accuracy):
         raise NotImplementedError
 
+    def loss_message(self, sig, summary):
+        """The message for a loss that is not the given code's cross-entropy over 10 classes, else None.
+
+        Sparse (integer labels, as given) and plain categorical cross-entropy (one-hot labels) are both right."""
+        loss = str(summary.get("loss") or "none")
+        if loss.replace("_", "").lower() in _CROSS_ENTROPIES:
+            return None
+        return Mistake(f"The model from {sig} is compiled with the loss {loss[:40]}: keep the loss of the given code, "
+                       "keras.losses.SparseCategoricalCrossentropy (the cross-entropy of 10 classes; from_logits says "
+                       "whether the model outputs logits).", f"{self.name}:loss")
+
     def low_accuracy(self, sig, accuracy, why):
         return Mistake(f"The model from {sig} classifies {accuracy:.0%} of the grader's held-out digits; at least "
                        f"{ACCURACY_THRESHOLD:.0%} is needed (the fixed reference gets about 95%). {why}",
@@ -489,27 +522,40 @@ class TrainClassifier(_TrainingRun):
 
     def judge_model(self, sig, summary, outputs, finite, accuracy):
         from_logits = bool(summary.get("from_logits"))
-        if not finite:
-            return Mistake(f"The model from {sig} has nan or inf in its weights or outputs: the run diverged. Keep the "
-                           "learning rate of the given code and fix the loss instead.", "train_classifier:nan")
-        probabilities = is_probabilities(outputs)
-        if not probabilities and not from_logits:
+        wrong_loss = self.loss_message(sig, summary)
+        if wrong_loss:
+            return wrong_loss
+        probabilities = finite and is_probabilities(outputs)
+        if finite and not probabilities and not from_logits:
             return Mistake(f"The model from {sig} outputs logits (its last layer has no softmax), but the loss treats "
                            "them as probabilities (from_logits=False, the default of 'sparse_categorical_crossentropy'): "
                            "it takes the raw scores for a probability distribution, and the run stalls with the loss "
                            "at ln 10 = 2.303, a uniform guess. Apply softmax exactly once: tell the loss it gets "
                            "logits, SparseCategoricalCrossentropy(from_logits=True), or give the last layer "
                            "activation='softmax'.", "train_classifier:logits_as_probabilities")
-        if probabilities and from_logits:
+        if finite and probabilities and from_logits:
             return Mistake(f"The model from {sig} applies softmax twice: its last layer outputs probabilities "
                            "(softmax), and the loss, told from_logits=True, applies softmax to them again. Keras's fit "
                            "notices this one case, warns and falls back on the logits, but any other use of the loss "
                            "(a custom loop, another backend, evaluating it on model.predict) cannot go below about "
                            "1.46. Apply softmax exactly once: keep the softmax layer with from_logits=False, or remove "
                            "it and keep from_logits=True.", "train_classifier:softmax_twice")
+        optimizer, rate = summary.get("optimizer"), summary.get("learning_rate")
+        if optimizer != "Adam":
+            return Mistake(f"The model from {sig} is compiled with {str(optimizer)[:30]}: keep the optimizer of the "
+                           "given code, keras.optimizers.Adam(learning_rate=0.01). The bug is in how the outputs meet "
+                           "the loss; another optimizer does not fix it.", "train_classifier:optimizer")
+        if rate is None or not np.isclose(rate, CLASSIFIER_LR, rtol=1e-4):
+            got_rate = "a learning-rate schedule" if rate is None else f"learning_rate={rate:g}"
+            return Mistake(f"The model from {sig} is compiled with Adam and {got_rate}: keep the learning rate of the "
+                           f"given code, Adam(learning_rate={CLASSIFIER_LR:g}). The bug is in how the outputs meet the "
+                           "loss; a new learning rate does not fix it.", "train_classifier:learning_rate")
+        if not finite:
+            return Mistake(f"The model from {sig} has nan or inf in its weights or outputs: the run diverged. Keep the "
+                           "learning rate of the given code and fix the loss instead.", "train_classifier:nan")
         if accuracy < ACCURACY_THRESHOLD:
-            return self.low_accuracy(sig, accuracy, "Softmax is now applied once; train as the given code does "
-                                                    "(Adam, learning rate 0.01, 10 epochs).")
+            return self.low_accuracy(sig, accuracy, "Softmax is now applied once, with Adam at 0.01; train as the given "
+                                                    "code does (10 epochs of batch 32).")
         return None
 
 
@@ -523,6 +569,9 @@ class TrainSGD(_TrainingRun):
     def judge_model(self, sig, summary, outputs, finite, accuracy):
         optimizer, rate = summary.get("optimizer"), summary.get("learning_rate")
         config = summary.get("optimizer_config") or {}
+        wrong_loss = self.loss_message(sig, summary)
+        if wrong_loss:
+            return wrong_loss
         if optimizer != "SGD":
             return Mistake(f"The model from {sig} is compiled with {str(optimizer)[:30]}: the exercise keeps plain SGD "
                            "and fixes its learning rate. Another optimizer hides the bug instead of fixing it.",

@@ -2,8 +2,8 @@
 
 Diagnoses work back from the expected output, so the check never holds the solution itself.
 
-Stated rules (part / rule / how it is checked). 20 rules found in the statements and docstrings,
-18 checked, 2 not checked and said so in the statement (a loop is allowed; lr in train_perceptron):
+Stated rules (part / rule / how it is checked). 21 rules found in the statements and docstrings,
+19 checked, 2 not checked and said so in the statement (a loop is allowed; lr in train_perceptron):
 - neuron_forward / returns an array of shape (m,), one value per sample / shape compared with the expected (m,)
 - neuron_forward / a = sigmoid(Xw + b), the bias included / values compared with `matches` (Keras's float32
   sigmoid as the twin); diagnoses for a missing bias, no activation, the sign, tanh, a step, zeros
@@ -19,10 +19,12 @@ Stated rules (part / rule / how it is checked). 20 rules found in the statements
 - perceptron_update / lr is honoured / diagnosis "The learning rate lr is missing"
 - train_perceptron / returns the pair (w, b), w of shape (n,), b a number / checked, "should return a pair"
 - train_perceptron / starts from w = 0 and b = 0 / (w, b) compared with the rule's own result on small problems
-  with lr = 1 (a public one among them), "the perceptron rule gives"
-- train_perceptron / visits every sample, in the order given / the same comparison (a shuffled order ends elsewhere)
+  with lr = 1 (a public one among them), "the perceptron rule gives"; "started from w = 1" diagnosis
+- train_perceptron / ties: z = 0 predicts 1 / the same comparison; "predicted as 0" diagnosis
+- train_perceptron / visits every sample, in the order given / the same comparison (a shuffled order ends elsewhere,
+  with the generic message); "reverse order" diagnosis
 - train_perceptron / exactly `epochs` passes / the same comparison, on a public and a secret case that 2 to 4
-  epochs do not settle
+  epochs do not settle; "one pass fewer/more" diagnoses
 - train_perceptron / separable data ends with no mistake / larger separable clouds, other learning rates,
   "misclassifies"
 - train_perceptron / lr / not judged here, and the statement says so: from w = 0 the learning rate scales w and b
@@ -215,6 +217,33 @@ def _perceptron_errors(w, b, X, y):
     return np.flatnonzero(ties_to_one) if ties_to_one.sum() <= ties_to_zero.sum() else np.flatnonzero(ties_to_zero)
 
 
+def _rule_run(X, y, lr, epochs, start=0.0, order=None, tie_to_one=True) -> np.ndarray:
+    """(w, b) as one array after the perceptron rule, with the knobs of the common loop mistakes."""
+    w, b = np.full(X.shape[1], float(start)), float(start)
+    for _ in range(epochs):
+        for i in (range(len(X)) if order is None else order):
+            z = X[i] @ w + b
+            y_hat = int(z >= 0) if tie_to_one else int(z > 0)
+            w, b = w + lr * (y[i] - y_hat) * X[i], b + lr * (y[i] - y_hat)
+    return np.append(w, b)
+
+
+def _loop_variants(X, y, lr, epochs):
+    """(result, advice) of each loop mistake train_perceptron's stated rules name; each one is specific."""
+    yield (_rule_run(X, y, lr, epochs, start=1.0),
+           "That is the rule started from w = 1 and b = 1: start from w = 0 and b = 0 (np.zeros(n) and 0.0).")
+    yield (_rule_run(X, y, lr, epochs, order=range(len(X) - 1, -1, -1)),
+           "That is the rule with the samples visited in reverse order: visit them in the order given, X[0] first.")
+    yield (_rule_run(X, y, lr, epochs, tie_to_one=False),
+           "That is the rule with a sample exactly on the line (z = 0) predicted as 0: the step predicts 1 when "
+           "z >= 0. Use `>= 0`, not `> 0`.")
+    if epochs > 1:
+        yield (_rule_run(X, y, lr, epochs - 1),
+               "That is the rule after one pass fewer than `epochs`: loop over the data exactly `epochs` times.")
+    yield (_rule_run(X, y, lr, epochs + 1),
+           "That is the rule after one pass more than `epochs`: loop over the data exactly `epochs` times.")
+
+
 def _same_up_to_scale(got: np.ndarray, expected: np.ndarray) -> bool:
     """got = s * expected for one s > 0 (within `matches`): the same perceptron, trained with another lr."""
     norm = float(expected @ expected)
@@ -317,6 +346,11 @@ class TrainPerceptron(Check):
         exp_w, exp_b = np.asarray(expected[0], dtype=float), float(expected[1])
         if _same_up_to_scale(np.append(w, b), np.append(exp_w, exp_b)):
             return None
+        epochs = int(inputs["epochs"])
+        for variant, advice in _loop_variants(X, y, float(inputs["lr"]), epochs):
+            if _same_up_to_scale(np.append(w, b), variant) and \
+                    not _same_up_to_scale(variant, np.append(exp_w, exp_b)):
+                return f"{shown}; the perceptron rule gives w = {fmt(exp_w)}, b = {exp_b:.4g}. {advice}"
         if len(wrong) and not len(_perceptron_errors(exp_w, exp_b, X, y)):
             i = int(wrong[0])
             return (f"{shown}, which misclassifies {len(wrong)} of {len(y)} training points, e.g. x = {fmt(X[i])} with "

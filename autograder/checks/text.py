@@ -20,7 +20,8 @@ Stated rules (part / rule / how it is checked). 28 rules found, 26 checked, 2 su
   Ex1 vectorize / keep the first seq_len words / values; kept-the-last diagnosis
   Ex1 vectorize / pad with 0 at the end to seq_len / values; padded-in-front and ragged-rows diagnoses
   Ex1 vectorize / an integer array of shape (len(texts), seq_len) / shape (transposed named), dtype kind message
-  Ex1 vectorize / empty and punctuation-only texts give a row of zeros / hidden cases
+  Ex1 vectorize / empty and punctuation-only texts give a row of zeros / a public case and hidden cases;
+      "no words" diagnosis
   Ex2 causal_attention_weights / weights of the same shape as scores / shape message
   Ex2 causal_attention_weights / position i attends to 0..i, itself included / values; transposed-mask and
       diagonal-excluded diagnoses
@@ -49,6 +50,15 @@ Stated rules (part / rule / how it is checked). 28 rules found, 26 checked, 2 su
   Ex1-4 / "about N lines", hints / suggestion only
 Per exercise: Ex1 7 found, 7 checked; Ex2 6 found, 6 checked (the overflow remedy a suggestion inside a checked
 rule); Ex3 6/6; Ex4 7/7; 2 course-wide suggestions (training time, "about N lines").
+
+All-or-nothing, no partial credit, in every part. Exercises 1 and 2 compute one array, and any wrong rule (an id,
+the padding, the mask, the normalisation) makes that array wrong for the model it feeds. The two trained parts
+are judged on one model whose requirements are not separable: the structure rules (built-in layers, an
+Embedding or attention, causality, the output shape) decide whether the model can be rebuilt and measured at
+all, the parameter budget is what makes the accuracy or loss goal meaningful (a model over it can memorise the
+training text), and the goal is the one outcome the exercise asks for. A model that meets the structure and the
+budget but not the goal has not learned the task, and one that meets the goal by breaking a structure rule
+(a future character seen, say) has not done the exercise; neither is part of a right answer.
 """
 from __future__ import annotations
 
@@ -91,6 +101,12 @@ _VOCAB_B = ["of", "the", "number", "return", "seconds", "time"]
 # "epoch" and "since" are not in the vocabulary; "it's" loses its apostrophe ("its", also unknown).
 _TEXTS_B = ["Return the number of seconds since the epoch", "it's time:  the\ttime"]
 _IDS_B = np.array([[5, 3, 4, 2], [1, 7, 3, 7]])
+#: Texts with no words: an empty one and one of punctuation only (a row of zeros each), between two others.
+_VOCAB_C = ["hello", "world"]
+_TEXTS_C = ["Hello, world!", "", "?!...", "world"]
+_IDS_C = np.array([[2, 3, 0], [0, 0, 0], [0, 0, 0], [3, 0, 0]])
+_EMPTY_ADVICE = ("A text with no words (empty, or punctuation only) still got ids: its row is all zeros, "
+                 "padding only, with no unknown-word id.")
 
 _OFFSET0_ADVICE = ("Every known word's id is 2 too small: ids 0 and 1 are reserved, 0 for padding and 1 for an "
                    "out-of-vocabulary word, so vocabulary[i] gets id i + 2 (as in TextVectorization, which puts "
@@ -125,6 +141,8 @@ class Vectorize(Check):
              "three short texts, seq_len 5: capitals, punctuation and padding"),
         Case({"texts": _TEXTS_B, "vocabulary": _VOCAB_B, "seq_len": 4}, _IDS_B,
              "unknown words, a long text cut at seq_len 4, two spaces and a tab"),
+        Case({"texts": _TEXTS_C, "vocabulary": _VOCAB_C, "seq_len": 3}, _IDS_C,
+             "an empty text and one of punctuation only: rows of zeros"),
     )
 
     @staticmethod
@@ -200,6 +218,11 @@ class Vectorize(Check):
         if np.array_equal(ids, expected):
             return None
         texts, vocabulary, seq_len = list(inputs["texts"]), list(inputs["vocabulary"]), int(inputs["seq_len"])
+        wordless = [i for i, text in enumerate(texts) if not str(text).lower().translate(_PUNCTUATION).split()]
+        if ids.ndim == 2 and wordless and np.any(ids[wordless] != 0) and \
+                np.array_equal(np.delete(ids, wordless, axis=0), np.delete(expected, wordless, axis=0)):
+            return Mistake(f"{sig} returned {fmt(ids, 10)}, expected {fmt(expected, 10)}. {_EMPTY_ADVICE}",
+                           "wordless_text")
         known = expected >= 2
         variants = [
             (lambda: known.any() and np.array_equal(ids[known], expected[known] - 2), _OFFSET0_ADVICE, "ids_from_0"),

@@ -54,7 +54,8 @@ Stated rules (part / rule / how it is checked). 28 rules found, 26 checked, 2 su
   Ex3 train_loop / one update per batch / weights; "last batch only" diagnosis
   Ex3 train_loop / the model is trained in place / weights unchanged diagnosis
   Ex3 train_loop / returns one loss per epoch: the mean of its batch losses, each computed before its update /
-      losses; diagnoses: the last batch's loss, the sum of the batch losses, a History returned
+      losses; diagnoses: the last batch's loss, the sum of the batch losses, a History returned, the loss
+      recomputed after the update
   Ex3 train_loop / written with tf.GradientTape / suggestion only: a `fit(shuffle=False)` gives the same weights
       and passes
   Ex3 train_loop / weights and losses are separable: 2 of 4 points each (Partial)
@@ -468,11 +469,13 @@ def build_model(inputs: dict):
     return model
 
 
-def reference_loop(inputs: dict, *, optimizer_per="run", training=True, from_logits=True, last_batch_only=False):
+def reference_loop(inputs: dict, *, optimizer_per="run", training=True, from_logits=True, last_batch_only=False,
+                   loss_after_update=False):
     """The course's loop on a case: (trained weights, batch losses of shape (epochs, batches)).
 
     The keyword arguments switch on common mistakes: a new optimizer per "batch" or per "epoch", the forward pass
-    in inference mode, probabilities expected by the loss, one update per epoch with the last batch's gradients.
+    in inference mode, probabilities expected by the loss, one update per epoch with the last batch's gradients,
+    each batch's loss recomputed after its update (model(xb), inference mode, which leaves the weights as they are).
     """
     import keras
     import tensorflow as tf
@@ -497,6 +500,8 @@ def reference_loop(inputs: dict, *, optimizer_per="run", training=True, from_log
                 optimizer = keras.optimizers.Adam(learning_rate=rate)
             if not last_batch_only:
                 optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            if loss_after_update:
+                loss = loss_fn(yb, model(xb, training=False))
             epoch_losses.append(float(loss))
         if last_batch_only:
             optimizer.apply_gradients(zip(grads, model.trainable_variables))
@@ -654,6 +659,11 @@ class TrainLoop(Check):
                            "batch losses.", "last_batch_loss")
         if matches(losses, batch_losses.sum(axis=1), LOSS_TOL):
             return Mistake(f"{lead} They are the sum of each epoch's batch losses; return their mean.", "losses_summed")
+        _, after = _loop(inputs, loss_after_update=True)
+        if matches(losses, after.mean(axis=1), LOSS_TOL) and not matches(after.mean(axis=1), want, LOSS_TOL):
+            return Mistake(f"{lead} They match each batch's loss computed again after its update: record the loss "
+                           "computed inside the tape, before optimizer.apply_gradients, the loss the batch's step "
+                           "was taken on.", "loss_after_update")
         return Mistake(f"{lead} Each epoch's loss is the mean of its batch losses, each computed inside the tape "
                        "before that batch's update.", "losses_other")
 
