@@ -414,6 +414,16 @@ def _model_or_message(got, what="price_model"):
         return None, Mistake(f"The trained model cannot be checked: {rejection_text(exc)}.", "price_model:rejected")
 
 
+def _reported_model(check, got):
+    """(rebuilt model, None), or (None, the verdict: the message saying why there is none, or unreadable)."""
+    model, message = _model_or_message(got)
+    if message:
+        return None, message
+    if model is None:
+        return None, check.unreadable(got)
+    return model, None
+
+
 def _predictions(model, X):
     """(predictions of shape (n,), None) or (None, message)."""
     try:
@@ -471,7 +481,11 @@ def heldout_rmse(model, X, y) -> tuple[float | None, str | None]:
     outputs, message = _predictions(model, X)
     if message:
         return None, message
-    return float(np.sqrt(np.mean((outputs - np.asarray(y, dtype=np.float64)) ** 2))), None
+    return _rmse(outputs, y), None
+
+
+def _rmse(outputs, y) -> float:
+    return float(np.sqrt(np.mean((outputs - np.asarray(y, dtype=np.float64)) ** 2)))
 
 
 class PriceModel(Check):
@@ -496,11 +510,9 @@ class PriceModel(Check):
         return report_model(subject)  # None (the training cell stopped before keeping the model) is reported too
 
     def compare(self, inputs, got, expected):
-        model, message = _model_or_message(got)
-        if message:
-            return message
-        if model is None:
-            return self.unreadable(got)
+        model, verdict = _reported_model(self, got)
+        if verdict:
+            return verdict
         n_params = int(model.count_params())
         if n_params > MAX_SCORED_PARAMS:
             return Mistake(f"The trained model has {n_params:,} parameters; Exercise 4 scores models of at most "
@@ -511,7 +523,7 @@ class PriceModel(Check):
         outputs, message = _predictions(model, X)
         if message:
             return message
-        rmse = float(np.sqrt(np.mean((outputs - np.asarray(y, dtype=np.float64)) ** 2)))
+        rmse = _rmse(outputs, y)
         if rmse <= FULL_RMSE:
             return None
         shown = (f"On {len(y)} held-out diamonds the model's RMSE of ln(price) is {rmse:.3f}; full marks need at most "
@@ -549,11 +561,9 @@ class PriceBudget(Check):
         return report_model(model)
 
     def compare(self, inputs, got, expected):
-        model, message = _model_or_message(got)
-        if message:
-            return message
-        if model is None:
-            return self.unreadable(got)
+        model, verdict = _reported_model(self, got)
+        if verdict:
+            return verdict
         X, y = inputs["_X"], np.asarray(inputs["_y"], dtype=np.float64)
         rmse, message = heldout_rmse(model, X, y)
         if message:

@@ -234,6 +234,20 @@ def _model_or_message(got, what: str, none_advice: str):
         return None, Mistake(f"{what} cannot be checked: {rejection_text(exc)}.", "model_rejected")
 
 
+def _model_and_encoder(check, inputs: dict, got, what: str, none_advice: str):
+    """(rebuilt model, the encoder weights it was given, None) or (None, None, the verdict) for a report
+    {"model": ..., ["given": ...]}."""
+    if not isinstance(got, dict) or "model" not in got:
+        return None, None, check.unreadable(got)
+    model, problem = _model_or_message(got["model"], what, none_advice)
+    if problem:
+        return None, None, problem
+    try:
+        return model, _given(inputs, got), None
+    except ModelRejected:
+        return None, None, check.unreadable(got)
+
+
 def _partial(items) -> Partial | None:
     """Like core.requirements, keeping the diagnosis key of the first unmet requirement."""
     unmet = [(message, key) for met, message, key in items if not met]
@@ -423,16 +437,10 @@ class FineTune(Check):
         return ""
 
     def compare(self, inputs, got, expected):
-        if not isinstance(got, dict) or "model" not in got:
-            return self.unreadable(got)
-        model, problem = _model_or_message(got["model"], "The model fine_tune returned",
-                                           "return the model after fitting it.")
-        if problem:
-            return problem
-        try:
-            given = _given(inputs, got)
-        except ModelRejected:
-            return self.unreadable(got)
+        model, given, verdict = _model_and_encoder(self, inputs, got, "The model fine_tune returned",
+                                                   "return the model after fitting it.")
+        if verdict:
+            return verdict
         parts = _encoder_part(model, given)
         if parts is None or len(parts[1]) != 1:
             return Mistake("The model fine_tune returned is not the model it was given (the encoder's layers and one "
@@ -539,16 +547,10 @@ class TrainTransfer(Check):
         return report
 
     def compare(self, inputs, got, expected):
-        if not isinstance(got, dict) or "model" not in got:
-            return self.unreadable(got)
-        model, problem = _model_or_message(got["model"], "The model train_transfer returned",
-                                           "return the trained model.")
-        if problem:
-            return problem
-        try:
-            given = _given(inputs, got)
-        except ModelRejected:
-            return self.unreadable(got)
+        model, given, verdict = _model_and_encoder(self, inputs, got, "The model train_transfer returned",
+                                                   "return the trained model.")
+        if verdict:
+            return verdict
         try:
             outputs = predict(model, inputs["_X"])
         except Exception:  # noqa: BLE001
