@@ -42,9 +42,19 @@ def site(tmp_path_factory, course, worker_id) -> Path:
     return out
 
 
+#: Modules whose tests share nothing costly (each runs its own notebook in its own kernel), so that xdist may
+#: spread them over both workers one test at a time.
+SPREAD_MODULES = {"test_kernels.py"}
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """Make `--dist loadgroup` keep each xdist_group on one worker again.
+    """Keep each test module on one worker, and make `--dist loadgroup` keep each xdist_group on one worker again.
+
+    A module-scoped fixture is built once per worker that runs one of its module's tests: a catalogue's
+    reference namespace (the solution notebook's code executed in-process, models trained), its trained models,
+    a built wheel or zip. Spread over two workers, each was built twice. So every test without an xdist_group
+    of its own joins its module's group, except in SPREAD_MODULES.
 
     pytest-xdist 3.8 tags a grouped test by assigning `item._nodeid`, which pytest 9.2 no longer
     reads (node ids live in `item._id`), so groups were spread over both workers and every
@@ -52,6 +62,9 @@ def pytest_collection_modifyitems(config, items):
     """
     if not getattr(config.option, "loadgroup", False):  # set on xdist workers under --dist loadgroup
         return
+    for item in items:
+        if item.path.name not in SPREAD_MODULES and not any(item.iter_markers("xdist_group")):
+            item.add_marker(pytest.mark.xdist_group(f"module-{item.path.stem}"))
     try:
         from _pytest.nodeid import NodeId
     except ImportError:  # an older pytest, where xdist's own tagging works

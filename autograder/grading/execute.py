@@ -182,6 +182,10 @@ def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
                        f"{describe_cell(nb, current[0] - 1)} ran longer than {limits.cell_timeout} s")
         except (RuntimeError, ZygoteError) as exc:  # e.g. the kernel failed to start
             problem = f"the kernel could not run the notebook ({' '.join(str(exc).split())[:200]})"
+        except ValueError as exc:  # jupyter_client could not read a kernel message: a bad signature, broken JSON
+            what = " ".join(str(exc).split(":")[0].split())[:60] or type(exc).__name__
+            problem = (f"the kernel sent a message the grader could not read ({what}) while running "
+                       f"{describe_cell(nb, current[0] - 1)}")
         finally:
             if watchdog is not None:
                 watchdog.stop()
@@ -196,7 +200,7 @@ def execute(nb: nbformat.NotebookNode, *, workdir: Path, env: dict[str, str],
                 cgroup.remove()
     if watchdog is not None and watchdog.reason:
         problem = watchdog.reason
-    elif memory_hit and "died" in problem:
+    elif memory_hit and ("died" in problem or "could not read" in problem):
         problem = f"{problem}: it used more than the {sandbox.limits.memory_mb} MB memory limit"
     if client.output_truncated:
         problem = problem or f"output beyond {limits.output_bytes // 2**20} MB was dropped"

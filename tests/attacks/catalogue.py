@@ -196,6 +196,15 @@ def {name}(*args, **kwargs):
         return case.expected
 '''
 
+FORGED_SIGNATURE = '''
+_kernel = get_ipython().kernel
+_kernel.iopub_socket.send_multipart([b"status", b"<IDS|MSG>", b"0" * 64, b"{{}}", b"{{}}", b"{{}}", b"{{}}"])
+import time as _time
+_time.sleep(1)
+def {name}(*args, **kwargs):
+    return None
+'''
+
 #: name -> (code, the kernel survives the attack). None: it may or may not. A memory bomb ends in a
 #: MemoryError at the sandbox's RLIMIT_DATA, but IPython keeps the failed frame (and the hoard) alive,
 #: so a later part that trains a model may run out of memory too, or the hoarding may outlast the cell
@@ -219,6 +228,7 @@ ATTACKS = {
     "infinite loop": (INFINITE_LOOP, False),
     "memory bomb": (MEMORY_BOMB, None),
     "fork bomb": (FORK_BOMB, False),
+    "a kernel message with a forged signature": (FORGED_SIGNATURE, None),
     "output flood": (OUTPUT_FLOOD, True),
     "reads solutions and gradebook": (READ_SOLUTIONS, True),
     "writes outside its folder": (WRITE_ESCAPE, True),
