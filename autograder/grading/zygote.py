@@ -11,6 +11,9 @@ What keeps one student's kernel from reaching the next one:
   kill(-1) reaches every other process in the sandbox (daemons included), and every
   writable place is emptied (/tmp, /home, /run, /dev/shm, System V IPC objects). The
   grader empties the scratch, channel and inputs folders from outside. /dev is read-only.
+  The folders that stay (those places themselves, the folders on the way to a bound one, the
+  channel folder) get back the permissions, times and extended attributes they had before the
+  first kernel, so none can carry a message; a renamed one ends the sandbox.
 * The zygote is not dumpable, so a kernel can neither ptrace it nor read its memory or
   file descriptors; as PID 1 it receives no signal from inside the sandbox that it does not
   handle, and it handles only SIGCHLD. Its request pipe is closed in every child.
@@ -212,15 +215,85 @@ def _remove_ipc_objects() -> None:
                 remove(int(fields[1]))
 
 
+def kept_folders(mounts: set[str]) -> list[str]:
+    """The folders a reset keeps instead of deleting, shallowest first: each writable place, and every
+    folder on the way from one to a mount point inside it (the zygote's own folders under /tmp, a
+    checkout under /tmp or /home). The mount points themselves are not in it."""
+    kept = set()
+    for root in SANDBOX_WRITABLE:
+        if not os.path.isdir(root):
+            continue
+        kept.add(root)
+        for mount in mounts:
+            if mount.startswith(root + "/"):
+                parts = mount[len(root) + 1:].split("/")[:-1]
+                kept.update(f"{root}/{'/'.join(parts[:i])}" for i in range(1, len(parts) + 1))
+    return sorted(kept, key=lambda path: (path.count("/"), path))
+
+
+def folder_state(path: str) -> dict:
+    """What a process could change on a folder it may not delete, and the next one could read back:
+    its permissions, its times and its extended attributes (user.*, POSIX ACLs)."""
+    info = os.lstat(path)
+    xattrs = {}
+    try:
+        for name in os.listxattr(path, follow_symlinks=False):
+            xattrs[name] = os.getxattr(path, name, follow_symlinks=False)
+    except OSError:
+        pass  # a file system without extended attributes
+    return {"mode": stat.S_IMODE(info.st_mode), "times": (info.st_atime_ns, info.st_mtime_ns), "xattrs": xattrs}
+
+
+def restore_folder(path: str, state: dict) -> None:
+    """Put back the extended attributes and permissions `folder_state` saw (OSError if it cannot).
+    The times go back separately, with `os.utime`, once the folder has been emptied."""
+    try:
+        present = os.listxattr(path, follow_symlinks=False)
+    except OSError:
+        if state["xattrs"]:
+            raise
+        present = []  # a file system without extended attributes
+    for name in present:
+        if name not in state["xattrs"]:
+            os.removexattr(path, name, follow_symlinks=False)
+    for name, value in state["xattrs"].items():
+        os.setxattr(path, name, value, follow_symlinks=False)
+    os.chmod(path, state["mode"], follow_symlinks=False)
+
+
+#: The kept folders' state and the mount points as the sandbox started, taken before any kernel ran.
+_AT_START: dict = {}
+
+
+def _remember_start() -> None:
+    mounts = _mount_points()
+    _AT_START.update(mounts=mounts, folders={path: folder_state(path) for path in kept_folders(mounts)})
+
+
 def _reset(home: str) -> list[str]:
-    """Kill every other process and empty every writable place; the problems (none means clean)."""
+    """Kill every other process, empty every writable place and put back what a kernel changed on
+    the folders that stay (their names, permissions, times and extended attributes); the problems
+    (none means clean)."""
     try:
         problems = [] if _kill_others() else ["processes survived SIGKILL"]
         mounts = _mount_points()
+        if mounts != _AT_START["mounts"]:
+            problems.append("a folder on the way to a bound folder was renamed")
+        folders = _AT_START["folders"]
+        for path, state in folders.items():
+            try:
+                restore_folder(path, state)
+            except OSError as exc:
+                problems.append(f"could not restore {path} ({exc.strerror})")
         for folder in SANDBOX_WRITABLE:
             problems += [f"could not delete {p}" for p in _empty(folder, mounts)]
         os.makedirs(home, exist_ok=True)
         _remove_ipc_objects()
+        for path in sorted(folders, key=lambda p: -p.count("/")):  # emptying a folder changes its parent's times
+            try:
+                os.utime(path, ns=folders[path]["times"], follow_symlinks=False)
+            except OSError as exc:
+                problems.append(f"could not restore the times of {path} ({exc.strerror})")
     except BaseException as exc:  # noqa: BLE001 - any failure means the sandbox is not known clean
         problems = [f"the reset failed ({type(exc).__name__})"]
     return problems
@@ -272,6 +345,7 @@ def serve(preload: list[str]) -> None:
     _prctl(_PR_SET_DUMPABLE, 0)
     signal.signal(signal.SIGCHLD, _reap)
     home = os.environ.get("HOME", "/home/student")
+    _remember_start()
     loaded = []
     for name in preload:
         try:
@@ -374,6 +448,7 @@ class Zygote:
         self.files, self.channel, self.inputs = (self.home / n for n in ("files", "channel", "inputs"))
         for folder in (self.files, self.channel, self.inputs):
             folder.mkdir()
+        self._bound_state = {str(folder): folder_state(str(folder)) for folder in (self.files, self.channel, self.inputs)}
         self.cgroup = CgroupLimit(sandbox.limits)
         command = sandbox_command(sandbox.bwrap, files=self.files, channel_dir=self.channel,
                                   readonly=[*sandbox.readonly, self.inputs], limits=sandbox.limits,
@@ -483,9 +558,14 @@ class Zygote:
             if not (isinstance(answer, dict) and answer.get("ok")):
                 raise ZygoteError(f"the sandbox could not be cleaned: {'; '.join(map(str, problems))[:200]}")
             # Empty the bound folders in place: a new folder would not be the one mounted in the sandbox.
-            left = [p for folder in (self.files, self.channel, self.inputs) for p in _empty(str(folder), set())]
+            # The kernel could write on the channel folder itself: its permissions, times and attributes go back.
+            for folder, state in self._bound_state.items():
+                restore_folder(folder, state)
+            left = [p for folder in self._bound_state for p in _empty(folder, set())]
             if left:
                 raise ZygoteError(f"could not empty {left[0][:200]}")
+            for folder, state in self._bound_state.items():
+                os.utime(folder, ns=state["times"], follow_symlinks=False)
         except BaseException as exc:
             self.close()
             if isinstance(exc, ZygoteError):

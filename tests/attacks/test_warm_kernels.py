@@ -121,6 +121,78 @@ def test_nothing_a_kernel_leaves_reaches_the_next_kernel(zygote, sandbox, env):
     assert later == ["1.0"]
 
 
+#: The folders a reset keeps (each writable place, every folder on the way to a bound one under /tmp or
+#: /home, the writable channel folder), found from inside, and what the next kernel could read on them.
+KEPT = """
+import os, json
+mounts = [line.split()[4] for line in open("/proc/self/mountinfo")]
+kept = {"/tmp", "/home", "/run", "/dev/shm", os.getcwd()}
+for m in mounts:
+    if m.startswith(("/tmp/", "/home/")):
+        parts = m.split("/")
+        kept.update("/".join(parts[:i]) for i in range(3, len(parts)))
+        if os.access(m, os.W_OK):
+            kept.add(m)
+def state(path):
+    info = os.lstat(path)
+    return {"mode": info.st_mode & 0o7777, "mtime": info.st_mtime_ns, "atime": info.st_atime_ns,
+            "xattrs": {n: os.getxattr(path, n).hex() for n in os.listxattr(path)}}
+"""
+
+MARK = KEPT + """
+done = {}
+for path in sorted(kept, key=len, reverse=True):
+    done[path] = []
+    for name, action in (("xattr", lambda: os.setxattr(path, "user.note", b"for the next one")),
+                         ("times", lambda: os.utime(path, ns=(86400 * 10**9 * 365, 86400 * 10**9 * 366))),
+                         ("mode", lambda: os.chmod(path, 0o705))):
+        try:
+            action()
+            done[path].append(name)
+        except OSError:
+            pass
+print(json.dumps({"done": done, "state": {p: state(p) for p in kept}}))
+"""
+
+LOOK_KEPT = KEPT + """
+print(json.dumps({p: state(p) for p in kept}))
+"""
+
+
+def test_the_folders_a_reset_keeps_carry_no_message(zygote, sandbox, env):
+    """Permissions, times and extended attributes of the folders that stay are put back between kernels."""
+    before = json.loads(run_cells(zygote, sandbox, env, LOOK_KEPT)[0])
+    marked = json.loads(run_cells(zygote, sandbox, env, MARK)[0])
+    # The attack reached the writable places, the folders on the way to the zygote's own, and the channel.
+    assert marked["done"]["/tmp"] == ["xattr", "times", "mode"], marked["done"]
+    assert any(len(done) == 3 for path, done in marked["done"].items() if path.startswith("/tmp/")), marked["done"]
+    after = json.loads(run_cells(zygote, sandbox, env, LOOK_KEPT)[0])
+    assert after.keys() == before.keys()
+    for path in before:
+        assert after[path]["xattrs"] == {} and after[path]["mode"] == before[path]["mode"], (path, after[path])
+        assert 365 * 86400 * 10**9 not in (after[path]["atime"], after[path]["mtime"]), (path, after[path])
+        assert 366 * 86400 * 10**9 != after[path]["mtime"], (path, after[path])
+
+
+def test_a_renamed_folder_on_the_way_to_a_bound_one_ends_the_sandbox(zygote, sandbox, env):
+    """A name is a message too: moving a folder that holds a bound one cannot be undone from inside, so
+    that sandbox is not reused, and the next kernel does not see the name."""
+    rename = KEPT + """
+parent = min((p for p in kept if p.startswith("/tmp/") and any(m.startswith(p + "/") for m in mounts)), key=len)
+os.rename(parent, "/tmp/answers-for-the-next-one")
+print("renamed", sorted(os.listdir("/tmp")))
+"""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(textwrap.dedent(rename))])
+    executed = execute(nb, workdir=zygote.files, env=env, sandbox=sandbox, zygote=zygote)
+    assert "answers-for-the-next-one" in executed.notebook.cells[0].outputs[0].text
+    assert "was renamed" in executed.problem and "replaced" in executed.problem, executed.problem
+    assert not zygote.alive
+    replacement = zygote_module.zygote_for(sandbox, env)
+    assert replacement is not None and replacement is not zygote
+    listing = run_cells(replacement, sandbox, env, "import os; print(sorted(os.listdir('/tmp')))")
+    assert "answers" not in listing[0], listing
+
+
 ZYGOTE_ATTACKS = """
 import ctypes, os, signal, json
 results = {}
