@@ -153,6 +153,10 @@ WRONG = {
          "no activation"),
         ("feed-forward on x instead of h", _block(ffn="    f = keras.layers.Dense(ff_dim, activation='relu')(x)\n"
                                                       "    f = keras.layers.Dense(d_model)(f)\n"), "not their order"),
+        # Matches no layer or residual diagnosis: the evidence (no output moves when a later position changes) is a mask's.
+        ("a causal mask in the encoder block", _block(att="    a = keras.layers.MultiHeadAttention(num_heads=num_heads, "
+                                                          "key_dim=d_model // num_heads)(x, x, use_causal_mask=True)\n"),
+         "the attention is masked"),
         ("attention called with one argument", _block(att="    a = keras.layers.MultiHeadAttention(num_heads=num_heads, "
                                                           "key_dim=d_model // num_heads)(x)\n"), "mha(x, x)"),
         # Stated rule: return the block's output tensor.
@@ -268,6 +272,10 @@ ALTERNATIVES = {
         "    mha = keras.layers.MultiHeadAttention(num_heads=num_heads, key_dim=d_model // num_heads)\n"
         "    h = norm1(keras.ops.add(x, mha(query=x, value=x)))\n"
         "    return norm2(keras.ops.add(h, ff2(ff1(h))))",
+        # The ReLU as a layer of its own after a linear Dense: an Activation layer, and a ReLU layer in a Sequential.
+        _block(ffn="    f = keras.layers.Activation('relu')(keras.layers.Dense(ff_dim)(h))\n"
+                   "    f = keras.layers.Dense(d_model)(f)\n"),
+        _block(ffn="    f = keras.Sequential([keras.layers.Dense(ff_dim), keras.layers.ReLU(), keras.layers.Dense(d_model)])(h)\n"),
         # (A custom keras.layers.Layer, as in the Keras examples, was accepted here before the grader rebuilt
         # models from their configuration; it is now refused with a message: see REJECTED_MODELS.)
     ],

@@ -30,9 +30,11 @@ Stated rules (part / rule / how it is checked). 30 rules found, 27 checked, 3 su
   Ex2 positional_encoding / "no loops needed" / suggestion only
   Ex3 encoder_block / returns the output tensor, shape (batch, seq_len, d_model) / `is_tensor`; shape
   Ex3 encoder_block / one MultiHeadAttention(num_heads, key_dim=d_model // num_heads) / config of the rebuilt model
-  Ex3 encoder_block / self-attention mha(x, x) / outputs under fixed weights; error advice for mha(x)
+  Ex3 encoder_block / self-attention mha(x, x) / outputs under fixed weights; error advice for mha(x); a mask
+      (no output moves when a later position changes) is named
   Ex3 encoder_block / residual + LayerNormalization after each sub-layer (post-norm) / zeroed-weights run
   Ex3 encoder_block / Dense(ff_dim, relu) then Dense(d_model) without activation / config of the rebuilt model
+      (a linear Dense followed by an Activation('relu') or ReLU layer counts as Dense(..., activation='relu'))
   Ex3 encoder_block / d_model read from x.shape[-1] / secret inputs of several widths
   Ex3 encoder_block / everything else (dropout, epsilon) / suggestion only (accepted either way)
   Ex4 trained_transformer / returns the trained keras.Model / None, History and other types named
@@ -51,8 +53,8 @@ import numpy as np
 
 from .compare import compare_array, fmt, within_scale
 from .core import Case, Check, CheckSet, Partial
-from .model_data import (ModelRejected, activation_name, all_layers, is_probabilities, one_line, predict,
-                         rebuild_model, report_model)
+from .model_data import (ModelRejected, all_layers, is_probabilities, one_line, predict,
+                         rebuild_model, report_model, with_activations)
 
 #: Exercise 4's task: sequences of TASK_SEQ_LEN tokens drawn from 0..TASK_VOCAB-1; the target at position t is
 #: the largest of the last WINDOW tokens (of those there are at the start).
@@ -453,12 +455,20 @@ def _block_facts(model, x: np.ndarray) -> dict:
         "mha": [[int(layer.get_config()["num_heads"]), int(layer.get_config()["key_dim"])]
                 for layer in layers if isinstance(layer, keras.layers.MultiHeadAttention)],
         "n_layernorm": sum(isinstance(layer, keras.layers.LayerNormalization) for layer in layers),
-        "dense": [[int(layer.units), activation_name(layer)] for layer in layers if isinstance(layer, keras.layers.Dense)],
+        # Dense(ff_dim) followed by an Activation("relu") or ReLU layer is Dense(ff_dim, activation="relu").
+        "dense": [[int(layer.units), activation] for layer, activation in with_activations(layers)
+                  if isinstance(layer, keras.layers.Dense)],
         "n_params": int(model.count_params()),
     }
     _set_pattern_weights(layers, keras)
     facts["outputs"] = predict(model, x)
     facts["output_shape"] = [int(s) for s in facts["outputs"].shape]
+    # Self-attention over the whole sequence: a change at the last position reaches every earlier output.
+    later = x.copy()
+    later[:, -1, :] += 1.0
+    moved = predict(model, later)
+    facts["sees_later_positions"] = bool(moved.shape == facts["outputs"].shape and x.shape[1] > 1 and not np.allclose(
+        moved[:, :-1], facts["outputs"][:, :-1], atol=1e-6))
     _set_pattern_weights(layers, keras, zero=True)
     facts["zeroed"] = predict(model, x)
     return facts
@@ -612,6 +622,11 @@ class EncoderBlock(Check):
             return None
         if outputs_ok:
             outputs = None
+        elif layers is None and residual is None and not got.get("sees_later_positions", True):
+            outputs = (f"{sig}: with the check's fixed weights its outputs differ from the reference block's, and the "
+                       "output at a position never changes when a later position changes: the attention is masked "
+                       "(use_causal_mask=True or an attention_mask). An encoder block attends over the whole "
+                       "sequence: call mha(x, x) with no mask.")
         elif layers is None and residual is None:
             outputs = (f"{sig}: with the check's fixed weights its outputs differ from the reference block's although "
                        "its layers and residual connections are right, so the layers are right but not their order: "

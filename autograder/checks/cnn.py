@@ -75,8 +75,8 @@ import numpy as np
 from .compare import fmt, within_scale
 from .core import Case, Check, CheckSet, Partial
 from .heldout import digits_heldout
-from .model_data import (ModelRejected, activation_name, all_layers, built_on_zeros, call_failure, compile_summary,
-                         is_probabilities, predict, rebuild_model, rel_close, report_model)
+from .model_data import (ModelRejected, all_layers, built_on_zeros, call_failure, compile_summary,
+                         is_probabilities, predict, rebuild_model, rel_close, report_model, with_activations)
 
 
 def _as_array(value):
@@ -641,34 +641,9 @@ def _pair(value) -> tuple:
     return tuple(int(v) for v in value) if isinstance(value, (list, tuple)) else (int(value), int(value))
 
 
-def _activation_layer(layer) -> str | None:
-    """The activation a stand-alone activation layer applies ("relu", "softmax"), or None for any other layer."""
-    kind, config = type(layer).__name__, layer.get_config()
-    if kind == "Activation":
-        return str(config.get("activation"))
-    if kind == "ReLU" and config.get("max_value") is None and not config.get("negative_slope") \
-            and not config.get("threshold"):
-        return "relu"
-    if kind == "Softmax" and config.get("axis") in (-1, [-1]):
-        return "softmax"
-    return None
-
-
-def _with_activations(layers) -> list[tuple]:
-    """(layer, activation) pairs, a stand-alone ReLU or softmax layer folded into the linear layer before it."""
-    folded: list[list] = []
-    for layer in layers:
-        applied = _activation_layer(layer)
-        if applied and folded and folded[-1][1] in ("linear", ""):
-            folded[-1][1] = applied
-        else:
-            folded.append([layer, activation_name(layer)])
-    return [tuple(pair) for pair in folded]
-
-
 def _architecture_problems(layers, n_classes: int) -> list[str]:
     """What differs from the stated Conv2D -> MaxPooling2D -> Flatten -> Dense(softmax), one message each."""
-    folded = _with_activations(layers)
+    folded = with_activations(layers)
     kinds = [type(layer).__name__ for layer, _ in folded]
     if kinds != ["Conv2D", "MaxPooling2D", "Flatten", "Dense"]:
         return [f"The layers are {', '.join(kinds) or 'none'}; the statement asks for exactly Conv2D, MaxPooling2D, "

@@ -400,6 +400,31 @@ def activation_name(layer) -> str:
     return str(getattr(activation, "__name__", type(activation).__name__))
 
 
+def activation_layer(layer) -> str | None:
+    """The activation a stand-alone activation layer applies ("relu", "softmax"), or None for any other layer."""
+    kind, config = type(layer).__name__, layer.get_config()
+    if kind == "Activation":
+        return str(config.get("activation"))
+    if kind == "ReLU" and config.get("max_value") is None and not config.get("negative_slope") \
+            and not config.get("threshold"):
+        return "relu"
+    if kind == "Softmax" and config.get("axis") in (-1, [-1]):
+        return "softmax"
+    return None
+
+
+def with_activations(layers) -> list[tuple]:
+    """(layer, activation) pairs, a stand-alone ReLU or softmax layer folded into the linear layer before it."""
+    folded: list[list] = []
+    for layer in layers:
+        applied = activation_layer(layer)
+        if applied and folded and folded[-1][1] in ("linear", ""):
+            folded[-1][1] = applied
+        else:
+            folded.append([layer, activation_name(layer)])
+    return [tuple(pair) for pair in folded]
+
+
 def layer_summary(model) -> list[dict]:
     """Each layer's kind and the settings checks look at, computed from the rebuilt model."""
     summary = []
