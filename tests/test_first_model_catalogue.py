@@ -68,6 +68,14 @@ WRONG = {
     "build_model": [
         ("no softmax, loss expects probabilities", _build(output="    model.add(keras.layers.Dense(n_classes))\n"),
          "not probabilities"),
+        # Stated rule: the output layer is Dense(n_classes, activation='softmax'); a softmax layer after a ReLU or
+        # tanh output still gives probabilities, so only the layers can show it.
+        ("relu output Dense, then a Softmax layer",
+         _build(output="    model.add(keras.layers.Dense(n_classes, activation='relu'))\n    model.add(keras.layers.Softmax())\n"),
+         "before the softmax"),
+        ("tanh layer between the output Dense and the softmax",
+         _build(output="    model.add(keras.layers.Dense(n_classes))\n    model.add(keras.layers.Activation('tanh'))\n"
+                       "    model.add(keras.layers.Activation('softmax'))\n"), "bent by tanh"),
         ("linear hidden layers", _build(hidden="    for units in hidden_units:\n"
                                                "        model.add(keras.layers.Dense(units))\n"), "are linear"),
         ("mse loss", _build(compile_=_compile(loss="'mse'")), "mean squared error"),

@@ -19,7 +19,8 @@ Stated rules (part / rule / how it is checked). 29 rules found in the statements
 - build_model / hidden layers non-linear / linearity of the outputs on a probe batch, "are linear"
 - build_model / "relu" is a good default / suggestion only (any non-linear activation passes)
 - build_model / output Dense(n_classes) with softmax (or linear with from_logits=True) / output shape, the
-  compiled loss against the cross-entropy of the model's own outputs, "second time"
+  compiled loss against the cross-entropy of the model's own outputs, "second time"; a Dense with another
+  activation followed by a Softmax layer, "before the softmax"
 - build_model / optimizer Adam with learning_rate=0.01 / compile settings of the rebuilt model, "Adam"
 - build_model / loss sparse_categorical_crossentropy, integer labels / the compiled loss on integer labels,
   "one-hot", "mean squared error", "binary cross-entropy"
@@ -67,9 +68,10 @@ import numpy as np
 
 from .core import Case, Check, CheckSet, Partial, describe_value, requirements
 from .heldout import digits_heldout
-from .model_data import (ModelRejected, activation_name, all_layers, compile_summary, compute_loss, cross_entropy,
-                         dense_structure, expected_dense_structure, is_probabilities, linearity_gap, one_hot, predict,
-                         rebuild_model, rejection_text, rel_close, report_model, to_numpy)
+from .model_data import (ModelRejected, activation_layer, activation_name, all_layers, compile_summary, compute_loss,
+                         cross_entropy, dense_structure, expected_dense_structure, is_probabilities, linearity_gap,
+                         one_hot, predict, rebuild_model, rejection_text, rel_close, report_model, to_numpy,
+                         with_activations)
 
 #: Exercise 1's fixed optimizer setting.
 LEARNING_RATE = 0.01
@@ -238,6 +240,24 @@ def _structurally_linear(model, hidden) -> str | None:
     return None
 
 
+def _squashed_before_softmax(model) -> str | None:
+    """The output Dense layer's own activation when a softmax layer follows it (Dense(relu) then Softmax()):
+    the outputs are probabilities, so the loss check cannot see it, but the scores were bent first."""
+    import keras
+
+    folded = with_activations([layer for layer in all_layers(model) if not isinstance(layer, keras.layers.InputLayer)])
+    dense_at = [i for i, (layer, _) in enumerate(folded) if isinstance(layer, keras.layers.Dense)]
+    if not dense_at:
+        return None
+    activation = folded[dense_at[-1]][1]
+    if activation in ("softmax", "linear", "") or not any(activation_layer(layer) == "softmax"
+                                                           for layer, _ in folded[dense_at[-1] + 1:]):
+        return None
+    return (f"Its output Dense layer applies activation='{activation}' before the softmax, so the class scores are "
+            f"bent by {activation} first: the output layer is Dense(n_classes, activation='softmax'), or a linear "
+            "Dense followed by a softmax.")
+
+
 # ----------------------------------------------------------------------------- Exercise 1: build_model
 _PUBLIC_RNG = np.random.default_rng(2024)
 
@@ -341,6 +361,7 @@ class BuildModel(Check):
             layers = ("Its Dense layers do not follow hidden_units: one hidden Dense layer per entry of hidden_units, "
                       "in order (none for hidden_units=()), then Dense(n_classes). Loop over hidden_units instead "
                       "of writing fixed sizes.")
+        layers = layers or _squashed_before_softmax(model)
         unmet = requirements([
             (layers is None, layers or ""),
             (not (linear := _linear_problem(model, X, outputs, n_hidden)), linear or ""),
