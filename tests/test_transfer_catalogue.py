@@ -68,6 +68,9 @@ WRONG = {
         ("five classes hard-coded", _build(layers="[encoder, keras.layers.Dense(5, activation='softmax')]"),
          "n_classes units"),
         ("no softmax on the head", _build(layers="[encoder, keras.layers.Dense(n_classes)]"), "not probabilities"),
+        ("a relu head under a Softmax layer",
+         _build(layers="[encoder, keras.layers.Dense(n_classes, activation='relu'), keras.layers.Softmax()]"),
+         "bent by relu"),
         ("a head of two layers",
          _build(layers="[encoder, keras.layers.Dense(32, activation='relu'), "
                        "keras.layers.Dense(n_classes, activation='softmax')]"), "Dense layers after the encoder"),
@@ -95,6 +98,11 @@ WRONG = {
         ("a rate of 0.1 everywhere", _fine_tune(rate="0.1"), "higher learning rate"),
         ("one-hot loss on recompiling", _fine_tune(loss="'categorical_crossentropy'"), "one-hot rows"),
         ("no epochs of training", _fine_tune(epochs="0"), "did not train the model"),
+        ("a fixed 20 epochs instead of the argument", _fine_tune(epochs="20"), "20 epochs in batches of 16"),
+        ("Keras's default batch size",
+         _fine_tune().replace(", batch_size=16", ""), "in batches of 32 (Keras's default"),
+        ("validation split off the few labels",
+         _fine_tune().replace("verbose=0)", "verbose=0, validation_split=0.25)"), "all of (X, y)"),
         ("a new model from scratch instead",
          "def fine_tune(model, X, y, epochs):\n    fresh = build_scratch_model(5)\n"
          "    fresh.compile(optimizer=keras.optimizers.Adam(float(model.optimizer.learning_rate) / 10),\n"
@@ -146,6 +154,7 @@ KEYS = {
         "froze only the first encoder layer": "not_frozen", "a fresh encoder of the same shape": "fresh_encoder",
         "clone_model without the weights": "fresh_encoder", "five classes hard-coded": "head_units",
         "no softmax on the head": "no_softmax", "a head of two layers": "deep_head",
+        "a relu head under a Softmax layer": "squashed_before_softmax",
         "the encoder alone, no head": "no_head", "not compiled": "not_compiled",
         "categorical cross-entropy for integer labels": "loss_one_hot", "from_logits on a softmax head": "loss_from_logits",
         "Adam's default learning rate (1e-3)": "optimizer"},
@@ -155,6 +164,8 @@ KEYS = {
         "recompiled at the same rate": "same_rate", "ten times the rate": "higher_rate",
         "a rate of 0.1 everywhere": "higher_rate", "one-hot loss on recompiling": "loss_one_hot",
         "no epochs of training": "not_trained", "a new model from scratch instead": "destroyed",
+        "a fixed 20 epochs instead of the argument": "epochs", "Keras's default batch size": "batch_size",
+        "validation split off the few labels": "steps",
         "returned nothing": "returned_none"},
     "train_transfer": {
         "trained from scratch": "from_scratch", "head trained, never fine-tuned": "not_fine_tuned",
@@ -187,6 +198,12 @@ ALTERNATIVES = {
         "                             [keras.layers.Dense(n_classes, activation='softmax')])\n"
         "    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss='sparse_categorical_crossentropy')\n"
         "    return model",
+        # Frozen after compiling, before any training: Keras builds the training step at the first fit.
+        "def build_transfer_model(encoder, n_classes):\n"
+        "    model = keras.Sequential([encoder, keras.layers.Dense(n_classes, activation='softmax')])\n"
+        "    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-2), loss='sparse_categorical_crossentropy')\n"
+        "    encoder.trainable = False\n"
+        "    return model",
         # A copy of the encoder with the same weights (copy_encoder), frozen.
         "def build_transfer_model(encoder, n_classes):\n"
         "    base = copy_encoder(encoder)\n    base.trainable = False\n"
@@ -196,13 +213,15 @@ ALTERNATIVES = {
         "    return model",
     ],
     "fine_tune": [
-        # The rate read through keras.ops, each layer unfrozen in a loop, batches of 32, the loss as an object.
+        # The rate read through keras.ops, each layer unfrozen in a loop, the loss as an object, the epochs in two
+        # fits that add up to `epochs`.
         "def fine_tune(model, X, y, epochs):\n"
         "    rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))\n"
         "    for layer in model.layers:\n        layer.trainable = True\n"
         "    model.compile(optimizer=keras.optimizers.Adam(rate * 0.1),\n"
         "                  loss=keras.losses.SparseCategoricalCrossentropy(), metrics=['accuracy'])\n"
-        "    model.fit(X, y, epochs=epochs, batch_size=32, verbose=0)\n    return model",
+        "    model.fit(X, y, epochs=epochs // 2, batch_size=16, verbose=0)\n"
+        "    model.fit(X, y, epochs=epochs - epochs // 2, batch_size=16, verbose=0)\n    return model",
         # The rate in float32, the encoder (the first layer) unfrozen by itself, a shuffled copy of the data.
         "def fine_tune(model, X, y, epochs):\n"
         "    rate = np.float32(model.optimizer.learning_rate.numpy()) / np.float32(10)\n"

@@ -68,10 +68,10 @@ import numpy as np
 
 from .core import Case, Check, CheckSet, Partial, describe_value, requirements
 from .heldout import digits_heldout
-from .model_data import (ModelRejected, activation_layer, activation_name, all_layers, compile_summary, compute_loss,
-                         cross_entropy, dense_structure, expected_dense_structure, is_probabilities, linearity_gap,
-                         one_hot, predict, rebuild_model, rejection_text, rel_close, report_model, to_numpy,
-                         with_activations)
+from .model_data import (ModelRejected, activation_before_softmax, activation_name, all_layers, compile_summary,
+                         compute_loss, cross_entropy, dense_structure, expected_dense_structure, is_probabilities,
+                         linearity_gap, one_hot, predict, rebuild_model, rejection_text, rel_close, report_model,
+                         to_numpy)
 
 #: Exercise 1's fixed optimizer setting.
 LEARNING_RATE = 0.01
@@ -241,17 +241,9 @@ def _structurally_linear(model, hidden) -> str | None:
 
 
 def _squashed_before_softmax(model) -> str | None:
-    """The output Dense layer's own activation when a softmax layer follows it (Dense(relu) then Softmax()):
-    the outputs are probabilities, so the loss check cannot see it, but the scores were bent first."""
-    import keras
-
-    folded = with_activations([layer for layer in all_layers(model) if not isinstance(layer, keras.layers.InputLayer)])
-    dense_at = [i for i, (layer, _) in enumerate(folded) if isinstance(layer, keras.layers.Dense)]
-    if not dense_at:
-        return None
-    activation = folded[dense_at[-1]][1]
-    if activation in ("softmax", "linear", "") or not any(activation_layer(layer) == "softmax"
-                                                           for layer, _ in folded[dense_at[-1] + 1:]):
+    """The message for an output Dense layer with its own activation under a softmax layer (Dense(relu), Softmax())."""
+    activation = activation_before_softmax(model)
+    if activation is None:
         return None
     return (f"Its output Dense layer applies activation='{activation}' before the softmax, so the class scores are "
             f"bent by {activation} first: the output layer is Dense(n_classes, activation='softmax'), or a linear "

@@ -425,6 +425,23 @@ def with_activations(layers) -> list[tuple]:
     return [tuple(pair) for pair in folded]
 
 
+def activation_before_softmax(model) -> str | None:
+    """The last Dense layer's own activation ("relu", "tanh") when a stand-alone softmax layer follows it, as in
+    Dense(n, activation='relu') then Softmax(); None otherwise. The outputs are still probabilities, so no loss or
+    probability check sees it, but the scores were bent before the softmax."""
+    import keras
+
+    folded = with_activations([layer for layer in all_layers(model) if not isinstance(layer, keras.layers.InputLayer)])
+    dense_at = [i for i, (layer, _) in enumerate(folded) if isinstance(layer, keras.layers.Dense)]
+    if not dense_at:
+        return None
+    activation = folded[dense_at[-1]][1]
+    if activation in ("softmax", "linear", "") or not any(activation_layer(layer) == "softmax"
+                                                           for layer, _ in folded[dense_at[-1] + 1:]):
+        return None
+    return activation
+
+
 def layer_summary(model) -> list[dict]:
     """Each layer's kind and the settings checks look at, computed from the rebuilt model."""
     summary = []

@@ -19,7 +19,8 @@ Stated rules (part / rule / how it is checked). 28 rules found, 25 checked, 3 su
       first Dense layers of the rebuilt model compared with the grader's arrays; fresh-encoder diagnosis
   Ex1 build_transfer_model / the encoder is frozen / its weights are not among the rebuilt model's trainable weights
   Ex1 build_transfer_model / a new head: one Dense layer after the encoder / number of Dense layers after it
-  Ex1 build_transfer_model / n_classes outputs, a softmax / outputs on a grader probe batch (shape, probabilities)
+  Ex1 build_transfer_model / n_classes outputs, a softmax / outputs on a grader probe batch (shape, probabilities);
+      a head Dense with its own activation under a Softmax layer is named (model_data.activation_before_softmax)
   Ex1 build_transfer_model / the head is trainable / its kernel is among the trainable weights
   Ex1 build_transfer_model / Adam(learning_rate=1e-2) / compiled optimizer and learning rate
   Ex1 build_transfer_model / sparse categorical cross-entropy (integer labels) / compiled loss, from_logits
@@ -28,8 +29,9 @@ Stated rules (part / rule / how it is checked). 28 rules found, 25 checked, 3 su
   Ex2 fine_tune / Adam at a tenth of the learning rate the model was compiled with / compiled optimizer and rate;
       same-rate, higher-rate and fixed-1e-3 diagnoses (the grader's models come with several rates)
   Ex2 fine_tune / the same loss / compiled loss
-  Ex2 fine_tune / trained for `epochs` epochs on (X, y) / the weights moved; the number of epochs and
-      batch_size=16 are suggestions (other batch sizes pass)
+  Ex2 fine_tune / trained for `epochs` epochs on (X, y), batch_size=16 / the weights moved, and the optimizer's
+      update count (saved with the model, as model.save keeps it) is epochs x ceil(n / 16); another number of
+      epochs and Keras's default batches of 32 are named when the count fits them
   Ex2 fine_tune / returns the model it was given / None and other-model diagnoses (the encoder's layers, one head)
   Ex2 fine_tune / the pretrained features are kept, not destroyed / relative change of the encoder's weights and
       the accuracy on the grader's held-out digits
@@ -61,7 +63,8 @@ import numpy as np
 
 from .core import Case, Check, CheckSet, Mistake, Partial
 from .heldout import digits_heldout
-from .model_data import (ModelRejected, all_layers, built_on_zeros, compile_summary, is_probabilities, one_line,
+from .model_data import (ModelRejected, activation_before_softmax, all_layers, built_on_zeros, compile_summary,
+                         is_probabilities, one_line,
                          predict, rebuild_model, rejection_text, report_model, to_numpy)
 
 N_CLASSES = 5
@@ -75,6 +78,9 @@ FINE_TUNE_SHARE = 0.1
 MAX_CHANGE = 0.5
 #: Below this relative change the encoder counts as not fine-tuned at all (float32 noise is far smaller).
 MOVED = 1e-6
+#: The batch size the statement fixes for fine_tune, and the one Keras uses when none is given.
+FIT_BATCH = 16
+DEFAULT_BATCH = 32
 #: A scratch model whose first layers are this close to the pretrained encoder's started from it.
 SCRATCH_MIN_DISTANCE = 0.5
 #: Held-out accuracy (perturbed test digits 5-9) the trained parts need. Measured: fine-tuned models of the
@@ -364,6 +370,10 @@ class BuildTransferModel(Check):
         elif not is_probabilities(outputs):
             head = (False, "The model's outputs are not probabilities: give the head activation='softmax'.",
                     "no_softmax")
+        elif squashed := activation_before_softmax(model):
+            head = (False, f"The head's Dense layer applies activation='{squashed}' before the softmax, so the class "
+                           f"scores are bent by {squashed} first: the head is Dense(n_classes, activation='softmax'), "
+                           "or a linear Dense followed by a softmax.", "squashed_before_softmax")
         elif head_layers and not _is_trainable(head_layers[-1], ids):
             head = (False, "The new head is frozen too, so nothing would be trained: model.trainable = False freezes "
                            "every layer, the head included. Freeze the encoder only (encoder.trainable = False).",
@@ -424,8 +434,10 @@ class FineTune(Check):
         model.fit(X, y, epochs=1, batch_size=16, verbose=0)  # the head's training, as in the notebook
         head_before = [w.copy() for w in model.layers[-1].get_weights()]
         result = subject(model, X.copy(), y.copy(), int(inputs["epochs"]))
-        # The head as fine_tune got it: only used to tell "never fitted" from "fitted without recompiling".
-        report = {"model": report_model(result), "head_before": head_before}
+        # The head as fine_tune got it: only used to tell "never fitted" from "fitted without recompiling". The
+        # optimizer's step counter is part of the model's saved state (model.save keeps it): epochs x batches.
+        report = {"model": report_model(result), "head_before": head_before, "steps": _optimizer_steps(result),
+                  "n": int(len(X))}
         if "encoder_weights" not in inputs:
             report["given"] = weights
         return report
@@ -466,7 +478,7 @@ class FineTune(Check):
                                "earlier fit with the weights that were trainable then, and it keeps updating only "
                                "those.", "not_recompiled")
         else:
-            unfrozen = (True, "", "")
+            unfrozen = _epochs_problem(inputs, got) or (True, "", "")
         rate = float(inputs["learning_rate"])
         want = FINE_TUNE_SHARE * rate
         summary = compile_summary(model)
@@ -511,6 +523,51 @@ class FineTune(Check):
         else:
             kept = (True, "", "")
         return _partial([unfrozen, recompiled, kept])
+
+
+def _batches(n: int, batch_size: int) -> int:
+    return -(-int(n) // int(batch_size))
+
+
+def _optimizer_steps(model) -> int | None:
+    """The number of updates the model's optimizer has applied (None for anything without a counter)."""
+    try:
+        return int(np.asarray(model.optimizer.iterations))
+    except Exception:  # noqa: BLE001 - not a compiled model: the model checks say so
+        return None
+
+
+def _epochs_problem(inputs: dict, got: dict) -> tuple | None:
+    """The `epochs` argument and batches of 16, from the optimizer's step count: fit(X, y, epochs=epochs,
+    batch_size=16) applies epochs x ceil(n / 16) updates. Several fits that add up to it pass; a count that one
+    mistake alone explains (another number of epochs, Keras's default batches of 32) is named, any other is
+    reported as it is."""
+    epochs = int(inputs["epochs"])
+    n = len(inputs["X"]) if "X" in inputs else got.get("n")
+    steps = got.get("steps")
+    if not isinstance(n, int) or n <= 0 or isinstance(steps, bool) or not isinstance(steps, int):
+        return None  # an odd report: the other requirements judge the model
+    want = epochs * _batches(n, FIT_BATCH)
+    # A new optimizer starts at 0 (compiling with the head's optimizer again fails: it knows only the head's
+    # variables), so a count of exactly `want` is the only one that fits.
+    if steps == want:
+        return None
+    causes, named_default = [], "in batches of 32 (Keras's default when fit is given no batch_size)"
+    for batch_size, named in ((DEFAULT_BATCH, named_default), (FIT_BATCH, "in batches of 16")):
+        per_epoch = _batches(n, batch_size)
+        k = steps // per_epoch
+        # Batches of 32 are named only with the right epochs, another number of epochs only with batches of 16:
+        # each breaks one rule, where any count at all is some number of epochs of some batch size.
+        if steps > 0 and steps % per_epoch == 0 and (batch_size == FIT_BATCH or k == epochs):
+            causes.append(f"{k} epoch{'s' if k != 1 else ''} {named}")
+    default_batches = f"{epochs} epoch{'s' if epochs != 1 else ''} {named_default}"
+    causes.sort(key=lambda cause: cause != default_batches)  # the one that honours `epochs` first
+    told = (f"fine_tune applied {steps} updates to the model, as {' or '.join(causes)} would"
+            if causes else f"fine_tune applied {steps} updates to the model")
+    advice = (f"training for `epochs` epochs (here {epochs}) in batches of 16 on these {n} images is {want}: call "
+              "model.fit(X, y, epochs=epochs, batch_size=16, verbose=0): the `epochs` argument, batches of 16, all of (X, y).")
+    key = "batch_size" if default_batches in causes else "epochs" if causes else "steps"
+    return False, f"{told}; {advice}", key
 
 
 # ----------------------------------------------------------------------------- Exercise 3: train_transfer
