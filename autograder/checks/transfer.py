@@ -64,8 +64,7 @@ import numpy as np
 from .core import Case, Check, CheckSet, Mistake, Partial
 from .heldout import digits_heldout
 from .model_data import (ModelRejected, activation_before_softmax, all_layers, built_on_zeros, compile_summary,
-                         is_probabilities, one_line,
-                         predict, rebuild_model, rejection_text, report_model, to_numpy)
+                         is_probabilities, one_line, predict, rebuild_model, rejection_text, report_model, to_numpy)
 
 N_CLASSES = 5
 #: The learning rate build_transfer_model compiles with, and the share of it fine_tune uses.
@@ -546,7 +545,10 @@ def _epochs_problem(inputs: dict, got: dict) -> tuple | None:
     n = len(inputs["X"]) if "X" in inputs else got.get("n")
     steps = got.get("steps")
     if not isinstance(n, int) or n <= 0 or isinstance(steps, bool) or not isinstance(steps, int):
-        return None  # an odd report: the other requirements judge the model
+        # Every compiled Keras model has the counter: a report without one confirms no training.
+        return (False, "The returned model's optimizer reports no update count, so the training asked for cannot be "
+                       "confirmed: compile it with Adam and call model.fit(X, y, epochs=epochs, batch_size=16, "
+                       "verbose=0).", "steps")
     want = epochs * _batches(n, FIT_BATCH)
     # A new optimizer starts at 0 (compiling with the head's optimizer again fails: it knows only the head's
     # variables), so a count of exactly `want` is the only one that fits.
